@@ -1,0 +1,780 @@
+"""The one architecture type: an immutable directed acyclic graph of operations.
+
+A :class:`DAG` holds nodes numbered in topological order (every edge goes from a
+lower to a higher index). Each :class:`Node` carries an ``op`` (a name such as
+``"nor_conv_3x3"``, or a nested :class:`DAG` for a cell inside a network), a small
+mapping of ``params`` and a ``combine`` rule saying how the node merges its
+inputs before applying the op. Designated ``inputs`` receive the data;
+designated ``outputs`` are what the graph returns.
+
+Bad input is refused at construction with :class:`GraphError`, whose message
+names the node or edge at fault.
+
+Example::
+
+    >>> from graphnas import DAG, Node
+    >>> g = DAG([Node("input"), Node("conv3x3"), Node("identity", combine="sum")],
+    ...         [(0, 1), (0, 2), (1, 2)])
+    >>> g.inputs, g.outputs
+    ((0,), (2,))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    import igraph
+    import networkx
+
+__all__ = ["COMBINES", "DAG", "GraphError", "Node", "JSON_FORMAT", "JSON_VERSION"]
+
+#: The rules a node may use to merge its inputs.
+#: ``sum`` adds them, ``weighted_sum`` adds them with learnable weights made
+#: positive by a sigmoid (RandWire), ``concat`` joins them along the channel axis
+#: (in the order of their node index), ``mean`` averages them.
+COMBINES: tuple[str, ...] = ("sum", "weighted_sum", "concat", "mean")
+
+#: The ``format`` tag and schema version written by :meth:`DAG.to_json`.
+JSON_FORMAT = "graphnas.dag"
+JSON_VERSION = 1
+
+Op = Union[str, "DAG"]
+ParamValue = Union[None, bool, int, float, str, tuple]
+
+
+class GraphError(ValueError):
+    """An architecture graph is malformed; the message names the node or edge at fault."""
+
+
+# --------------------------------------------------------------------------- params
+
+
+def _freeze_value(value: Any, where: str) -> ParamValue:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and value != value:
+            raise GraphError(f"{where}: NaN is not allowed as a parameter value")
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze_value(v, where) for v in value)
+    raise GraphError(
+        f"{where}: parameter values must be None, bool, int, float, str or a list of "
+        f"those, got {type(value).__name__}"
+    )
+
+
+def _freeze_params(params: Mapping[str, Any] | None, where: str) -> tuple[tuple[str, ParamValue], ...]:
+    if params is None:
+        return ()
+    if not isinstance(params, Mapping):
+        raise GraphError(f"{where}: params must be a mapping, got {type(params).__name__}")
+    items = []
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise GraphError(f"{where}: parameter names must be strings, got {key!r}")
+        items.append((key, _freeze_value(value, f"{where}, param {key!r}")))
+    return tuple(sorted(items))
+
+
+def _thaw_value(value: ParamValue) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw_value(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- Node
+
+
+class Node:
+    """One operation in a :class:`DAG`: ``op`` applied to its inputs merged by ``combine``.
+
+    ``op`` is an operation name or a nested :class:`DAG`. ``params`` is a small
+    read-only mapping of JSON-like values (lists become tuples). Nodes are
+    immutable, compare by value and hash.
+    """
+
+    __slots__ = ("_op", "_params", "_combine", "_hash")
+
+    def __init__(self, op: Op, params: Mapping[str, Any] | None = None, combine: str = "sum") -> None:
+        if isinstance(op, str):
+            if not op:
+                raise GraphError("node op must be a non-empty string or a DAG, got ''")
+        elif not isinstance(op, DAG):
+            raise GraphError(f"node op must be a string or a DAG, got {type(op).__name__}")
+        if combine not in COMBINES:
+            raise GraphError(f"unknown combine rule {combine!r}; expected one of {', '.join(COMBINES)}")
+        self._op = op
+        self._params = _freeze_params(params, f"node op {op if isinstance(op, str) else 'DAG'}")
+        self._combine = combine
+        self._hash = hash((op, self._params, combine))
+
+    @property
+    def op(self) -> Op:
+        return self._op
+
+    @property
+    def params(self) -> Mapping[str, ParamValue]:
+        return MappingProxyType(dict(self._params))
+
+    @property
+    def combine(self) -> str:
+        return self._combine
+
+    @property
+    def is_nested(self) -> bool:
+        """True where the op is itself a DAG (a cell inside a network)."""
+        return isinstance(self._op, DAG)
+
+    def replace(self, *, op: Op | None = None, params: Mapping[str, Any] | None = None,
+                combine: str | None = None) -> Node:
+        """A copy with some fields changed."""
+        return Node(self._op if op is None else op,
+                    dict(self._params) if params is None else params,
+                    self._combine if combine is None else combine)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return (self._hash == other._hash and self._combine == other._combine
+                and self._params == other._params and self._op == other._op)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        op = repr(self._op) if isinstance(self._op, str) else f"<DAG {len(self._op)} nodes>"
+        parts = [op]
+        if self._params:
+            parts.append(f"params={dict(self._params)!r}")
+        if self._combine != "sum":
+            parts.append(f"combine={self._combine!r}")
+        return f"Node({', '.join(parts)})"
+
+    def __reduce__(self) -> tuple:
+        return (Node, (self._op, dict(self._params), self._combine))
+
+    def _label(self) -> str:
+        """A string that identifies op, params and combine; used for canonical keys."""
+        op = self._op if isinstance(self._op, str) else "dag:" + self._op.canonical_key()
+        return json.dumps([op, [[k, _thaw_value(v)] for k, v in self._params], self._combine])
+
+
+def _as_node(obj: Node | str | DAG, index: int) -> Node:
+    if isinstance(obj, Node):
+        return obj
+    if isinstance(obj, (str, DAG)):
+        try:
+            return Node(obj)
+        except GraphError as err:
+            raise GraphError(f"node {index}: {err}") from None
+    raise GraphError(f"node {index}: expected a Node, an op name or a DAG, got {type(obj).__name__}")
+
+
+# --------------------------------------------------------------------------- DAG
+
+
+class DAG:
+    """An immutable architecture graph with nodes numbered in topological order.
+
+    Args:
+        nodes: the nodes, as :class:`Node` objects (an op name or a nested DAG
+            is accepted as shorthand for ``Node(op)``).
+        edges: ``(src, dst)`` pairs with ``src < dst``.
+        inputs: the nodes that receive the graph's inputs, in order. Default:
+            every node without predecessors, in index order.
+        outputs: the nodes whose values the graph returns, in order. Default:
+            every node without successors, in index order.
+
+    Raises:
+        GraphError: naming the node or edge, for an edge that points backwards
+            (nodes must be numbered in topological order) or to a missing node,
+            a duplicate edge, an input with predecessors, a node not reachable
+            from an input or with no path to an output, or a nested DAG whose
+            input count does not match its predecessors.
+    """
+
+    __slots__ = ("_nodes", "_edges", "_inputs", "_outputs", "_preds", "_succs", "_hash", "_key")
+
+    def __init__(self, nodes: Sequence[Node | str | DAG], edges: Iterable[Sequence[int]] = (),
+                 *, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> None:
+        if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
+            raise GraphError(f"nodes must be a sequence, got {type(nodes).__name__}")
+        self._nodes: tuple[Node, ...] = tuple(_as_node(n, i) for i, n in enumerate(nodes))
+        n = len(self._nodes)
+        if n == 0:
+            raise GraphError("a DAG needs at least one node")
+        self._edges = self._check_edges(edges, n)
+        preds: list[list[int]] = [[] for _ in range(n)]
+        succs: list[list[int]] = [[] for _ in range(n)]
+        for s, d in self._edges:
+            preds[d].append(s)
+            succs[s].append(d)
+        self._preds = tuple(tuple(p) for p in preds)
+        self._succs = tuple(tuple(s) for s in succs)
+        self._inputs = self._check_ports(inputs, n, "input")
+        self._outputs = self._check_ports(outputs, n, "output")
+        self._validate()
+        self._hash = hash((self._nodes, self._edges, self._inputs, self._outputs))
+        self._key: str | None = None
+
+    # -- validation ---------------------------------------------------------------
+
+    @staticmethod
+    def _check_edges(edges: Iterable[Sequence[int]], n: int) -> tuple[tuple[int, int], ...]:
+        seen: set[tuple[int, int]] = set()
+        try:
+            edge_list = list(edges)
+        except TypeError:
+            raise GraphError(f"edges must be an iterable of (src, dst) pairs, got {type(edges).__name__}") from None
+        for e in edge_list:
+            if isinstance(e, (str, bytes)) or not isinstance(e, Sequence) or len(e) != 2:
+                raise GraphError(f"edge {e!r}: expected a (src, dst) pair")
+            s, d = e
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (s, d)):
+                raise GraphError(f"edge {e!r}: node indices must be integers")
+            if not (0 <= s < n):
+                raise GraphError(f"edge ({s}, {d}) starts at node {s}, which does not exist (nodes are 0..{n - 1})")
+            if not (0 <= d < n):
+                raise GraphError(f"edge ({s}, {d}) ends at node {d}, which does not exist (nodes are 0..{n - 1})")
+            if s == d:
+                raise GraphError(f"edge ({s}, {d}) is a self-loop on node {s}, which makes a cycle")
+            if s > d:
+                raise GraphError(
+                    f"edge ({s}, {d}) goes from a higher to a lower index: nodes must be numbered in "
+                    "topological order (use DAG.from_networkx or DAG.from_edges to renumber an "
+                    "unordered graph)")
+            if (s, d) in seen:
+                raise GraphError(f"edge ({s}, {d}) appears twice")
+            seen.add((s, d))
+        return tuple(sorted(seen, key=lambda e: (e[1], e[0])))
+
+    @staticmethod
+    def _check_ports(ports: Sequence[int] | None, n: int, kind: str) -> tuple[int, ...] | None:
+        if ports is None:
+            return None
+        if isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence):
+            raise GraphError(f"{kind}s must be a sequence of node indices, got {type(ports).__name__}")
+        out = []
+        for p in ports:
+            if not isinstance(p, int) or isinstance(p, bool):
+                raise GraphError(f"{kind} {p!r} is not a node index")
+            if not (0 <= p < n):
+                raise GraphError(f"{kind} node {p} does not exist (nodes are 0..{n - 1})")
+            if p in out:
+                raise GraphError(f"{kind} node {p} is listed twice")
+            out.append(p)
+        if not out:
+            raise GraphError(f"a DAG needs at least one {kind} node")
+        return tuple(out)
+
+    def _validate(self) -> None:
+        n = len(self._nodes)
+        if self._inputs is None:
+            self._inputs = tuple(i for i in range(n) if not self._preds[i])
+        if self._outputs is None:
+            self._outputs = tuple(i for i in range(n) if not self._succs[i])
+        for i in self._inputs:
+            if self._preds[i]:
+                raise GraphError(f"input node {i} has incoming edges from {list(self._preds[i])}; inputs "
+                                 "take no predecessors")
+        inputs = set(self._inputs)
+        # Forward reachability from the inputs: with topological numbering one pass suffices.
+        reach = [False] * n
+        for i in range(n):
+            reach[i] = i in inputs or any(reach[p] for p in self._preds[i])
+            if not reach[i]:
+                raise GraphError(f"node {i} ({self._op_name(i)}) is not reachable from any input "
+                                 f"(inputs are {list(self._inputs)})")
+        outputs = set(self._outputs)
+        co = [False] * n
+        for i in range(n - 1, -1, -1):
+            co[i] = i in outputs or any(co[s] for s in self._succs[i])
+        for i in range(n):
+            if not co[i]:
+                raise GraphError(f"node {i} ({self._op_name(i)}) has no path to any output "
+                                 f"(outputs are {list(self._outputs)})")
+        for i, node in enumerate(self._nodes):
+            if isinstance(node.op, DAG) and i not in inputs:
+                k = len(node.op.inputs)
+                if k > 1 and len(self._preds[i]) != k:
+                    raise GraphError(
+                        f"node {i} holds a nested DAG with {k} inputs but has {len(self._preds[i])} "
+                        f"predecessors; a nested DAG with several inputs takes exactly one predecessor "
+                        f"per input, in index order")
+
+    def _op_name(self, i: int) -> str:
+        op = self._nodes[i].op
+        return repr(op) if isinstance(op, str) else "nested DAG"
+
+    # -- accessors ----------------------------------------------------------------
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self._nodes
+
+    @property
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        """All edges, sorted by destination then source."""
+        return self._edges
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        assert self._inputs is not None
+        return self._inputs
+
+    @property
+    def outputs(self) -> tuple[int, ...]:
+        assert self._outputs is not None
+        return self._outputs
+
+    @property
+    def ops(self) -> tuple[Op, ...]:
+        return tuple(node.op for node in self._nodes)
+
+    def predecessors(self, i: int) -> tuple[int, ...]:
+        """The nodes feeding node ``i``, in increasing index order (the order ``concat`` uses)."""
+        return self._preds[i]
+
+    def successors(self, i: int) -> tuple[int, ...]:
+        return self._succs[i]
+
+    def in_degree(self, i: int) -> int:
+        return len(self._preds[i])
+
+    def out_degree(self, i: int) -> int:
+        return len(self._succs[i])
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self._edges)
+
+    def depth(self) -> int:
+        """The number of edges on the longest input-to-output path."""
+        level = [0] * len(self._nodes)
+        for i in range(len(self._nodes)):
+            level[i] = max((level[p] + 1 for p in self._preds[i]), default=0)
+        return max(level[o] for o in self.outputs)
+
+    def replace(self, *, nodes: Sequence[Node | str | DAG] | None = None,
+                edges: Iterable[Sequence[int]] | None = None,
+                inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> DAG:
+        """A new DAG with some parts changed (validated again)."""
+        return DAG(self._nodes if nodes is None else nodes, self._edges if edges is None else edges,
+                   inputs=self.inputs if inputs is None else inputs,
+                   outputs=self.outputs if outputs is None else outputs)
+
+    def with_node(self, i: int, node: Node | str | DAG) -> DAG:
+        """A copy with node ``i`` replaced."""
+        if not (0 <= i < len(self._nodes)):
+            raise GraphError(f"node {i} does not exist (nodes are 0..{len(self._nodes) - 1})")
+        nodes = list(self._nodes)
+        nodes[i] = _as_node(node, i)
+        return self.replace(nodes=nodes)
+
+    # -- identity -----------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DAG):
+            return NotImplemented
+        return (self is other or (self._hash == other._hash and self._edges == other._edges
+                                  and self._inputs == other._inputs and self._outputs == other._outputs
+                                  and self._nodes == other._nodes))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        ops = [n.op if isinstance(n.op, str) else "<DAG>" for n in self._nodes]
+        if len(ops) > 8:
+            ops = ops[:4] + ["..."] + ops[-2:]
+        return (f"DAG({len(self._nodes)} nodes, {len(self._edges)} edges, inputs={list(self.inputs)}, "
+                f"outputs={list(self.outputs)}, ops={ops})")
+
+    def __reduce__(self) -> tuple:
+        return (_dag_from_parts, (self._nodes, self._edges, self.inputs, self.outputs))
+
+    def canonical_key(self) -> str:
+        """A hex digest equal for two graphs exactly when they are isomorphic with ops preserved.
+
+        Each node is coloured by its op (a nested DAG by its own canonical key),
+        params, combine rule and its position among the inputs and outputs;
+        igraph's canonical permutation (bliss) then gives a labelling that is the
+        same for every isomorphic copy. Search uses it to skip duplicates.
+        """
+        if self._key is None:
+            self._key = _canonical_key(self)
+        return self._key
+
+    # -- interop ------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema ``graphnas.dag`` v1) as Python objects."""
+        return {
+            "format": JSON_FORMAT,
+            "version": JSON_VERSION,
+            **self._body(),
+        }
+
+    def _body(self) -> dict[str, Any]:
+        nodes = []
+        for node in self._nodes:
+            entry: dict[str, Any] = {"op": node.op._body() if isinstance(node.op, DAG) else node.op}
+            if node._params:
+                entry["params"] = {k: _thaw_value(v) for k, v in node._params}
+            if node.combine != "sum":
+                entry["combine"] = node.combine
+            nodes.append(entry)
+        return {
+            "nodes": nodes,
+            "edges": [[s, d] for s, d in self._edges],
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Serialise to JSON (see ``docs/json-schema.md``); :meth:`from_json` reads it back exactly."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> DAG:
+        """Build from a JSON document already parsed into Python objects."""
+        if not isinstance(doc, dict):
+            raise GraphError(f"a graphnas DAG document must be a JSON object, got {type(doc).__name__}")
+        fmt = doc.get("format")
+        if fmt != JSON_FORMAT:
+            raise GraphError(f"not a graphnas DAG document: 'format' is {fmt!r}, expected {JSON_FORMAT!r}")
+        version = doc.get("version")
+        if version != JSON_VERSION:
+            raise GraphError(f"unsupported graphnas DAG schema version {version!r}; this graphnas reads "
+                             f"version {JSON_VERSION}")
+        return _dag_from_body(doc, "$")
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DAG:
+        """Parse JSON written by :meth:`to_json`. Never executes anything; bad input raises GraphError."""
+        try:
+            doc = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise GraphError(f"malformed JSON: {err}") from None
+        except TypeError:
+            raise GraphError(f"from_json expects a str or bytes, got {type(text).__name__}") from None
+        return cls.from_dict(doc)
+
+    def save(self, path: str) -> None:
+        """Write the graph as JSON to ``path``."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json(indent=1))
+
+    @classmethod
+    def load(cls, path: str) -> DAG:
+        """Read a graph written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(fh.read())
+
+    @classmethod
+    def from_edges(cls, nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any, Any]], *,
+                   inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None) -> DAG:
+        """Build from nodes with arbitrary hashable labels, renumbering them in topological order.
+
+        Ties are broken by the order of ``nodes``, so the same input gives the same DAG.
+        A cycle raises GraphError naming its nodes.
+        """
+        import networkx as nx
+
+        g = nx.DiGraph()
+        for label, node in nodes.items():
+            g.add_node(label, node=node)
+        for e in edges:
+            try:
+                s, d = e
+            except (TypeError, ValueError):
+                raise GraphError(f"edge {e!r}: expected a (src, dst) pair") from None
+            for end in (s, d):
+                if end not in g:
+                    raise GraphError(f"edge ({s!r}, {d!r}) refers to node {end!r}, which does not exist")
+            g.add_edge(s, d)
+        order = _topological_order(g, {label: i for i, label in enumerate(nodes)})
+        index = {label: i for i, label in enumerate(order)}
+        return cls([_as_node(nodes[label], index[label]) for label in order],
+                   [(index[s], index[d]) for s, d in g.edges],
+                   inputs=None if inputs is None else [_port(index, p, "input") for p in inputs],
+                   outputs=None if outputs is None else [_port(index, p, "output") for p in outputs])
+
+    def to_networkx(self) -> networkx.DiGraph:
+        """A ``networkx.DiGraph`` with nodes ``0..n-1`` carrying ``op``, ``params``, ``combine``.
+
+        The graph attributes ``inputs`` and ``outputs`` list the ports, so
+        ``DAG.from_networkx(dag.to_networkx()) == dag``.
+        """
+        import networkx as nx
+
+        g = nx.DiGraph(inputs=list(self.inputs), outputs=list(self.outputs))
+        for i, node in enumerate(self._nodes):
+            g.add_node(i, op=node.op, params=dict(node.params), combine=node.combine)
+        g.add_edges_from(self._edges)
+        return g
+
+    @classmethod
+    def from_networkx(cls, g: networkx.DiGraph) -> DAG:
+        """Build from a ``networkx.DiGraph`` whose nodes have an ``op`` attribute.
+
+        Labels may be any hashable values; they are renumbered in topological
+        order, ties broken by the graph's node order. Optional node attributes
+        ``params`` and ``combine``, optional graph attributes ``inputs`` and
+        ``outputs`` (lists of labels).
+        """
+        import networkx as nx
+
+        if not isinstance(g, nx.DiGraph) or isinstance(g, nx.MultiDiGraph):
+            raise GraphError(f"from_networkx expects a networkx.DiGraph, got {type(g).__name__}")
+        nodes = {}
+        for label, attrs in g.nodes(data=True):
+            if "op" not in attrs:
+                raise GraphError(f"node {label!r} has no 'op' attribute")
+            try:
+                nodes[label] = Node(attrs["op"], attrs.get("params"), attrs.get("combine", "sum"))
+            except GraphError as err:
+                raise GraphError(f"node {label!r}: {err}") from None
+        return cls.from_edges(nodes, list(g.edges), inputs=g.graph.get("inputs"),
+                              outputs=g.graph.get("outputs"))
+
+    def to_igraph(self) -> igraph.Graph:
+        """An ``igraph.Graph`` (directed) with vertex attributes ``op``, ``params``, ``combine``."""
+        import igraph as ig
+
+        g = ig.Graph(n=len(self._nodes), edges=list(self._edges), directed=True)
+        g.vs["op"] = [node.op for node in self._nodes]
+        g.vs["params"] = [dict(node.params) for node in self._nodes]
+        g.vs["combine"] = [node.combine for node in self._nodes]
+        g["inputs"] = list(self.inputs)
+        g["outputs"] = list(self.outputs)
+        return g
+
+    @classmethod
+    def from_igraph(cls, g: igraph.Graph) -> DAG:
+        """Build from a directed ``igraph.Graph`` whose vertices have an ``op`` attribute.
+
+        Vertices are renumbered in topological order (ties by vertex id); optional
+        graph attributes ``inputs`` and ``outputs`` are vertex ids.
+        """
+        import igraph as ig
+
+        if not isinstance(g, ig.Graph) or not g.is_directed():
+            raise GraphError("from_igraph expects a directed igraph.Graph")
+        if "op" not in g.vs.attributes():
+            raise GraphError("the igraph graph has no vertex attribute 'op'")
+        attrs = g.vs.attributes()
+        nodes = {}
+        for v in g.vs:
+            try:
+                nodes[v.index] = Node(v["op"], v["params"] if "params" in attrs else None,
+                                      v["combine"] if "combine" in attrs and v["combine"] is not None else "sum")
+            except GraphError as err:
+                raise GraphError(f"vertex {v.index}: {err}") from None
+        graph_attrs = g.attributes()
+        return cls.from_edges(nodes, g.get_edgelist(),
+                              inputs=g["inputs"] if "inputs" in graph_attrs else None,
+                              outputs=g["outputs"] if "outputs" in graph_attrs else None)
+
+    @classmethod
+    def from_adjacency(cls, matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[str] = "sum",
+                       prune: bool = False) -> DAG:
+        """Build from an upper-triangular adjacency matrix, NAS-Bench-101 style.
+
+        Row 0 is the input, the last row the output; ``matrix[i][j] == 1`` is an
+        edge ``i -> j``. With ``prune=True`` nodes that lie on no input-to-output
+        path are dropped first (NAS-Bench-101's pruning); otherwise they raise.
+        """
+        import numpy as np
+
+        try:
+            m = np.asarray(matrix)
+        except Exception as err:  # noqa: BLE001 - any conversion failure is bad input
+            raise GraphError(f"adjacency matrix could not be read: {err}") from None
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise GraphError(f"adjacency matrix must be square, got shape {m.shape}")
+        n = m.shape[0]
+        if len(ops) != n:
+            raise GraphError(f"adjacency matrix has {n} rows but {len(ops)} ops were given")
+        if not np.isin(m, (0, 1)).all():
+            raise GraphError("adjacency matrix entries must be 0 or 1")
+        for i, j in zip(*np.nonzero(np.tril(m))):
+            raise GraphError(f"edge ({i}, {j}) lies on or below the diagonal; the matrix must be "
+                             "upper-triangular (nodes in topological order)")
+        combines = [combine] * n if isinstance(combine, str) else list(combine)
+        if len(combines) != n:
+            raise GraphError(f"{len(combines)} combine rules given for {n} nodes")
+        keep = list(range(n))
+        if prune:
+            fwd = np.zeros(n, bool)
+            fwd[0] = True
+            for j in range(1, n):
+                fwd[j] = bool((m[:j, j].astype(bool) & fwd[:j]).any())
+            bwd = np.zeros(n, bool)
+            bwd[n - 1] = True
+            for i in range(n - 2, -1, -1):
+                bwd[i] = bool((m[i, i + 1:].astype(bool) & bwd[i + 1:]).any())
+            keep = [i for i in range(n) if fwd[i] and bwd[i]]
+            if 0 not in keep or n - 1 not in keep:
+                raise GraphError("the output is not reachable from the input; nothing is left after pruning")
+        index = {old: new for new, old in enumerate(keep)}
+        nodes = [Node(ops[i], combine=combines[i]) for i in keep]
+        edges = [(index[int(i)], index[int(j)]) for i, j in zip(*np.nonzero(m)) if i in index and j in index]
+        return cls(nodes, edges, inputs=[0], outputs=[len(keep) - 1])
+
+    def to_adjacency(self) -> tuple[Any, list[Op]]:
+        """The adjacency matrix (numpy int array) and the ops, NAS-Bench-101 style."""
+        import numpy as np
+
+        m = np.zeros((len(self._nodes), len(self._nodes)), dtype=np.int64)
+        for s, d in self._edges:
+            m[s, d] = 1
+        return m, list(self.ops)
+
+    # -- structure ----------------------------------------------------------------
+
+    def flatten(self) -> DAG:
+        """Inline every nested DAG, recursively, giving a graph of plain ops.
+
+        A nested DAG's input nodes are replaced by its outer node's predecessors
+        (one per input for several inputs; with one input, a node that keeps the
+        outer combine merges them), and its outputs feed the outer successors
+        (several outputs meet in a ``concat`` node). The surrogate uses this to
+        see a network as one graph.
+        """
+        if not any(node.is_nested for node in self._nodes):
+            return self
+        nodes: list[Node] = []
+        edges: list[tuple[int, int]] = []
+        # where[i] = index in the new graph that carries the value of old node i
+        where: dict[int, int] = {}
+        for i, node in enumerate(self._nodes):
+            preds = [where[p] for p in self._preds[i]]
+            if not isinstance(node.op, DAG):
+                where[i] = len(nodes)
+                nodes.append(node)
+                edges.extend((p, where[i]) for p in preds)
+                continue
+            inner = node.op.flatten()
+            local: dict[int, int] = {}
+            k = len(inner.inputs)
+            for j, inner_node in enumerate(inner.nodes):
+                if j in inner.inputs and i in self.inputs:
+                    local[j] = len(nodes)
+                    nodes.append(inner_node)
+                elif j in inner.inputs and k > 1:
+                    local[j] = preds[inner.inputs.index(j)]
+                elif j in inner.inputs:
+                    local[j] = len(nodes)
+                    nodes.append(Node("identity", combine=node.combine))
+                    edges.extend((p, local[j]) for p in preds)
+                else:
+                    local[j] = len(nodes)
+                    nodes.append(inner_node)
+                    edges.extend((local[p], local[j]) for p in inner.predecessors(j))
+            if len(inner.outputs) == 1:
+                where[i] = local[inner.outputs[0]]
+            else:
+                where[i] = len(nodes)
+                nodes.append(Node("identity", combine="concat"))
+                edges.extend((local[o], where[i]) for o in inner.outputs)
+        inputs = [where[i] for i in self.inputs]
+        outputs = [where[o] for o in self.outputs]
+        return DAG(nodes, sorted(set(edges)), inputs=inputs, outputs=outputs)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _dag_from_parts(nodes: tuple, edges: tuple, inputs: tuple, outputs: tuple) -> DAG:
+    return DAG(nodes, edges, inputs=inputs, outputs=outputs)
+
+
+def _port(index: Mapping[Any, int], label: Any, kind: str) -> int:
+    try:
+        return index[label]
+    except (KeyError, TypeError):
+        raise GraphError(f"{kind} {label!r} is not a node of the graph") from None
+
+
+def _topological_order(g: Any, rank: Mapping[Any, int]) -> list[Any]:
+    import networkx as nx
+
+    try:
+        return list(nx.lexicographical_topological_sort(g, key=lambda v: rank[v]))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(g)
+        path = " -> ".join(repr(s) for s, _ in cycle) + f" -> {cycle[0][0]!r}"
+        raise GraphError(f"the graph has a cycle: {path}") from None
+
+
+def _dag_from_body(doc: Any, where: str) -> DAG:
+    if not isinstance(doc, dict):
+        raise GraphError(f"{where}: expected a JSON object describing a DAG, got {type(doc).__name__}")
+    for field in ("nodes", "edges"):
+        if field not in doc:
+            raise GraphError(f"{where}: missing field {field!r}")
+    raw_nodes = doc["nodes"]
+    if not isinstance(raw_nodes, list):
+        raise GraphError(f"{where}.nodes: expected a list")
+    nodes = []
+    for i, entry in enumerate(raw_nodes):
+        at = f"{where}.nodes[{i}]"
+        if not isinstance(entry, dict):
+            raise GraphError(f"{at}: expected an object with 'op'")
+        unknown = set(entry) - {"op", "params", "combine"}
+        if unknown:
+            raise GraphError(f"{at}: unknown field(s) {sorted(unknown)}")
+        if "op" not in entry:
+            raise GraphError(f"{at}: missing 'op'")
+        op = entry["op"]
+        if isinstance(op, dict):
+            op = _dag_from_body(op, f"{at}.op")
+        elif not isinstance(op, str):
+            raise GraphError(f"{at}.op: expected a string or a nested DAG object, got {type(op).__name__}")
+        params = entry.get("params", {})
+        if not isinstance(params, dict):
+            raise GraphError(f"{at}.params: expected an object")
+        combine = entry.get("combine", "sum")
+        if not isinstance(combine, str):
+            raise GraphError(f"{at}.combine: expected a string")
+        try:
+            nodes.append(Node(op, params, combine))
+        except GraphError as err:
+            raise GraphError(f"{at} (node {i}): {err}") from None
+    edges = doc["edges"]
+    if not isinstance(edges, list):
+        raise GraphError(f"{where}.edges: expected a list of [src, dst] pairs")
+    for j, e in enumerate(edges):
+        if not isinstance(e, list) or len(e) != 2:
+            raise GraphError(f"{where}.edges[{j}]: expected a [src, dst] pair, got {e!r}")
+    try:
+        return DAG(nodes, [tuple(e) for e in edges], inputs=doc.get("inputs"), outputs=doc.get("outputs"))
+    except GraphError as err:
+        raise GraphError(f"{where}: {err}") from None
+
+
+def _canonical_key(dag: DAG) -> str:
+    import igraph as ig
+
+    n = len(dag)
+    in_pos = {v: k for k, v in enumerate(dag.inputs)}
+    out_pos = {v: k for k, v in enumerate(dag.outputs)}
+    labels = [f"{in_pos.get(i, -1)}|{out_pos.get(i, -1)}|{node._label()}" for i, node in enumerate(dag.nodes)]
+    palette = {lab: c for c, lab in enumerate(sorted(set(labels)))}
+    colour = [palette[lab] for lab in labels]
+    g = ig.Graph(n=n, edges=list(dag.edges), directed=True)
+    perm = g.canonical_permutation(color=colour)  # perm[old] = new
+    new_labels = [""] * n
+    for old, new in enumerate(perm):
+        new_labels[new] = labels[old]
+    new_edges = sorted((perm[s], perm[d]) for s, d in dag.edges)
+    payload = json.dumps([new_labels, new_edges], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
