@@ -2,10 +2,42 @@
 
 Generators produce a :class:`DAG`, converters consume it (PyTorch, PyG,
 Graphviz, JSON, networkx, igraph), the surrogate and the search speak it.
+
+``import graphnas`` is cheap: the parts that need torch, PyG or Graphviz are
+imported the first time one of their names is used.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from graphnas.dag import COMBINES, DAG, GraphError, Node
 
 __version__ = "0.1.0"
 
-__all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__"]
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "from_edge_ops": "graphnas.generators.edge_cells",
+    "to_pyg": "graphnas.converters.pyg",
+    "to_torch": "graphnas.converters.torch",
+    "count_params": "graphnas.converters.torch",
+    "count_flops": "graphnas.converters.torch",
+    "render": "graphnas.converters.dot",
+    "to_dot": "graphnas.converters.dot",
+}
+
+__all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphnas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
