@@ -1,0 +1,556 @@
+"""Draw architectures with Graphviz: a DAG, a cell, a genotype or a whole network.
+
+:func:`to_dot` always works (it writes DOT text); :func:`render` runs the real
+Graphviz ``dot`` program to make SVG, PNG or PDF. Three drawings, picked from
+the object:
+
+- **cells** whose ops sit between state nodes (DARTS and NAS-Bench-201 cells in
+  graphnas' node form, a DARTS ``Genotype``, a NAS-Bench-201 arch string) are
+  drawn the way the DARTS paper draws them: inputs ``c_{k-2}``, ``c_{k-1}``,
+  numbered intermediate states, output ``c_{k}``, and the ops as coloured,
+  labelled edges;
+- **networks** (a DAG whose nodes hold nested DAGs) are drawn with every nested
+  DAG as a boxed cluster (stages holding cells holding ops);
+- **any other DAG** is drawn with one box per node labelled by its op. Graphs
+  of more than ``compact_above`` nodes (a 32-node RandWire graph) get small round
+  nodes showing their index, so the wiring stays readable; the colour says the op.
+
+Colours follow the op family (convolution, separable convolution, dilated
+convolution, pooling, skip, zero, ...), and a legend lists the families and
+ops present.
+
+Example::
+
+    >>> from graphnas import DAG
+    >>> g = DAG(["input", "nor_conv_3x3", "avg_pool_3x3", "identity"], [(0, 1), (0, 2), (1, 3), (2, 3)])
+    >>> to_dot(g).splitlines()[0]
+    'digraph graphnas {'
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphnas.dag import DAG, GraphError, Node
+
+__all__ = [
+    "FAMILIES",
+    "GraphvizNotFoundError",
+    "RenderError",
+    "dot_available",
+    "op_family",
+    "render",
+    "repr_mimebundle",
+    "repr_svg",
+    "to_dot",
+]
+
+log = logging.getLogger(__name__)
+
+#: Op families, in the order the legend lists them: name, fill colour, line colour.
+#: :func:`op_family` maps an op name to one of them.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "input/output": ("#fff2b3", "#b8860b"),
+    "convolution": ("#a6cee3", "#1f78b4"),
+    "separable conv": ("#b2df8a", "#33a02c"),
+    "dilated conv": ("#cab2d6", "#6a3d9a"),
+    "pooling": ("#fdbf6f", "#e66101"),
+    "skip": ("#e0e0e0", "#525252"),
+    "zero": ("#ffffff", "#9e9e9e"),
+    "merge": ("#ffffff", "#000000"),
+    "normalisation": ("#f4cae4", "#b2182b"),
+    "linear": ("#fb9a99", "#e31a1c"),
+    "cell": ("#f7f7f7", "#404040"),
+    "other": ("#ffffff", "#000000"),
+}
+
+# (pattern, family), first match wins; matched against the lower-cased op name.
+_FAMILY_RULES: tuple[tuple[str, str], ...] = (
+    (r"^(input|output)$", "input/output"),
+    (r"^(none|zero)$", "zero"),
+    (r"^identity$", "merge"),
+    (r"(skip|identity)", "skip"),
+    (r"dil", "dilated conv"),
+    (r"(sep|randwire|depthwise)", "separable conv"),
+    (r"pool", "pooling"),
+    (r"(conv|stem|factorized|reduce)", "convolution"),
+    (r"(linear|fc|classifier|dense)", "linear"),
+    (r"(bn|batchnorm|norm|relu)", "normalisation"),
+)
+
+_COMBINE_SYMBOL = {"sum": "+", "weighted_sum": "Σw", "concat": "concat", "mean": "mean"}
+
+#: Formats that need the ``dot`` program; ``dot``/``gv`` write the DOT source.
+RENDER_FORMATS = ("svg", "png", "pdf")
+SOURCE_FORMATS = ("dot", "gv")
+
+_INSTALL_HINT = ("the Graphviz 'dot' program was not found on PATH; install Graphviz (Debian/Ubuntu: "
+                 "'sudo apt-get install graphviz', macOS: 'brew install graphviz', conda: 'conda install -c "
+                 "conda-forge graphviz'), or write DOT source with graphnas.to_dot(obj)")
+
+
+class RenderError(RuntimeError):
+    """Rendering failed: Graphviz is missing, refused the drawing, or the format is unknown."""
+
+
+class GraphvizNotFoundError(RenderError):
+    """The Graphviz ``dot`` program is not installed; the message says how to install it."""
+
+
+def op_family(op: str | DAG) -> str:
+    """The family of an op name (a key of :data:`FAMILIES`); a nested DAG is a ``"cell"``."""
+    if isinstance(op, DAG):
+        return "cell"
+    name = op.lower()
+    for pattern, family in _FAMILY_RULES:
+        if re.search(pattern, name):
+            return family
+    return "other"
+
+
+def dot_available() -> bool:
+    """True where the Graphviz ``dot`` program is on PATH."""
+    return shutil.which("dot") is not None
+
+
+# --------------------------------------------------------------------------- cells as states + labelled edges
+
+
+@dataclass
+class _Cell:
+    """A cell in the DARTS drawing: states joined by labelled edges (``op`` None: a plain arrow)."""
+
+    n_states: int
+    inputs: list[int]
+    output: int
+    edges: list[tuple[int, int, str | None, Mapping[str, Any]]] = field(default_factory=list)
+    output_combine: str = "sum"
+
+
+def _as_cell(dag: DAG) -> _Cell | None:
+    """The DARTS-style view of a node-form cell, or None where the DAG is not of that shape.
+
+    A node-form cell has state nodes (inputs and ``identity`` merges) and op
+    nodes with exactly one state before and one state after (the form
+    :func:`graphnas.from_edge_ops` makes).
+    """
+    nodes = dag.nodes
+    states = [i for i, n in enumerate(nodes) if i in dag.inputs or (n.op == "identity" and not n.params)]
+    state_set = set(states)
+    ops = [i for i in range(len(nodes)) if i not in state_set]
+    if not ops or len(dag.outputs) != 1 or dag.outputs[0] not in state_set:
+        return None
+    for i in ops:
+        node = nodes[i]
+        preds, succs = dag.predecessors(i), dag.successors(i)
+        if (node.is_nested or len(preds) != 1 or len(succs) != 1 or preds[0] not in state_set
+                or succs[0] not in state_set):
+            return None
+    index = {node_i: k for k, node_i in enumerate(states)}
+    cell = _Cell(n_states=len(states), inputs=[index[i] for i in dag.inputs], output=index[dag.outputs[0]],
+                 output_combine=nodes[dag.outputs[0]].combine)
+    for i in ops:
+        (p,), (s,) = dag.predecessors(i), dag.successors(i)
+        op = nodes[i].op
+        assert isinstance(op, str)
+        cell.edges.append((index[p], index[s], op, nodes[i].params))
+    for s, d in dag.edges:
+        if s in state_set and d in state_set:
+            cell.edges.append((index[s], index[d], None, {}))
+    return cell
+
+
+def _genotype_cells(genotype: Any) -> list[tuple[str, _Cell]]:
+    """The normal and reduction cells of a DARTS-format genotype (pairs ``(op, input_state)``)."""
+    cells = []
+    for title, pairs_attr, concat_attr in (("normal cell", "normal", "normal_concat"),
+                                           ("reduction cell", "reduce", "reduce_concat")):
+        pairs = getattr(genotype, pairs_attr, None)
+        if not pairs:
+            continue
+        pairs = list(pairs)
+        steps = (len(pairs) + 1) // 2
+        n_states = 2 + steps + 1
+        output = n_states - 1
+        cell = _Cell(n_states=n_states, inputs=[0, 1], output=output, output_combine="concat")
+        for k, pair in enumerate(pairs):
+            try:
+                op, src = pair
+            except (TypeError, ValueError):
+                raise GraphError(f"{pairs_attr}[{k}]: expected an (op, input) pair, got {pair!r}") from None
+            cell.edges.append((int(src), 2 + k // 2, str(op), {}))
+        concat = getattr(genotype, concat_attr, None)
+        for s in (concat if concat is not None else range(2, 2 + steps)):
+            cell.edges.append((int(s), output, None, {}))
+        cells.append((title, cell))
+    return cells
+
+
+
+
+def _nb201_cell(arch: str) -> _Cell:
+    """Parse a NAS-Bench-201 arch string (``|op~0|+|op~0|op~1|+|...|``) into a cell drawing."""
+    groups = arch.strip().split("+")
+    cell = _Cell(n_states=len(groups) + 1, inputs=[0], output=len(groups), output_combine="sum")
+    for j, group in enumerate(groups, start=1):
+        parts = [p for p in group.strip().strip("|").split("|") if p]
+        if not parts:
+            raise GraphError(f"NAS-Bench-201 string {arch!r}: node {j} has no edges")
+        for part in parts:
+            op, sep, src = part.rpartition("~")
+            if not sep or not src.isdigit() or not op:
+                raise GraphError(f"NAS-Bench-201 string {arch!r}: cannot read edge {part!r} (expected 'op~input')")
+            if int(src) >= j:
+                raise GraphError(f"NAS-Bench-201 string {arch!r}: edge {part!r} of node {j} comes from a later node")
+            cell.edges.append((int(src), j, op, {}))
+    return cell
+
+
+# --------------------------------------------------------------------------- DOT writer
+
+
+def _q(text: str) -> str:
+    """A double-quoted DOT string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _param_text(params: Mapping[str, Any]) -> str:
+    if not params:
+        return ""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, (list, tuple)):
+            v = "x".join(str(x) for x in v)
+        parts.append(f"{k}={v}")
+    text = ", ".join(parts)
+    return text if len(text) <= 28 else text[:27] + "…"
+
+
+class _Writer:
+    """Accumulates DOT statements; ``used`` records the ops drawn in each family for the legend."""
+
+    def __init__(self, *, compact_above: int, expand: int | None) -> None:
+        self.lines: list[str] = []
+        self.used: dict[str, set[str]] = {}
+        self.edge_families: set[str] = set()
+        self.compact_above = compact_above
+        self.expand = expand
+        self.clusters = 0
+
+    def note(self, family: str, op: str) -> None:
+        self.used.setdefault(family, set()).add(op)
+
+    def add(self, line: str, indent: int) -> None:
+        self.lines.append("  " * indent + line)
+
+    # -- a cell, DARTS style ----------------------------------------------------------
+
+    def cell(self, cell: _Cell, prefix: str, indent: int) -> tuple[list[str], list[str]]:
+        n_in = len(cell.inputs)
+        names: dict[int, str] = {}
+        if n_in == 1:
+            names[cell.inputs[0]] = "c<SUB>k-1</SUB>"
+        elif n_in == 2:
+            names[cell.inputs[0]], names[cell.inputs[1]] = "c<SUB>k-2</SUB>", "c<SUB>k-1</SUB>"
+        else:
+            for k, i in enumerate(cell.inputs):
+                names[i] = f"in<SUB>{k}</SUB>"
+        names[cell.output] = "c<SUB>k</SUB>"
+        counter = 0
+        for i in range(cell.n_states):
+            if i not in names:
+                names[i] = str(counter)
+                counter += 1
+        fill_io, line_io = FAMILIES["input/output"]
+        for i in range(cell.n_states):
+            nid = _q(f"{prefix}s{i}")
+            if i in cell.inputs or i == cell.output:
+                style = f'shape=box, style="rounded,filled", fillcolor="{fill_io}", color="{line_io}"'
+            else:
+                style = 'shape=box, style="rounded,filled", fillcolor="#deebf7", color="#3182bd"'
+            self.add(f"{nid} [label=<{names[i]}>, {style}];", indent)
+        self.add("{rank=same; " + " ".join(_q(f"{prefix}s{i}") for i in cell.inputs) + "}", indent)
+        for s, d, op, params in cell.edges:
+            src, dst = _q(f"{prefix}s{s}"), _q(f"{prefix}s{d}")
+            if op is None or op == "identity":
+                style = 'color="#555555"'
+                if d == cell.output and cell.output_combine == "concat":
+                    style += ", style=dashed"
+                self.add(f"{src} -> {dst} [{style}];", indent)
+                continue
+            family = op_family(op)
+            self.note(family, op)
+            self.edge_families.add(family)
+            colour = FAMILIES[family][1]
+            label = op + (f"\\n({_param_text(params)})" if params else "")
+            extra = ", style=dotted" if family == "zero" else ", penwidth=1.6"
+            self.add(f'{src} -> {dst} [label={_q(label)}, color="{colour}", fontcolor="{colour}"{extra}];',
+                     indent)
+        return [f"{prefix}s{i}" for i in cell.inputs], [f"{prefix}s{cell.output}"]
+
+    # -- any DAG ------------------------------------------------------------------------
+
+    def dag(self, dag: DAG, prefix: str, indent: int, depth: int) -> tuple[list[str], list[str]]:
+        """Emit ``dag``; returns the DOT ids standing for its inputs and its outputs."""
+        cell = _as_cell(dag)
+        if cell is not None:
+            return self.cell(cell, prefix, indent)
+        compact = len(dag) > self.compact_above and not any(n.is_nested for n in dag.nodes)
+        entry: dict[int, str] = {}
+        exit_: dict[int, str] = {}
+        for i, node in enumerate(dag.nodes):
+            nid = f"{prefix}n{i}"
+            if node.is_nested and (self.expand is None or depth < self.expand) and i not in dag.inputs:
+                inner = node.op
+                assert isinstance(inner, DAG)
+                self.clusters += 1
+                title = str(node.params.get("name", f"{i}: {self._nested_title(inner)}"))
+                self.add(f"subgraph {_q(f'cluster_{prefix}{i}')} {{", indent)
+                self.add(f'label={_q(title)}; style="rounded"; color="#808080"; fontcolor="#404040";',
+                         indent + 1)
+                ins, outs = self.dag(inner, f"{nid}_", indent + 1, depth + 1)
+                self.add("}", indent)
+                preds = dag.predecessors(i)
+                if len(ins) > 1:
+                    for p, target in zip(preds, ins, strict=False):
+                        self.add(f"{_q(exit_[p])} -> {_q(target)};", indent)
+                else:
+                    for p in preds:
+                        self.add(f"{_q(exit_[p])} -> {_q(ins[0])};", indent)
+                entry[i] = ins[0]
+                if len(outs) == 1:
+                    exit_[i] = outs[0]
+                else:  # several outputs are concatenated
+                    exit_[i] = f"{nid}_cat"
+                    self.add(f'{_q(exit_[i])} [label="concat", shape=circle, fontsize=10, width=0.3];', indent)
+                    for o in outs:
+                        self.add(f"{_q(o)} -> {_q(exit_[i])};", indent)
+                continue
+            entry[i] = exit_[i] = nid
+            self.add(f"{_q(nid)} [{self._node_attrs(dag, i, node, compact)}];", indent)
+            for p in dag.predecessors(i):
+                self.add(f"{_q(exit_[p])} -> {_q(nid)};", indent)
+        return [entry[i] for i in dag.inputs], [exit_[o] for o in dag.outputs]
+
+    @staticmethod
+    def _nested_title(inner: DAG) -> str:
+        nested = sum(n.is_nested for n in inner.nodes)
+        return f"stage of {nested} cells" if nested else f"cell, {len(inner)} nodes"
+
+    def _node_attrs(self, dag: DAG, i: int, node: Node, compact: bool) -> str:
+        op = node.op
+        if isinstance(op, DAG):  # a nested DAG beyond the expansion depth
+            self.note("cell", "nested DAG")
+            fill, line = FAMILIES["cell"]
+            return (f'label={_q(f"{i}: {self._nested_title(op)}")}, shape=box3d, style=filled, '
+                    f'fillcolor="{fill}", color="{line}"')
+        is_port = i in dag.inputs or i in dag.outputs
+        if op == "identity" and not is_port:
+            symbol = _COMBINE_SYMBOL[node.combine]
+            self.note("merge", f"identity ({node.combine})")
+            if compact:
+                return f'label={_q(symbol)}, shape=circle, width=0.25, fixedsize=true, fontsize=9'
+            return f'label={_q(symbol)}, shape=circle, fontsize=10, width=0.3'
+        family = "input/output" if is_port and op in ("input", "identity") else op_family(op)
+        self.note(family, op)
+        fill, line = FAMILIES[family]
+        if compact:
+            label = ("in" if i in dag.inputs else "out") if is_port else str(i)
+            return (f'label={_q(label)}, shape=circle, style=filled, fillcolor="{fill}", color="{line}", '
+                    f"width=0.32, fixedsize=true, fontsize=9, tooltip={_q(f'{i}: {op}')}")
+        if is_port and op in ("input", "identity"):
+            label = ("input" if i in dag.inputs else "output")
+            if len(dag.inputs if i in dag.inputs else dag.outputs) > 1:
+                pos = (dag.inputs if i in dag.inputs else dag.outputs).index(i)
+                label += f" {pos}"
+            if i in dag.outputs and op == "identity" and dag.in_degree(i) > 1:
+                label += f" ({_COMBINE_SYMBOL[node.combine]})"
+        else:
+            label = op
+            if node.params:
+                label += "\n" + _param_text(node.params)
+            if node.combine != "sum" and dag.in_degree(i) > 1:
+                label += f"\n[{_COMBINE_SYMBOL[node.combine]}]"
+        return f'label={_q(label)}, shape=box, style="rounded,filled", fillcolor="{fill}", color="{line}"'
+
+    # -- legend -------------------------------------------------------------------------
+
+    def legend(self, indent: int) -> None:
+        rows = []
+        for family in FAMILIES:
+            if family not in self.used or family in ("input/output",):
+                continue
+            fill, line = FAMILIES[family]
+            ops = ", ".join(sorted(self.used[family]))
+            if len(ops) > 60:
+                ops = ops[:59] + "…"
+            if family in self.edge_families:
+                swatch = f'<TD WIDTH="28" BGCOLOR="{line}"></TD>'
+            else:
+                swatch = f'<TD WIDTH="28" BGCOLOR="{fill}" COLOR="{line}" BORDER="1"></TD>'
+            rows.append(f'<TR>{swatch}<TD ALIGN="LEFT"><B>{html.escape(family)}</B>: '
+                        f"{html.escape(ops)}</TD></TR>")
+        if not rows:
+            return
+        table = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="2">'
+                 + "".join(rows) + "</TABLE>")
+        self.add("subgraph cluster_legend {", indent)
+        self.add('label="legend"; style="rounded,dashed"; color="#999999"; fontsize=10;', indent + 1)
+        self.add(f"legend [shape=plaintext, fontsize=10, label=<{table}>];", indent + 1)
+        self.add("}", indent)
+
+
+def _header(rankdir: str, title: str | None) -> list[str]:
+    lines = ["digraph graphnas {",
+             f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.3, ranksep=0.4, newrank=true'
+             + (f", label={_q(title)}, labelloc=t, fontsize=14" if title else "") + "];",
+             '  node [fontname="Helvetica", fontsize=11, margin="0.08,0.04", height=0.3];',
+             '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.6];']
+    return lines
+
+
+def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, legend: bool = True,
+           compact_above: int = 16, expand: int | None = None) -> str:
+    """The Graphviz DOT source drawing ``obj``; needs no Graphviz installation.
+
+    Args:
+        obj: a :class:`~graphnas.DAG` (a cell, a random graph or a network of
+            nested DAGs), a DARTS-format genotype (``normal``/``reduce`` lists of
+            ``(op, input)`` pairs, as in :mod:`graphnas.genotypes`), or a
+            NAS-Bench-201 arch string.
+        rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom). Default:
+            LR for cells, TB for everything else.
+        title: a caption above the drawing.
+        legend: add the legend of op families.
+        compact_above: graphs with more nodes than this are drawn with small
+            round nodes showing their index (colour = op family; hover shows the op).
+        expand: how many levels of nested DAGs to draw inside clusters; deeper
+            ones become one box. Default: all.
+
+    Raises:
+        GraphError: ``obj`` is not something graphnas can draw.
+    """
+    writer = _Writer(compact_above=compact_above, expand=expand)
+    default_dir = "TB"
+    if isinstance(obj, DAG):
+        if _as_cell(obj) is not None:
+            default_dir = "LR"
+        writer.dag(obj, "", 1, 0)
+    elif isinstance(obj, str):
+        if "~" not in obj or "|" not in obj:
+            raise GraphError(f"cannot draw the string {obj!r}: expected a NAS-Bench-201 arch string like "
+                             "'|nor_conv_3x3~0|+|skip_connect~0|none~1|+|...|' (load a JSON file with DAG.load)")
+        default_dir = "LR"
+        writer.cell(_nb201_cell(obj), "", 1)
+    elif hasattr(obj, "normal") and hasattr(obj, "reduce"):
+        default_dir = "LR"
+        for k, (name, cell) in enumerate(_genotype_cells(obj)):
+            writer.add(f"subgraph cluster_{k} {{", 1)
+            writer.add(f'label={_q(name)}; style="rounded"; color="#808080";', 2)
+            writer.cell(cell, f"g{k}_", 2)
+            writer.add("}", 1)
+    else:
+        raise GraphError(f"cannot draw a {type(obj).__name__}: expected a graphnas DAG, a DARTS-format "
+                         "genotype or a NAS-Bench-201 arch string")
+    if legend:
+        writer.legend(1)
+    direction = rankdir or default_dir
+    if direction not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {direction!r}")
+    return "\n".join(_header(direction, title) + writer.lines + ["}"]) + "\n"
+
+
+# --------------------------------------------------------------------------- running dot
+
+
+def _run_dot(source: str, fmt: str, *, dpi: int = 150, timeout: float = 120.0) -> bytes:
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizNotFoundError(_INSTALL_HINT)
+    args = [exe, f"-T{fmt}"]
+    if fmt == "png":
+        args.append(f"-Gdpi={dpi}")
+    try:
+        proc = subprocess.run(args, input=source.encode("utf-8"), capture_output=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"Graphviz 'dot' took more than {timeout:.0f} s; draw fewer nodes "
+                          "(e.g. render(..., expand=1))") from None
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"Graphviz 'dot' failed: {msg[0] if msg else f'exit status {proc.returncode}'}")
+    return proc.stdout
+
+
+def render(obj: Any, path: str | os.PathLike[str] | None = None, format: str | None = None,
+           **options: Any) -> Any:
+    """Draw ``obj`` with Graphviz; write it to ``path`` or return it.
+
+    ``format`` is ``"svg"``, ``"png"``, ``"pdf"`` (these need the ``dot``
+    program) or ``"dot"`` (the source). Default: the suffix of ``path``, else
+    SVG. ``options`` go to :func:`to_dot` (``rankdir``, ``title``, ``legend``,
+    ``compact_above``, ``expand``).
+
+    Returns:
+        the :class:`~pathlib.Path` written when ``path`` is given; otherwise the
+        SVG or DOT text (``str``) or the PNG/PDF bytes.
+
+    Raises:
+        GraphvizNotFoundError: ``dot`` is not installed (one line saying how to
+            install it).
+        RenderError: unknown format, or Graphviz failed.
+    """
+    if format is None:
+        suffix = Path(path).suffix.lower().lstrip(".") if path is not None else ""
+        format = suffix if suffix in RENDER_FORMATS + SOURCE_FORMATS else "svg"
+    fmt = format.lower()
+    if fmt not in RENDER_FORMATS + SOURCE_FORMATS:
+        raise RenderError(f"unknown format {format!r}; expected one of {', '.join(RENDER_FORMATS + SOURCE_FORMATS)}")
+    source = to_dot(obj, **options)
+    if fmt in SOURCE_FORMATS:
+        data: bytes = source.encode("utf-8")
+    else:
+        data = _run_dot(source, fmt)
+    if path is None:
+        return data.decode("utf-8") if fmt in ("svg",) + SOURCE_FORMATS else data
+    out = Path(path)
+    out.write_bytes(data)
+    log.debug("wrote %s (%d bytes)", out, len(data))
+    return out
+
+
+# --------------------------------------------------------------------------- Jupyter
+
+
+def repr_svg(dag: DAG, *, max_nodes: int = 2000) -> str | None:
+    """SVG for Jupyter's ``_repr_svg_``; None (plain text is shown) without ``dot`` or beyond ``max_nodes``."""
+    size = len(dag.flatten()) if any(n.is_nested for n in dag.nodes) else len(dag)
+    if size > max_nodes or not dot_available():
+        return None
+    try:
+        return _run_dot(to_dot(dag), "svg").decode("utf-8")
+    except RenderError as err:  # a notebook falls back to the text repr rather than raising
+        log.warning("could not draw the DAG: %s", err)
+        return None
+
+
+def repr_mimebundle(dag: DAG, include: Iterable[str] | None = None,
+                    exclude: Iterable[str] | None = None) -> dict[str, str]:
+    """Jupyter's ``_repr_mimebundle_``: the SVG drawing (where ``dot`` runs) and the plain-text repr."""
+    bundle = {"text/plain": repr(dag)}
+    wanted: Sequence[str] | None = list(include) if include is not None else None
+    skip = set(exclude or ())
+    if (wanted is None or "image/svg+xml" in wanted) and "image/svg+xml" not in skip:
+        svg = repr_svg(dag)
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+    return bundle
