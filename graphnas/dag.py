@@ -644,8 +644,8 @@ class DAG:
         """Inline every nested DAG, recursively, giving a graph of plain ops.
 
         A nested DAG's input nodes are replaced by its outer node's predecessors
-        (one per input for several inputs; with one input, a node that keeps the
-        outer combine merges them), and its outputs feed the outer successors
+        (one per input for several inputs; with one input and several predecessors,
+        an ``identity`` node with the outer node's combine merges them), and its outputs feed the outer successors
         (several outputs meet in a ``concat`` node). The surrogate uses this to
         see a network as one graph.
         """
@@ -671,6 +671,8 @@ class DAG:
                     nodes.append(inner_node)
                 elif j in inner.inputs and k > 1:
                     local[j] = preds[inner.inputs.index(j)]
+                elif j in inner.inputs and len(preds) == 1 and node.combine != "weighted_sum":
+                    local[j] = preds[0]  # merging a single value is the identity
                 elif j in inner.inputs:
                     local[j] = len(nodes)
                     nodes.append(Node("identity", combine=node.combine))
@@ -771,10 +773,13 @@ def _canonical_key(dag: DAG) -> str:
     palette = {lab: c for c, lab in enumerate(sorted(set(labels)))}
     colour = [palette[lab] for lab in labels]
     g = ig.Graph(n=n, edges=list(dag.edges), directed=True)
-    perm = g.canonical_permutation(color=colour)  # perm[old] = new
-    new_labels = [""] * n
-    for old, new in enumerate(perm):
-        new_labels[new] = labels[old]
-    new_edges = sorted((perm[s], perm[d]) for s, d in dag.edges)
+    # igraph returns the labelling as canonical position -> original vertex (checked by
+    # tests/test_dag_properties.py against networkx's isomorphism test).
+    order = g.canonical_permutation(color=colour)
+    new_index = [0] * n
+    for new, old in enumerate(order):
+        new_index[old] = new
+    new_labels = [labels[old] for old in order]
+    new_edges = sorted((new_index[s], new_index[d]) for s, d in dag.edges)
     payload = json.dumps([new_labels, new_edges], separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
