@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
@@ -225,17 +226,27 @@ class DAG:
 
     @staticmethod
     def _check_edges(edges: Iterable[Sequence[int]], n: int) -> tuple[tuple[int, int], ...]:
-        seen: set[tuple[int, int]] = set()
         try:
             edge_list = list(edges)
         except TypeError:
             raise GraphError(f"edges must be an iterable of (src, dst) pairs, got {type(edges).__name__}") from None
+        # Fast path for well-formed input; anything else goes through the checks below for a precise message.
+        try:
+            pairs = [(s, d) for s, d in edge_list]
+        except (TypeError, ValueError):
+            pairs = []
+        if (len(pairs) == len(edge_list)
+                and all(type(s) is int and type(d) is int and 0 <= s < d < n for s, d in pairs)
+                and len(set(pairs)) == len(pairs)):
+            return tuple((s, d) for d, s in sorted((d, s) for s, d in pairs))
+        seen: set[tuple[int, int]] = set()
         for e in edge_list:
             if isinstance(e, (str, bytes)) or not isinstance(e, Sequence) or len(e) != 2:
                 raise GraphError(f"edge {e!r}: expected a (src, dst) pair")
             s, d = e
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (s, d)):
+            if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (s, d)):
                 raise GraphError(f"edge {e!r}: node indices must be integers")
+            s, d = int(s), int(d)
             if not (0 <= s < n):
                 raise GraphError(f"edge ({s}, {d}) starts at node {s}, which does not exist (nodes are 0..{n - 1})")
             if not (0 <= d < n):
@@ -260,8 +271,9 @@ class DAG:
             raise GraphError(f"{kind}s must be a sequence of node indices, got {type(ports).__name__}")
         out = []
         for p in ports:
-            if not isinstance(p, int) or isinstance(p, bool):
+            if not isinstance(p, numbers.Integral) or isinstance(p, bool):
                 raise GraphError(f"{kind} {p!r} is not a node index")
+            p = int(p)
             if not (0 <= p < n):
                 raise GraphError(f"{kind} node {p} does not exist (nodes are 0..{n - 1})")
             if p in out:
