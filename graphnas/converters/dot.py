@@ -291,7 +291,7 @@ class _Writer:
             self.note(family, op)
             self.edge_families.add(family)
             colour = FAMILIES[family][1]
-            label = op + (f"\\n({_param_text(params)})" if params else "")
+            label = op + (f"\n({_param_text(params)})" if params else "")
             extra = ", style=dotted" if family == "zero" else ", penwidth=1.6"
             self.add(f'{src} -> {dst} [label={_q(label)}, color="{colour}", fontcolor="{colour}"{extra}];',
                      indent)
@@ -511,7 +511,10 @@ def render(obj: Any, path: str | os.PathLike[str] | None = None, format: str | N
     """
     if format is None:
         suffix = Path(path).suffix.lower().lstrip(".") if path is not None else ""
-        format = suffix if suffix in RENDER_FORMATS + SOURCE_FORMATS else "svg"
+        if suffix and suffix not in RENDER_FORMATS + SOURCE_FORMATS:
+            raise RenderError(f"cannot tell the format from the file name {str(path)!r}; use a .svg, .png, .pdf "
+                              "or .dot suffix, or give format=")
+        format = suffix or "svg"
     fmt = format.lower()
     if fmt not in RENDER_FORMATS + SOURCE_FORMATS:
         raise RenderError(f"unknown format {format!r}; expected one of {', '.join(RENDER_FORMATS + SOURCE_FORMATS)}")

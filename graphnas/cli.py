@@ -1,0 +1,328 @@
+"""The ``graphnas`` command: generate, render, compile and search architectures from the shell.
+
+Every command reads and writes graphs as JSON (``DAG.save`` / ``DAG.load``).
+A user mistake (a missing file, bad JSON, an unknown space, an invalid graph, a
+bad option) prints one line naming the cause and exits with status 1 (2 for a
+bad command line), without a traceback.
+
+Run ``graphnas --help`` or ``graphnas COMMAND --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from graphnas.dag import DAG, GraphError
+
+__all__ = ["UserError", "app", "main"]
+
+app = typer.Typer(
+    name="graphnas",
+    help="Neural architecture search where every architecture is a DAG: generate, render, compile, search.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; the CLI prints its message as one line."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _load_graph(source: str) -> Any:
+    """A DAG from a JSON file; also a NAS-Bench-201 arch string or a genotype name of graphnas.genotypes."""
+    path = Path(source)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"{source}: not a text file (expected a graphnas DAG in JSON)") from None
+        try:
+            return DAG.from_json(text)
+        except GraphError as err:
+            raise UserError(f"{source}: {err}") from None
+    if path.exists():
+        raise UserError(f"{source}: is a directory, expected a graphnas DAG JSON file")
+    if "~" in source and "|" in source:  # a NAS-Bench-201 arch string
+        return source
+    if source.isidentifier():
+        try:
+            from graphnas import genotypes
+        except ImportError:  # pragma: no cover - genotypes is part of graphnas
+            genotypes = None
+        if genotypes is not None and hasattr(genotypes, source) and hasattr(getattr(genotypes, source), "normal"):
+            return getattr(genotypes, source)
+    raise UserError(f"{source}: no such file (expected a graphnas DAG JSON file, a NAS-Bench-201 arch "
+                    "string or a genotype name such as DARTS_V2)")
+
+
+def _load_dag(source: str) -> DAG:
+    obj = _load_graph(source)
+    if isinstance(obj, DAG):
+        return obj
+    if isinstance(obj, str):
+        from graphnas.generators import get_generator
+
+        return get_generator("nb201").from_string(obj)
+    raise UserError(f"{source}: a genotype has two cells; convert one with graphnas.genotypes.genotype_to_dag")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_extra(args: Sequence[str]) -> dict[str, Any]:
+    """``--key value`` pairs (values read as JSON where they parse, else strings; a bare ``--flag`` is True)."""
+    params: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise UserError(f"unexpected argument {arg!r}; generator parameters are given as --name value")
+        key = arg[2:]
+        if "=" in key:
+            key, value = key.split("=", 1)
+            params[key.replace("-", "_")] = _parse_value(value)
+            i += 1
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            params[key.replace("-", "_")] = _parse_value(args[i + 1])
+            i += 2
+        else:
+            params[key.replace("-", "_")] = True
+            i += 1
+    return params
+
+
+def _check_params(name: str, target: Any, params: dict[str, Any]) -> None:
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return
+    accepted = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                and p.name not in ("self", "seed")]
+    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise UserError(f"generator {name!r} has no parameter {', '.join('--' + k for k in unknown)}; it takes "
+                        + (", ".join("--" + a for a in accepted) or "no parameters"))
+    missing = [p.name for p in sig.parameters.values()
+               if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               and p.name not in ("self", "seed") and p.name not in params]
+    if missing:
+        raise UserError(f"generator {name!r} needs {', '.join('--' + m for m in missing)}")
+
+
+def _generator(name: str, params: dict[str, Any]) -> Any:
+    from graphnas.generators import registry
+
+    names = registry.list_generators()
+    if name not in names:
+        raise UserError(f"unknown generator or space {name!r}; known: {', '.join(names)}")
+    target = registry._REGISTRY[name]
+    _check_params(name, target, params)
+    try:
+        return registry.get_generator(name, **params)
+    except (TypeError, ValueError) as err:
+        raise UserError(f"generator {name!r}: {err}") from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    if path.parent and not path.parent.exists():
+        raise UserError(f"{path}: the folder {path.parent} does not exist")
+    path.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def generate(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A registered generator or space (see 'graphnas info'), e.g. ws, er, "
+                                         "ba, nb201, darts."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed; the same seed gives the same graph."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the graph here (JSON); default: "
+                                                                       "print it."),
+    render_to: Path | None = typer.Option(None, "--render", help="Also draw it into this SVG/PNG/PDF file."),
+) -> None:
+    """Sample one graph from a generator or space: graphnas generate ws --n 32 --k 4 --p 0.75 -o g.json.
+
+    Parameters of the generator are given as --name value (values are read as JSON where they parse).
+    """
+    params = _parse_extra(ctx.args)
+    gen = _generator(name, params)
+    try:
+        dag = gen.sample(seed)
+    except (TypeError, ValueError) as err:
+        raise UserError(f"generator {name!r}: {err}") from None
+    text = dag.to_json(indent=1)
+    if output is None:
+        typer.echo(text)
+    else:
+        _write_text(output, text + "\n")
+        _console(stderr=True).print(f"wrote {output}: {len(dag)} nodes, {dag.num_edges} edges")
+    if render_to is not None:
+        from graphnas.converters.dot import render as draw
+
+        draw(dag, render_to)
+        _console(stderr=True).print(f"wrote {render_to}")
+
+
+@app.command()
+def render(
+    source: str = typer.Argument(..., help="A DAG JSON file, a NAS-Bench-201 arch string, or a genotype name "
+                                           "(DARTS_V2, NASNet, ...)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The picture to write: .svg, .png, .pdf or .dot."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="svg, png, pdf or dot (default: from the "
+                                                                   "suffix)."),
+    rankdir: str | None = typer.Option(None, "--rankdir", help="LR or TB (default: LR for cells, TB otherwise)."),
+    expand: int | None = typer.Option(None, "--expand", help="Levels of nested DAGs to draw (default: all)."),
+    title: str | None = typer.Option(None, "--title", help="A caption above the drawing."),
+) -> None:
+    """Draw a graph with Graphviz: graphnas render g.json -o g.svg."""
+    from graphnas.converters.dot import render as draw
+
+    obj = _load_graph(source)
+    if rankdir is not None and rankdir.upper() not in ("LR", "TB", "RL", "BT"):
+        raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
+    draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=expand, title=title)
+    _console(stderr=True).print(f"wrote {output}")
+
+
+@app.command()
+def info() -> None:
+    """Versions, whether Graphviz is found, and the registered generators, spaces and ops."""
+    import platform
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    from rich.table import Table
+
+    import graphnas
+
+    console = _console()
+    table = Table(title="graphnas", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("graphnas", graphnas.__version__)
+    table.add_row("python", platform.python_version())
+    for pkg in ("torch", "torch_geometric", "networkx", "igraph", "scikit-learn", "onnx", "onnxscript"):
+        try:
+            version = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        table.add_row(pkg, version)
+    dot = shutil.which("dot")
+    if dot:
+        proc = subprocess.run([dot, "-V"], capture_output=True, text=True, check=False)
+        table.add_row("graphviz dot", f"{dot} ({(proc.stderr or proc.stdout).strip()})")
+    else:
+        table.add_row("graphviz dot", "[red]not found[/red]: install Graphviz (apt-get install graphviz) to "
+                                      "render pictures")
+    console.print(table)
+
+    from graphnas.generators import registry
+
+    gens, spaces = [], []
+    for name in registry.list_generators():
+        (spaces if isinstance(registry._REGISTRY[name], type) else gens).append(name)
+    console.print(f"[bold]generators[/bold] ({len(gens)}): {', '.join(gens)}")
+    console.print(f"[bold]spaces[/bold] ({len(spaces)}): {', '.join(spaces)}")
+    try:
+        from graphnas.ops import list_ops
+    except ImportError:  # pragma: no cover
+        ops: list[str] = []
+    else:
+        ops = list_ops()
+    console.print(f"[bold]ops[/bold] ({len(ops)}): {', '.join(ops)}")
+
+
+# --------------------------------------------------------------------------- entry point
+
+_USER_ERRORS: tuple[type[BaseException], ...] = (UserError, GraphError, OSError)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors = list(_USER_ERRORS)
+    try:
+        from graphnas.converters.dot import RenderError
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors.append(RenderError)
+    return tuple(errors)
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.filename is not None:
+        text = f"{err.filename}: {err.strerror or err}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Click's UsageError: vendored inside typer since 0.2x, the click package before."""
+    errors: list[type[BaseException]] = []
+    try:
+        from typer._click.exceptions import UsageError as VendoredUsageError
+    except ImportError:
+        pass
+    else:
+        errors.append(VendoredUsageError)
+    try:
+        from click.exceptions import UsageError
+    except ImportError:  # pragma: no cover - newer typer does not need click
+        pass
+    else:
+        errors.append(UsageError)
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``graphnas`` command (the console-script entry point)."""
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = command.main(args=args, prog_name="graphnas", standalone_mode=False)
+    except _usage_errors() as err:
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        where = f"graphnas {ctx.info_name}" if ctx is not None and ctx.parent is not None else "graphnas"
+        typer.echo(f"graphnas: error: {_one_line(err)} (see '{where} --help')", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("graphnas: interrupted", err=True)
+        sys.exit(130)
+    except _user_errors() as err:
+        typer.echo(f"graphnas: error: {_one_line(err)}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
