@@ -1,0 +1,64 @@
+"""Everything a user samples or searches over, as a :class:`graphnas.DAG`.
+
+- random graphs as in RandWireNN: :func:`erdos_renyi`, :func:`barabasi_albert`, :func:`watts_strogatz`;
+- cell search spaces: :class:`NB201Space`, :class:`NB101Space`, :class:`DARTSSpace`, :class:`ENASSpace`,
+  :class:`NASNetSpace`, and NAS-RL chains :class:`ChainSpace` with the :func:`chain` helper;
+- edge-labelled cells to node form: :func:`from_edge_ops`;
+- the registry: :func:`register_generator`, :func:`list_generators`, :func:`get_generator`.
+
+Names are imported on first use, so ``import graphnas.generators`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from graphnas.generators._random import Seed, as_numpy, as_random
+from graphnas.generators.base import SearchSpace
+from graphnas.generators.registry import FunctionGenerator, get_generator, list_generators, register_generator
+
+# public name -> module defining it
+_LAZY = {
+    "from_edge_ops": "graphnas.generators.edge_cells",
+    "NB201Space": "graphnas.generators.nb201",
+    "NB201_OPS": "graphnas.generators.nb201",
+    "erdos_renyi": "graphnas.generators.random_graphs",
+    "barabasi_albert": "graphnas.generators.random_graphs",
+    "watts_strogatz": "graphnas.generators.random_graphs",
+    "randwire_dag": "graphnas.generators.random_graphs",
+    "NB101Space": "graphnas.generators.nb101",
+    "DARTSSpace": "graphnas.generators.cells",
+    "ENASSpace": "graphnas.generators.cells",
+    "NASNetSpace": "graphnas.generators.cells",
+    "ChainSpace": "graphnas.generators.chain",
+    "chain": "graphnas.generators.chain",
+}
+
+# modules whose decorators fill the registry; imported by list_generators/get_generator
+_REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chain")
+
+__all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
+           "list_generators", "register_generator", *sorted(_LAZY)]
+
+
+def _import_registering() -> None:
+    for mod in _REGISTERING:
+        try:
+            importlib.import_module(f"graphnas.generators.{mod}")
+        except ModuleNotFoundError as err:  # a family not written yet must not break the others
+            if err.name != f"graphnas.generators.{mod}":
+                raise
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphnas.generators' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
