@@ -82,7 +82,7 @@ _FAMILY_RULES: tuple[tuple[str, str], ...] = (
     (r"dil", "dilated conv"),
     (r"(sep|randwire|depthwise)", "separable conv"),
     (r"pool", "pooling"),
-    (r"(conv|stem|factorized|reduce)", "convolution"),
+    (r"(conv|stem|factorized|reduce|downsample)", "convolution"),
     (r"(linear|fc|classifier|dense)", "linear"),
     (r"(bn|batchnorm|norm|relu)", "normalisation"),
 )

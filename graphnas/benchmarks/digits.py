@@ -1,0 +1,251 @@
+"""Real training as a search objective, on scikit-learn's bundled digits (no download).
+
+The digits set holds 1,797 grey 8x8 images of the digits 0-9. :func:`load_digits_split`
+cuts it once into a fixed, stratified training and validation split (80/20) and
+returns ``(N, 1, 8, 8)`` float tensors. :func:`train_eval` compiles a cell (or
+takes a ready model), trains it for a few epochs on CPU and returns the
+validation accuracy with the parameter count and the wall time. The same seed
+gives the same result: training runs single-threaded with deterministic
+algorithms and seeded shuffling.
+
+Example::
+
+    >>> from functools import partial
+    >>> from graphnas.benchmarks import train_eval
+    >>> objective = partial(train_eval, epochs=3, seed=0)   # a search objective, picklable
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from graphnas.dag import DAG, GraphError, Node
+
+__all__ = ["DATASETS", "DigitsSplit", "build_digits_model", "digits_network", "load_digits_split", "train_eval"]
+
+log = logging.getLogger(__name__)
+
+#: The data sets :func:`train_eval` knows.
+DATASETS = ("digits",)
+
+#: Number of classes and input shape of the digits set.
+NUM_CLASSES = 10
+INPUT_SHAPE = (1, 8, 8)
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """The fixed digits split: images ``(N, 1, 8, 8)`` float32 (standardised), labels ``(N,)`` int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+
+
+@lru_cache(maxsize=4)
+def _digits_arrays(val_fraction: float, split_seed: int) -> tuple[Any, Any, Any, Any]:
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = (data.images.astype(np.float32) / 16.0)[:, None, :, :]
+    y = data.target.astype(np.int64)
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=val_fraction, random_state=split_seed, stratify=y)
+    mean, std = float(x_tr.mean()), float(x_tr.std())
+    return (x_tr - mean) / std, y_tr, (x_va - mean) / std, y_va
+
+
+def load_digits_split(*, val_fraction: float = 0.2, split_seed: int = 0) -> DigitsSplit:
+    """scikit-learn's digits as a fixed stratified split: 1,437 training and 360 validation images.
+
+    Pixels are scaled to [0, 1] and standardised with the training mean and
+    standard deviation. The split depends only on ``val_fraction`` and
+    ``split_seed``, never on a search's seed, so every architecture meets the same data.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+    x_tr, y_tr, x_va, y_va = _digits_arrays(float(val_fraction), int(split_seed))
+    return DigitsSplit(torch.from_numpy(x_tr.copy()), torch.from_numpy(y_tr.copy()),
+                       torch.from_numpy(x_va.copy()), torch.from_numpy(y_va.copy()))
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> DAG:
+    """The network DAG that :func:`train_eval` trains: ``cell`` in a small two-stage skeleton for 8x8 images.
+
+    Like NAS-Bench-201's skeleton, shrunk for 8x8 digits: a 3x3 conv-BN stem to
+    ``C`` channels; ``N`` cells at 8x8; a residual reduction block (two 3x3
+    ReLU-conv-BN, the first with stride 2, plus an average-pool + 1x1 shortcut)
+    to ``2C`` channels at 4x4; ``N`` cells; BN-ReLU, global average pooling and
+    a linear classifier. A cell with several inputs (a DARTS cell) gets the
+    outputs of the two previous layers, each preprocessed to the stage's width
+    by a 1x1 ReLU-conv-BN (a factorized reduction where the resolution differs),
+    as in DARTS. Each cell is a nested DAG node, so the whole network renders
+    and compiles as one graph.
+    """
+    if not isinstance(cell, DAG):
+        raise GraphError(f"expected a graphnas DAG for the cell, got {type(cell).__name__}")
+    if C < 1 or N < 1:
+        raise ValueError(f"C and N must be positive, got C={C}, N={N}")
+    nodes: list[Node] = [Node("input")]
+    preds: list[list[int]] = [[]]
+    scale = [1]
+
+    def add(node: Node, inputs: list[int], stride: int = 1) -> int:
+        nodes.append(node)
+        preds.append(inputs)
+        scale.append(max(scale[p] for p in inputs) * stride)
+        return len(nodes) - 1
+
+    prev = add(Node("conv_bn", {"C": C, "kernel": 3}), [0])
+    prev_prev = prev
+    k = len(cell.inputs)
+    for stage in range(2):
+        width = C * 2 ** stage
+        if stage:
+            a = add(Node("relu_conv_bn", {"C": width, "kernel": 3, "stride": 2}), [prev], 2)
+            b = add(Node("relu_conv_bn", {"C": width, "kernel": 3}), [a])
+            short = add(Node("nb201_downsample", {"C": width, "stride": 2}), [prev], 2)
+            prev = prev_prev = add(Node("identity"), [b, short])
+        for _ in range(N):
+            if k == 1:
+                out = add(Node(cell), [prev])
+            else:
+                sources = [prev_prev] * (k - 1) + [prev]
+                pre = []
+                for src in sources:
+                    if scale[src] < scale[prev]:
+                        pre.append(add(Node("factorized_reduce", {"C": width, "stride": scale[prev] // scale[src]}),
+                                       [src], scale[prev] // scale[src]))
+                    else:
+                        pre.append(add(Node("relu_conv_bn", {"C": width, "kernel": 1}), [src]))
+                out = add(Node(cell), pre)
+            prev_prev, prev = prev, out
+    head = add(Node("bn_relu"), [prev])
+    pool = add(Node("global_avg_pool"), [head])
+    add(Node("linear", {"C": num_classes}), [pool])
+    edges = [(p, i) for i, ps in enumerate(preds) for p in ps]
+    return DAG(nodes, edges, inputs=[0], outputs=[len(nodes) - 1])
+
+
+def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> nn.Module:
+    """Compile ``dag`` for 8x8 one-channel images: a cell goes into :func:`digits_network`.
+
+    A DAG that already ends in a ``linear`` classifier is taken as a whole
+    network and compiled as it is (one input channel).
+    """
+    from graphnas.converters.torch import to_torch
+
+    if not isinstance(dag, DAG):
+        raise GraphError(f"expected a graphnas DAG, got {type(dag).__name__}")
+    is_network = any(dag.nodes[o].op == "linear" for o in dag.outputs)
+    net = dag if is_network else digits_network(dag, C=C, N=N, num_classes=num_classes)
+    return to_torch(net, in_channels=1, class_name="DigitsNet")
+
+
+# --------------------------------------------------------------------------- training
+
+
+@contextlib.contextmanager
+def _deterministic(threads: int) -> Iterator[None]:
+    """Single-threaded, deterministic torch for the duration of a training run."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+
+
+def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: int = 0,
+               batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
+               threads: int = 1, max_train: int | None = None) -> dict[str, float]:
+    """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
+
+    ``value`` is the validation accuracy in percent (what a search maximises).
+    A DAG is compiled with :func:`build_digits_model` (``C`` channels, ``N``
+    cells per stage); a ``torch.nn.Module`` taking ``(B, 1, 8, 8)`` and returning
+    ``(B, 10)`` logits is trained as it is (in place). SGD with Nesterov momentum
+    and a cosine learning-rate schedule; ``seed`` fixes the initial weights and
+    the batch order, and training is single-threaded (``threads``) with
+    deterministic algorithms, so the same seed gives the same result on CPU.
+    ``max_train`` keeps only the first training images (for quick tests).
+
+    Raises:
+        GraphError: the DAG cannot be compiled.
+        ValueError: unknown data set or bad settings.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data set {dataset!r}; available: {', '.join(DATASETS)}")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be positive, got epochs={epochs}, batch_size={batch_size}")
+    start = time.perf_counter()
+    data = load_digits_split()
+    x_tr, y_tr = data.x_train, data.y_train
+    if max_train is not None:
+        x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
+    with _deterministic(threads):
+        torch.manual_seed(seed)
+        if isinstance(dag_or_model, DAG):
+            model = build_digits_model(dag_or_model, C=C, N=N)
+        elif isinstance(dag_or_model, nn.Module):
+            model = dag_or_model
+        else:
+            raise GraphError(f"train_eval expects a graphnas DAG or a torch.nn.Module, got "
+                             f"{type(dag_or_model).__name__}")
+        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        steps_per_epoch = -(-len(x_tr) // batch_size)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.SGD(trainable, lr=lr, momentum=0.9, nesterov=True,
+                              weight_decay=weight_decay) if trainable else None
+        sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
+                 if opt is not None else None)
+        gen = torch.Generator().manual_seed(seed)
+        loss_fn = nn.CrossEntropyLoss()
+        train_loss = float("nan")
+        for _ in range(epochs):
+            model.train()
+            order = torch.randperm(len(x_tr), generator=gen)
+            total, count = 0.0, 0
+            for k in range(0, len(x_tr), batch_size):
+                idx = order[k:k + batch_size]
+                xb, yb = x_tr[idx], y_tr[idx]
+                loss = loss_fn(model(xb), yb)
+                if opt is not None:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(trainable, 5.0)
+                    opt.step()
+                    assert sched is not None
+                    sched.step()
+                total += float(loss.detach()) * len(idx)
+                count += len(idx)
+            train_loss = total / max(count, 1)
+        model.eval()
+        with torch.no_grad():
+            correct = 0
+            for k in range(0, len(data.x_val), 512):
+                pred = model(data.x_val[k:k + 512]).argmax(dim=1)
+                correct += int((pred == data.y_val[k:k + 512]).sum())
+    acc = 100.0 * correct / len(data.x_val)
+    seconds = time.perf_counter() - start
+    log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
+    return {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
+            "seconds": seconds}
