@@ -502,6 +502,47 @@ def factorized_reduce(C_in: int, C_out: int, stride: int) -> nn.Module:
     return FactorizedReduce(C_in, C_out, stride)
 
 
+@register_op("max_pool_2x2", fixed_channels=True)
+def max_pool_2x2(C_in: int, C_out: int, stride: int) -> nn.Module:
+    """2x2 max pooling with stride 2 (NAS-Bench-101's downsampling between stacks)."""
+    if stride != 2:
+        raise ValueError(f"max_pool_2x2 has stride 2, got stride={stride}")
+    return nn.MaxPool2d(2, 2)
+
+
+class AuxiliaryHead(nn.Module):
+    """DARTS' auxiliary classifier: ReLU, 5x5 average pooling, 1x1 conv-BN-ReLU to 128, 2x2 conv to 768
+    (with BN on CIFAR, without on ImageNet, as DARTS), ReLU, linear. Whatever spatial extent is left after
+    the 2x2 conv is averaged (DARTS assumes 1x1)."""
+
+    def __init__(self, C_in: int, num_classes: int, pool_stride: int, bn: bool) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.ReLU(inplace=False), nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
+            nn.Conv2d(C_in, 128, 1, bias=False), _bn(128), nn.ReLU(inplace=False),
+            nn.Conv2d(128, 768, 2, bias=False)]
+        if bn:
+            layers.append(_bn(768))
+        layers.append(nn.ReLU(inplace=False))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).mean((2, 3)))
+
+
+@register_op("darts_aux_head_cifar", vector=True)
+def darts_aux_head_cifar(C_in: int, C_out: int, stride: int) -> nn.Module:
+    """DARTS' CIFAR auxiliary head (input 8x8); the node's ``C`` is the number of classes."""
+    return AuxiliaryHead(C_in, C_out, 3, bn=True)
+
+
+@register_op("darts_aux_head_imagenet", vector=True)
+def darts_aux_head_imagenet(C_in: int, C_out: int, stride: int) -> nn.Module:
+    """DARTS' ImageNet auxiliary head (input 14x14); the node's ``C`` is the number of classes."""
+    return AuxiliaryHead(C_in, C_out, 2, bn=False)
+
+
 @register_op("bn_relu", fixed_channels=True)
 def bn_relu(C_in: int, C_out: int, stride: int) -> nn.Module:
     _no_stride("bn_relu", stride)

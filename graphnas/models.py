@@ -1,0 +1,392 @@
+"""The published macro networks, each a DAG of stages or cells compiled by :func:`graphnas.to_torch`.
+
+Every network has two functions: ``<name>_dag(...)`` returns the network as a
+:class:`graphnas.DAG` (cells and stages are nested DAGs, so it can be rendered,
+saved as JSON or flattened), and ``<name>(...)`` compiles it.
+
+- :func:`darts_cifar`, :func:`darts_imagenet`: DARTS' evaluation networks
+  (quark0/darts ``cnn/model.py``) for any genotype in the DARTS form.
+- :func:`nb201`: the NAS-Bench-201 skeleton (stem, 3 stages of N cells, ResNet
+  reduction blocks between them).
+- :func:`nb101`: the NAS-Bench-101 skeleton, with its cells lowered to explicit
+  projection, truncation and concatenation nodes (:func:`nb101_cell`).
+- :func:`randwire`: RandWireNN's small and regular regimes (Xie et al. 2019, Table 1).
+- :func:`chain_net`: a NAS-RL chain of ``chain_conv`` layers with a classifier.
+
+Example::
+
+    >>> from graphnas.genotypes import DARTS_V2
+    >>> from graphnas import count_params
+    >>> count_params(darts_cifar(DARTS_V2))
+    3349342
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch.fx as fx
+import torch.nn as nn
+
+from graphnas.converters.torch import to_torch
+from graphnas.dag import DAG, GraphError, Node
+
+__all__ = [
+    "chain_net", "chain_net_dag", "darts_cifar", "darts_cifar_dag", "darts_imagenet", "darts_imagenet_dag",
+    "nb101", "nb101_cell", "nb101_dag", "nb201", "nb201_dag", "randwire", "randwire_dag", "set_drop_path",
+]
+
+
+class _Net:
+    """A small builder of an outer network DAG: ``add(node, preds) -> index``."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.edges: list[tuple[int, int]] = []
+
+    def add(self, node: Node | str | DAG, preds: Sequence[int] = ()) -> int:
+        i = len(self.nodes)
+        self.nodes.append(node if isinstance(node, Node) else Node(node))
+        self.edges.extend((p, i) for p in sorted(set(preds)))
+        return i
+
+    def dag(self, outputs: Sequence[int]) -> DAG:
+        return DAG(self.nodes, self.edges, inputs=[0], outputs=list(outputs))
+
+
+# --------------------------------------------------------------------------- DARTS
+
+
+def _darts_cells(genotype: Any) -> tuple[DAG, DAG]:
+    if isinstance(genotype, tuple) and len(genotype) == 2 and all(isinstance(c, DAG) for c in genotype):
+        return genotype[0], genotype[1]
+    from graphnas.genotypes import genotype_to_dag
+
+    return genotype_to_dag(genotype, "normal"), genotype_to_dag(genotype, "reduce")
+
+
+def _with_drop_path(cell: DAG, p: float) -> DAG:
+    """A cell with a ``drop_path`` node after every op that is not a plain identity (as DARTS applies it)."""
+    nodes: dict[Any, Node] = {}
+    edges: list[tuple[Any, Any]] = []
+    for i, node in enumerate(cell.nodes):
+        nodes[i] = node
+        plain_skip = node.op == "skip_connect" and node.params.get("stride", 1) == 1 and "C" not in node.params
+        if i in cell.inputs or node.op == "identity" or plain_skip:
+            continue
+        nodes[("dp", i)] = Node("drop_path", {"p": p})
+    for s, d in cell.edges:
+        src = ("dp", s) if ("dp", s) in nodes else s
+        edges.append((src, d))
+    edges.extend((i, ("dp", i)) for i in range(len(cell)) if ("dp", i) in nodes)
+    outputs = [("dp", o) if ("dp", o) in nodes else o for o in cell.outputs]
+    return DAG.from_edges(nodes, edges, inputs=list(cell.inputs), outputs=outputs)
+
+
+def _darts_dag(genotype: Any, C: int, layers: int, num_classes: int, auxiliary: bool, drop_path: float,
+               imagenet: bool) -> DAG:
+    normal, reduce = _darts_cells(genotype)
+    if drop_path > 0:
+        normal, reduce = _with_drop_path(normal, drop_path), _with_drop_path(reduce, drop_path)
+    net = _Net()
+    x = net.add("input")
+    if imagenet:
+        s0 = net.add(Node("conv_bn", {"C": C // 2, "stride": 2}), [x])
+        s0 = net.add(Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}), [s0])
+        s1 = net.add(Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}), [s0])
+        reduction_prev = True
+    else:
+        s0 = s1 = net.add(Node("conv_bn", {"C": 3 * C}), [x])
+        reduction_prev = False
+    C_curr = C
+    aux = None
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        if reduction:
+            C_curr *= 2
+        if reduction_prev:
+            p0 = net.add(Node("factorized_reduce", {"C": C_curr, "stride": 2}), [s0])
+        else:
+            p0 = net.add(Node("relu_conv_bn", {"C": C_curr}), [s0])
+        p1 = net.add(Node("relu_conv_bn", {"C": C_curr}), [s1])
+        cell = net.add(reduce if reduction else normal, [p0, p1])
+        s0, s1 = s1, cell
+        reduction_prev = reduction
+        if auxiliary and i == 2 * layers // 3:
+            head = "darts_aux_head_imagenet" if imagenet else "darts_aux_head_cifar"
+            aux = net.add(Node(head, {"C": num_classes}), [cell])
+    pooled = net.add("global_avg_pool", [s1])
+    logits = net.add(Node("linear", {"C": num_classes}), [pooled])
+    return net.dag([logits] if aux is None else [logits, aux])
+
+
+def darts_cifar_dag(genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10, auxiliary: bool = False,
+                    drop_path: float = 0.0) -> DAG:
+    """DARTS' CIFAR network as a DAG: a 3x3 stem to 3C channels, ``layers`` cells (reductions at 1/3 and 2/3).
+
+    ``genotype`` is a DARTS-form :class:`~graphnas.genotypes.Genotype` (DARTS, NASNet,
+    AmoebaNet, ENAS) or a pair ``(normal_cell, reduction_cell)`` of two-input DAGs.
+    Before each cell, ``relu_conv_bn`` nodes bring both inputs to the cell's C
+    (``factorized_reduce`` for the input from before a reduction). With
+    ``auxiliary=True`` DARTS' auxiliary head after cell ``2*layers//3`` is a
+    second output; ``drop_path > 0`` adds ``drop_path`` nodes in the cells.
+    """
+    return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=False)
+
+
+def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10, auxiliary: bool = False,
+                drop_path: float = 0.0) -> fx.GraphModule:
+    """DARTS' CIFAR evaluation network (``NetworkCIFAR``), compiled; see :func:`darts_cifar_dag`.
+
+    Returns logits, or ``(logits, aux_logits)`` with ``auxiliary=True``.
+    """
+    return to_torch(darts_cifar_dag(genotype, C, layers, num_classes, auxiliary, drop_path), 3,
+                    class_name="DARTSNetworkCIFAR")
+
+
+def darts_imagenet_dag(genotype: Any, C: int = 48, layers: int = 14, num_classes: int = 1000,
+                       auxiliary: bool = False, drop_path: float = 0.0) -> DAG:
+    """DARTS' ImageNet network as a DAG: two strided stems (stride 4 and 8), then the cells."""
+    return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=True)
+
+
+def darts_imagenet(genotype: Any, C: int = 48, layers: int = 14, num_classes: int = 1000, auxiliary: bool = False,
+                   drop_path: float = 0.0) -> fx.GraphModule:
+    """DARTS' ImageNet evaluation network (``NetworkImageNet``), compiled. Global average pooling replaces
+    its ``AvgPool2d(7)`` (the same at 224x224 input)."""
+    return to_torch(darts_imagenet_dag(genotype, C, layers, num_classes, auxiliary, drop_path), 3,
+                    class_name="DARTSNetworkImageNet")
+
+
+def set_drop_path(model: nn.Module, p: float) -> None:
+    """Set the drop-path probability of every ``drop_path`` node (DARTS raises it linearly over training)."""
+    from graphnas.ops import DropPath
+
+    for m in model.modules():
+        if isinstance(m, DropPath):
+            m.p = float(p)
+
+
+# --------------------------------------------------------------------------- NAS-Bench-201
+
+
+def _resnet_block(C: int) -> DAG:
+    """NAS-Bench-201's reduction block: two 3x3 ReLU-Conv-BN (the first strided) plus a pooled 1x1 shortcut."""
+    return DAG([Node("input"), Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}),
+                Node("relu_conv_bn", {"kernel": 3}), Node("nb201_downsample", {"C": C, "stride": 2}),
+                Node("identity")],
+               [(0, 1), (1, 2), (0, 3), (2, 4), (3, 4)])
+
+
+def nb201_dag(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DAG:
+    """The NAS-Bench-201 network as a DAG: 3x3 conv-BN stem to C, then N cells at C, a ResNet reduction
+    block, N cells at 2C, another, N cells at 4C, BN-ReLU, global pooling, linear.
+
+    ``cell`` is a one-input cell DAG (:class:`~graphnas.generators.NB201Space`) or an arch string.
+    """
+    if isinstance(cell, str):
+        from graphnas.generators.nb201 import NB201Space
+
+        cell = NB201Space().from_string(cell)
+    if len(cell.inputs) != 1:
+        raise GraphError(f"a NAS-Bench-201 cell has one input, this DAG has {len(cell.inputs)}")
+    net = _Net()
+    x = net.add(Node("conv_bn", {"C": C}), [net.add("input")])
+    for stage, width in enumerate((C, 2 * C, 4 * C)):
+        if stage:
+            x = net.add(_resnet_block(width), [x])
+        for _ in range(N):
+            x = net.add(cell, [x])
+    x = net.add("bn_relu", [x])
+    x = net.add("global_avg_pool", [x])
+    return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
+
+
+def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> fx.GraphModule:
+    """The NAS-Bench-201 network (``TinyNetwork`` with an inferred cell), compiled; see :func:`nb201_dag`."""
+    return to_torch(nb201_dag(cell, C, N, num_classes), 3, class_name="NB201Network")
+
+
+# --------------------------------------------------------------------------- NAS-Bench-101
+
+
+def _adjacency(cell: Any) -> tuple[list[list[int]], list[Any]]:
+    if isinstance(cell, DAG):
+        m, ops = cell.to_adjacency()
+        if cell.inputs != (0,) or cell.outputs != (len(cell) - 1,):
+            raise GraphError("a NAS-Bench-101 cell has node 0 as its input and its last node as its output")
+        return m.tolist(), ops
+    matrix, ops = cell
+    return [list(map(int, row)) for row in matrix], list(ops)
+
+
+def _vertex_channels(C_in: int, C_out: int, m: list[list[int]]) -> list[int]:
+    """NAS-Bench-101's channel rule: the output's channels are split among the vertices feeding it,
+    the remainder going to the first ones; other vertices take the widest of their successors."""
+    n = len(m)
+    ch = [0] * n
+    ch[0], ch[-1] = C_in, C_out
+    if n == 2:
+        return ch
+    fan_in = sum(m[v][n - 1] for v in range(1, n - 1))
+    if fan_in == 0:
+        return ch
+    interior, correction = divmod(C_out, fan_in)
+    for v in range(1, n - 1):
+        if m[v][n - 1]:
+            ch[v] = interior + (1 if correction > 0 else 0)
+            correction -= 1 if correction > 0 else 0
+    for v in range(n - 3, 0, -1):
+        if not m[v][n - 1]:
+            for dst in range(v + 1, n - 1):
+                if m[v][dst]:
+                    ch[v] = max(ch[v], ch[dst])
+    return ch
+
+
+def nb101_cell(cell: Any, C_in: int, C_out: int) -> DAG:
+    """Lower a NAS-Bench-101 cell to explicit graphnas nodes, as NAS-Bench-101 builds it.
+
+    ``cell`` is a DAG (node 0 input, last node output, interior ops
+    ``conv3x3-bn-relu``, ``conv1x1-bn-relu``, ``maxpool3x3``) or a pair
+    ``(matrix, ops)``. Vertex channels follow NAS-Bench-101's rule; an edge from
+    the input becomes a 1x1 conv-BN-ReLU projection, an edge between vertices of
+    different widths a ``truncate``; the output concatenates the vertices that
+    feed it and adds a projection of the input if the input feeds it too.
+    """
+    m, ops = _adjacency(cell)
+    n = len(m)
+    ch = _vertex_channels(C_in, C_out, m)
+    net = _Net()
+    x = net.add("input")
+    where = {0: x}
+    for t in range(1, n - 1):
+        if not any(m[s][t] for s in range(t)):
+            raise GraphError(f"NAS-Bench-101 vertex {t} has no input; prune the matrix first")
+        if ch[t] <= 0:
+            raise GraphError(f"NAS-Bench-101 vertex {t} ({ops[t]!r}) has no path to the output; prune the matrix")
+        feeds = []
+        for s in range(1, t):
+            if m[s][t]:
+                if ch[s] < ch[t]:
+                    raise GraphError(f"NAS-Bench-101 edge {s}->{t}: {ch[s]} channels cannot be truncated to {ch[t]}")
+                feeds.append(where[s] if ch[s] == ch[t] else net.add(Node("truncate", {"C": ch[t]}), [where[s]]))
+        if m[0][t]:
+            feeds.append(net.add(Node("conv1x1-bn-relu", {"C": ch[t]}), [x]))
+        params = {} if ops[t] == "maxpool3x3" else {"C": ch[t]}
+        where[t] = net.add(Node(ops[t], params), feeds)
+    into_out = [where[v] for v in range(1, n - 1) if m[v][n - 1]]
+    parts = []
+    if into_out:
+        parts.append(net.add(Node("identity", combine="concat"), into_out))
+    if m[0][n - 1]:
+        parts.append(net.add(Node("conv1x1-bn-relu", {"C": C_out}), [x]))
+    if not parts:
+        raise GraphError("the NAS-Bench-101 output has no input")
+    out = parts[0] if len(parts) == 1 else net.add("identity", parts)
+    return net.dag([out])
+
+
+def nb101_dag(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
+              num_classes: int = 10) -> DAG:
+    """The NAS-Bench-101 network as a DAG: 3x3 conv-BN-ReLU stem, ``stacks`` stacks of cells with 2x2
+    max pooling and doubled channels between stacks, global pooling, linear."""
+    net = _Net()
+    x = net.add(Node("conv3x3-bn-relu", {"C": stem}), [net.add("input")])
+    C_in = C = stem
+    for s in range(stacks):
+        if s:
+            x = net.add(Node("max_pool_2x2", {"stride": 2}), [x])
+            C *= 2
+        for _ in range(cells_per_stack):
+            x = net.add(nb101_cell(cell, C_in, C), [x])
+            C_in = C
+    x = net.add("global_avg_pool", [x])
+    return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
+
+
+def nb101(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
+          num_classes: int = 10) -> fx.GraphModule:
+    """The NAS-Bench-101 network, compiled; see :func:`nb101_dag`."""
+    return to_torch(nb101_dag(cell, stem, stacks, cells_per_stack, num_classes), 3, class_name="NB101Network")
+
+
+# --------------------------------------------------------------------------- RandWire
+
+
+def _stage(graph: DAG, C: int) -> DAG:
+    """A random graph as a RandWire stage: nodes fed by the input get stride 2, every node outputs C."""
+    nodes = []
+    for i, node in enumerate(graph.nodes):
+        if i in graph.inputs or node.op == "identity" or node.is_nested:
+            nodes.append(node)
+            continue
+        params = dict(node.params)
+        params["C"] = C
+        if any(p in graph.inputs for p in graph.predecessors(i)):
+            params["stride"] = 2
+        nodes.append(node.replace(params=params))
+    return graph.replace(nodes=nodes)
+
+
+def _random_graph(generator: str, n: int, params: Mapping[str, Any], seed: int) -> DAG:
+    from graphnas.generators import get_generator
+
+    return get_generator(generator, n=n, **dict(params)).sample(seed)
+
+
+#: Table 1 of RandWireNN: (stage nodes as a fraction of N, channels as a multiple of C) after the stems.
+_REGIMES = {
+    "small": [(0.5, 1), (1, 2), (1, 4)],
+    "regular": [(0.5, 1), (1, 2), (1, 4), (1, 8)],
+}
+
+
+def randwire_dag(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
+                 regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> DAG:
+    """RandWireNN (Xie et al. 2019, Table 1) as a DAG of random-graph stages.
+
+    ``small``: 3x3 conv to C/2 (stride 2), 3x3 ReLU-conv-BN to C (stride 2), stages of
+    N/2, N, N nodes at C, 2C, 4C. ``regular``: 3x3 conv to C/2, stages of N/2, N, N, N
+    nodes at C, 2C, 4C, 8C. Each stage is an independent graph from ``generator``
+    (seeds ``seed``, ``seed + 1``, ...); its nodes fed by the stage input have stride 2.
+    Then a 1x1 conv-BN-ReLU to 1280 channels, global pooling and a linear classifier.
+    """
+    if regime not in _REGIMES:
+        raise ValueError(f"regime must be one of {sorted(_REGIMES)}, got {regime!r}")
+    gp = {"k": 4, "p": 0.75} if generator_params is None else dict(generator_params)
+    net = _Net()
+    x = net.add(Node("conv_bn", {"C": C // 2, "stride": 2}), [net.add("input")])
+    if regime == "small":
+        x = net.add(Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}), [x])
+    for k, (frac, mult) in enumerate(_REGIMES[regime]):
+        graph = _random_graph(generator, max(2, int(n * frac)), gp, seed + k)
+        x = net.add(_stage(graph, C * mult), [x])
+    x = net.add(Node("conv1x1-bn-relu", {"C": 1280}), [x])
+    x = net.add("global_avg_pool", [x])
+    return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
+
+
+def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
+             regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> fx.GraphModule:
+    """RandWireNN, compiled; see :func:`randwire_dag`."""
+    return to_torch(randwire_dag(generator, generator_params, n, regime, C, num_classes, seed), 3,
+                    class_name="RandWireNetwork")
+
+
+# --------------------------------------------------------------------------- chains
+
+
+def chain_net_dag(chain: DAG, num_classes: int = 10) -> DAG:
+    """A NAS-RL chain (a DAG of ``chain_conv`` layers, e.g. from ``ChainSpace``) with global pooling and a
+    linear classifier."""
+    net = _Net()
+    x = net.add(chain, [net.add("input")])
+    x = net.add("global_avg_pool", [x])
+    return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
+
+
+def chain_net(chain: DAG, num_classes: int = 10, in_channels: int = 3) -> fx.GraphModule:
+    """A chain network, compiled; see :func:`chain_net_dag`."""
+    return to_torch(chain_net_dag(chain, num_classes), in_channels, class_name="ChainNetwork")
