@@ -119,7 +119,7 @@ def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_
             a = add(Node("relu_conv_bn", {"C": width, "kernel": 3, "stride": 2}), [prev], 2)
             b = add(Node("relu_conv_bn", {"C": width, "kernel": 3}), [a])
             short = add(Node("nb201_downsample", {"C": width, "stride": 2}), [prev], 2)
-            prev = prev_prev = add(Node("identity"), [b, short])
+            prev_prev, prev = prev, add(Node("identity"), [b, short])
         for _ in range(N):
             if k == 1:
                 out = add(Node(cell), [prev])

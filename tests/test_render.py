@@ -1,0 +1,242 @@
+"""Rendering with the real Graphviz `dot`: the produced SVG/PNG/PDF files and the DOT source."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+from collections import namedtuple
+
+import pytest
+
+from graphnas import DAG, GraphError, Node
+from graphnas.converters import dot as dotmod
+from graphnas.converters.dot import (
+    GraphvizNotFoundError,
+    RenderError,
+    op_family,
+    render,
+    repr_mimebundle,
+    repr_svg,
+    to_dot,
+)
+from graphnas.generators.edge_cells import from_edge_ops
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+NB201_EDGES = [(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "nor_conv_1x1"),
+               (0, 3, "avg_pool_3x3"), (1, 3, "none"), (2, 3, "nor_conv_3x3")]
+
+Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
+GENO = Genotype(normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+                normal_concat=[2, 3],
+                reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1)],
+                reduce_concat=[2, 3])
+
+
+def nb201_cell() -> DAG:
+    return from_edge_ops(NB201_EDGES, drop_none=False)
+
+
+def ring(n: int) -> DAG:
+    """A RandWire-like graph: input, n nodes, each wired to the next two, output averaging the sinks."""
+    nodes = [Node("input")] + [Node("randwire_node", combine="weighted_sum")] * n + [Node("identity",
+                                                                                            combine="mean")]
+    edges = [(0, 1), (0, 2)] + [(i, j) for i in range(1, n + 1) for j in (i + 1, i + 2) if j <= n]
+    edges += [(n - 1, n + 1), (n, n + 1)]
+    return DAG(nodes, edges)
+
+
+def svg_texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg"
+    return ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+
+
+def svg_groups(svg: str, cls: str) -> list[ET.Element]:
+    root = ET.fromstring(svg)
+    return [g for g in root.iter(SVG + "g") if g.get("class") == cls]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# --------------------------------------------------------------------------- DOT source
+
+
+def test_cell_is_drawn_darts_style_with_ops_on_edges():
+    src = to_dot(nb201_cell())
+    assert src.startswith("digraph graphnas {")
+    assert "rankdir=LR" in src
+    assert "c<SUB>k-1</SUB>" in src and "c<SUB>k</SUB>" in src
+    # each op is an edge label, never a node of its own
+    for _, _, op in NB201_EDGES:
+        assert re.search(rf'-> "s\d+" \[label="{op}"', src), op
+    assert "style=dotted" in src  # the zero op is dotted
+
+
+def test_two_input_cell_names_inputs_ck2_ck1():
+    cell = from_edge_ops([(0, 2, "sep_conv_3x3"), (1, 2, "skip_connect"), (2, 3, "max_pool_3x3"),
+                          (1, 3, "dil_conv_5x5")], n_inputs=2)
+    src = to_dot(cell)
+    assert src.index("c<SUB>k-2</SUB>") < src.index("c<SUB>k-1</SUB>")
+
+
+def test_legend_lists_families_and_ops():
+    src = to_dot(nb201_cell())
+    legend = src[src.index("cluster_legend"):]
+    for family, ops in [("convolution", "nor_conv_1x1, nor_conv_3x3"), ("pooling", "avg_pool_3x3"),
+                        ("skip", "skip_connect"), ("zero", "none")]:
+        assert f"<B>{family}</B>: {ops}" in legend
+    assert "cluster_legend" not in to_dot(nb201_cell(), legend=False)
+
+
+def test_op_families():
+    assert op_family("sep_conv_5x5") == "separable conv"
+    assert op_family("dil_conv_3x3") == "dilated conv"
+    assert op_family("nor_conv_3x3") == "convolution"
+    assert op_family("max_pool_3x3") == "pooling"
+    assert op_family("skip_connect") == "skip"
+    assert op_family("none") == "zero"
+    assert op_family("randwire_node") == "separable conv"
+    assert op_family("linear") == "linear"
+    assert op_family("something_new") == "other"
+    assert op_family(nb201_cell()) == "cell"
+
+
+def test_generic_dag_labels_nodes_by_op_with_params():
+    g = DAG([Node("input"), Node("chain_conv", {"kernel": [3, 5], "filters": 36}), Node("max_pool_3x3"),
+             Node("identity", combine="concat")], [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)])
+    src = to_dot(g)  # not a cell: the pool follows the conv directly
+    assert 'label="chain_conv\\nfilters=36, kernel=3x5"' in src
+    assert "rankdir=TB" in src
+    assert 'label="output (concat)"' in src
+
+
+def test_large_graph_is_compact_with_index_labels():
+    g = ring(32)
+    src = to_dot(g)
+    assert src.count("shape=circle") == 34
+    assert 'tooltip="5: randwire_node"' in src
+    assert "shape=box" not in src.split("cluster_legend")[0]
+    assert "shape=circle" not in to_dot(ring(8)).split("cluster_legend")[0].replace(
+        'shape=circle, fontsize=10', '')  # small graphs get boxes (merge nodes aside)
+
+
+def test_network_draws_each_nested_dag_as_cluster():
+    cell = nb201_cell()
+    net = DAG([Node("input"), Node("conv_bn", {"C": 8}), Node(cell), Node(cell), Node("global_avg_pool"),
+               Node("linear", {"C": 10})], [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)])
+    src = to_dot(net)
+    assert len(re.findall(r'subgraph "cluster_\d+"', src)) == 2
+    assert src.count("c<SUB>k-1</SUB>") == 2
+    # expand=0 draws the cells as boxes instead
+    flat = to_dot(net, expand=0)
+    assert "cluster_2" not in flat and "shape=box3d" in flat
+
+
+def test_stage_of_cells_nests_clusters():
+    cell = nb201_cell()
+    stage = DAG([Node("input"), Node(cell), Node(cell)], [(0, 1), (1, 2)])
+    net = DAG([Node("input"), Node(stage), Node(stage)], [(0, 1), (1, 2)])
+    src = to_dot(net)
+    assert src.count("subgraph") == 2 + 4 + 1  # stages, cells, legend
+    assert "stage of 2 cells" in src
+
+
+def test_genotype_and_nb201_string():
+    src = to_dot(GENO)
+    assert 'label="normal cell"' in src and 'label="reduction cell"' in src
+    assert src.count("c<SUB>k-2</SUB>") == 2
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"
+    src = to_dot(arch)
+    assert src.count('-> "s') == 6
+    with pytest.raises(GraphError, match="NAS-Bench-201"):
+        to_dot("|nor_conv_3x3~5|")
+
+
+def test_bad_objects_raise():
+    with pytest.raises(GraphError, match="cannot draw"):
+        to_dot(42)
+    with pytest.raises(GraphError, match="cannot draw the string"):
+        to_dot("not a graph")
+    with pytest.raises(ValueError, match="rankdir"):
+        to_dot(nb201_cell(), rankdir="XY")
+
+
+def test_quotes_in_labels_are_escaped():
+    g = DAG([Node("input"), Node('we"ird\\op'), Node("identity")], [(0, 1), (1, 2)])
+    svg = render(g)
+    assert 'we"ird\\op' in svg_texts(svg)
+
+
+# --------------------------------------------------------------------------- real dot
+
+
+def test_render_svg_file(tmp_path):
+    out = render(nb201_cell(), tmp_path / "cell.svg")
+    assert out == tmp_path / "cell.svg"
+    svg = out.read_text()
+    texts = svg_texts(svg)
+    for _, _, op in NB201_EDGES:
+        assert op in texts
+    assert "legend" in texts
+    assert len(svg_groups(svg, "node")) == 4 + 1  # four states and the legend
+    assert len(svg_groups(svg, "edge")) == 6
+
+
+def test_render_png_and_pdf(tmp_path):
+    png = render(ring(32), tmp_path / "ws.png")
+    width, height = png_size(png.read_bytes())
+    assert width > 400 and height > 400
+    pdf = render(GENO, tmp_path / "geno.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    data = render(GENO, format="png")
+    assert isinstance(data, bytes) and png_size(data)[0] > 100
+    assert render(GENO, tmp_path / "geno.dot").read_text() == to_dot(GENO)
+
+
+def test_render_without_path_returns_svg_text():
+    svg = render(nb201_cell())
+    assert isinstance(svg, str) and svg.lstrip().startswith("<?xml")
+
+
+def test_bad_format():
+    with pytest.raises(RenderError, match="format"):
+        render(nb201_cell(), format="jpg")
+    with pytest.raises(RenderError, match="suffix"):
+        render(nb201_cell(), "picture.jpeg")
+
+
+def test_missing_dot_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    src = to_dot(nb201_cell())  # the source needs no Graphviz
+    assert src.startswith("digraph")
+    with pytest.raises(GraphvizNotFoundError) as info:
+        render(nb201_cell(), tmp_path / "x.svg")
+    msg = str(info.value)
+    assert "\n" not in msg and "apt-get install graphviz" in msg and "to_dot" in msg
+    assert not (tmp_path / "x.svg").exists()
+    assert render(nb201_cell(), tmp_path / "x.dot").exists()  # DOT source still written
+    assert repr_svg(nb201_cell()) is None
+    assert set(repr_mimebundle(nb201_cell())) == {"text/plain"}
+
+
+def test_dot_failure_is_a_render_error(monkeypatch):
+    monkeypatch.setattr(dotmod, "to_dot", lambda obj, **kw: "digraph { this is not dot")
+    with pytest.raises(RenderError, match="Graphviz 'dot' failed"):
+        render(nb201_cell())
+
+
+def test_jupyter_reprs():
+    svg = repr_svg(nb201_cell())
+    assert svg is not None and "<svg" in svg
+    bundle = repr_mimebundle(nb201_cell())
+    assert bundle["text/plain"] == repr(nb201_cell())
+    assert "<svg" in bundle["image/svg+xml"]
+    assert "image/svg+xml" not in repr_mimebundle(nb201_cell(), exclude=["image/svg+xml"])
+    assert repr_svg(ring(40), max_nodes=10) is None

@@ -1,0 +1,101 @@
+"""Real training on scikit-learn's digits: the fixed split, the skeleton, determinism, use as an objective."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
+import pytest
+import torch
+from torch import nn
+
+from graphnas import DAG, GraphError, Node
+from graphnas.benchmarks import load_digits_split, train_eval
+from graphnas.benchmarks.digits import build_digits_model, digits_network
+from graphnas.generators.edge_cells import from_edge_ops
+
+CELL = from_edge_ops([(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "nor_conv_1x1"),
+                      (0, 3, "avg_pool_3x3"), (2, 3, "nor_conv_3x3")])
+FAST = {"epochs": 1, "max_train": 192, "batch_size": 64}
+
+
+def test_split_is_fixed_stratified_and_standardised():
+    a, b = load_digits_split(), load_digits_split()
+    assert a.x_train.shape == (1437, 1, 8, 8) and a.x_val.shape == (360, 1, 8, 8)
+    assert a.x_train.dtype == torch.float32 and a.y_train.dtype == torch.int64
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
+    counts = torch.bincount(a.y_val, minlength=10)
+    assert counts.min() >= 35 and counts.max() <= 37  # stratified: about 36 per class
+    assert abs(float(a.x_train.mean())) < 1e-4 and abs(float(a.x_train.std()) - 1) < 1e-3
+    other = load_digits_split(split_seed=1)
+    assert not torch.equal(a.y_val, other.y_val)
+    with pytest.raises(ValueError, match="val_fraction"):
+        load_digits_split(val_fraction=1.5)
+
+
+def test_train_eval_result_and_param_count():
+    res = train_eval(CELL, **FAST, seed=0)
+    assert set(res) == {"value", "val_accuracy", "train_loss", "params", "seconds"}
+    assert res["value"] == res["val_accuracy"] and 0 <= res["value"] <= 100
+    assert res["params"] == sum(p.numel() for p in build_digits_model(CELL).parameters())
+    assert res["seconds"] > 0
+
+
+def test_same_seed_same_result_and_settings_restored():
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    r1 = train_eval(CELL, **FAST, seed=3)
+    r2 = train_eval(CELL, **FAST, seed=3)
+    r3 = train_eval(CELL, **FAST, seed=4)
+    assert (r1["value"], r1["train_loss"]) == (r2["value"], r2["train_loss"])
+    assert r3["train_loss"] != r1["train_loss"]
+    assert torch.get_num_threads() == threads and torch.are_deterministic_algorithms_enabled() == det
+
+
+def test_it_learns():
+    res = train_eval(CELL, epochs=3, seed=0)
+    assert res["value"] > 90.0, res  # chance is 10%
+
+
+def test_model_is_trained_as_given():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    before = model[1].weight.detach().clone()
+    res = train_eval(model, epochs=2, seed=0)
+    assert res["params"] == 650 and res["value"] > 80.0
+    assert not torch.equal(before, model[1].weight)
+
+
+def test_digits_network_for_one_and_two_input_cells():
+    net = digits_network(CELL, C=4, N=2)
+    assert sum(n.is_nested for n in net.nodes) == 4
+    assert net.nodes[-1].op == "linear" and dict(net.nodes[-1].params) == {"C": 10}
+    darts = from_edge_ops([(0, 2, "sep_conv_3x3"), (1, 2, "skip_connect"), (1, 3, "max_pool_3x3"),
+                           (2, 3, "dil_conv_3x3"), (2, 4, "skip_connect"), (3, 4, "skip_connect")], n_inputs=2)
+    model = build_digits_model(darts, C=4, N=1)
+    assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+    ops = [n.op for n in digits_network(darts, C=4, N=1).nodes]
+    assert "factorized_reduce" in ops  # the cell after the reduction meets an 8x8 input
+
+
+def test_a_whole_network_is_compiled_as_is():
+    net = DAG([Node("input"), Node("conv_bn", {"C": 4}), Node("global_avg_pool"), Node("linear", {"C": 10})],
+              [(0, 1), (1, 2), (2, 3)])
+    assert sum(p.numel() for p in build_digits_model(net).parameters()) == 1 * 4 * 9 + 2 * 4 + 4 * 10 + 10
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="unknown data set"):
+        train_eval(CELL, dataset="mnist")
+    with pytest.raises(GraphError, match="expects a graphnas DAG or a torch.nn.Module"):
+        train_eval("cell")
+    bad = DAG([Node("input"), Node("no_such_op"), Node("identity")], [(0, 1), (1, 2)])
+    with pytest.raises(GraphError, match="no_such_op"):
+        train_eval(bad, **FAST)
+
+
+def test_usable_with_a_process_executor():
+    objective = partial(train_eval, **FAST, seed=1)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        remote = pool.submit(objective, CELL).result()
+    local = objective(CELL)
+    assert remote["value"] == local["value"] and remote["train_loss"] == local["train_loss"]
