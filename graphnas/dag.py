@@ -409,6 +409,17 @@ class DAG:
         return (f"DAG({len(self._nodes)} nodes, {len(self._edges)} edges, inputs={list(self.inputs)}, "
                 f"outputs={list(self.outputs)}, ops={ops})")
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows a DAG as its Graphviz drawing (plain text where ``dot`` is missing)."""
+        from graphnas.converters.dot import repr_mimebundle
+
+        return repr_mimebundle(self, include, exclude)
+
+    def _repr_svg_(self) -> str | None:
+        from graphnas.converters.dot import repr_svg
+
+        return repr_svg(self)
+
     def __reduce__(self) -> tuple:
         return (_dag_from_parts, (self._nodes, self._edges, self.inputs, self.outputs))
 

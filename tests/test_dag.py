@@ -294,3 +294,11 @@ def test_flatten_inlines_nested_cells():
     assert flat.ops == ("input", "stem", "conv", "identity", "linear")
     assert flat.edges == ((0, 1), (0, 2), (1, 3), (2, 3), (3, 4))
     assert cell().flatten() == cell()
+
+
+def test_jupyter_shows_the_drawing():
+    bundle = cell()._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(cell())
+    svg = cell()._repr_svg_()
+    assert svg is not None and svg.lstrip().startswith("<?xml") and "conv3x3" in svg
+    assert "<svg" in bundle["image/svg+xml"]
