@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -43,7 +43,7 @@ class UserError(Exception):
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _load_graph(source: str) -> Any:
@@ -159,12 +159,13 @@ def _write_text(path: Path, text: str) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def generate(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="A registered generator or space (see 'graphnas info'), e.g. ws, er, "
-                                         "ba, nb201, darts."),
-    seed: int = typer.Option(0, "--seed", "-s", help="Random seed; the same seed gives the same graph."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the graph here (JSON); default: "
-                                                                       "print it."),
-    render_to: Path | None = typer.Option(None, "--render", help="Also draw it into this SVG/PNG/PDF file."),
+    name: Annotated[str, typer.Argument(help="A registered generator or space (see 'graphnas info'), e.g. ws, er, "
+                                         "ba, nb201, darts.")],
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed; the same seed gives the same graph.")] = 0,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the graph here (JSON); default: "
+                                                                       "print it.")] = None,
+    render_to: Annotated[Path | None,
+                         typer.Option("--render", help="Also draw it into this SVG/PNG/PDF file.")] = None,
 ) -> None:
     """Sample one graph from a generator or space: graphnas generate ws --n 32 --k 4 --p 0.75 -o g.json.
 
@@ -191,14 +192,16 @@ def generate(
 
 @app.command()
 def render(
-    source: str = typer.Argument(..., help="A DAG JSON file, a NAS-Bench-201 arch string, or a genotype name "
-                                           "(DARTS_V2, NASNet, ...)."),
-    output: Path = typer.Option(..., "--output", "-o", help="The picture to write: .svg, .png, .pdf or .dot."),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="svg, png, pdf or dot (default: from the "
-                                                                   "suffix)."),
-    rankdir: str | None = typer.Option(None, "--rankdir", help="LR or TB (default: LR for cells, TB otherwise)."),
-    expand: int | None = typer.Option(None, "--expand", help="Levels of nested DAGs to draw (default: all)."),
-    title: str | None = typer.Option(None, "--title", help="A caption above the drawing."),
+    source: Annotated[str, typer.Argument(help="A DAG JSON file, a NAS-Bench-201 arch string, or a genotype name "
+                                           "(DARTS_V2, NASNet, ...).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The picture to write: .svg, .png, .pdf or .dot.")],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="svg, png, pdf or dot (default: from the "
+                                                                   "suffix).")] = None,
+    rankdir: Annotated[str | None,
+                       typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
+    expand: Annotated[int | None,
+                      typer.Option("--expand", help="Levels of nested DAGs to draw (default: all).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="A caption above the drawing.")] = None,
 ) -> None:
     """Draw a graph with Graphviz: graphnas render g.json -o g.svg."""
     from graphnas.converters.dot import render as draw
@@ -208,6 +211,128 @@ def render(
         raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=expand, title=title)
     _console(stderr=True).print(f"wrote {output}")
+
+
+_MODELS = ("digits", "nb201", "darts", "none")
+
+
+def _build_network(obj: Any, source: str, model: str, C: int | None, N: int | None, num_classes: int,
+                   in_channels: int, size: int | None) -> tuple[DAG, int, tuple[int, int, int]]:
+    """The network DAG to compile, its input channels and the input shape ``(C, H, W)`` of one sample."""
+    if model not in _MODELS:
+        raise UserError(f"unknown --model {model!r}; expected one of {', '.join(_MODELS)}")
+    if model == "darts":
+        from graphnas import models
+
+        if isinstance(obj, DAG) or isinstance(obj, str):
+            raise UserError(f"{source}: --model darts needs a genotype name such as DARTS_V2, NASNet or ENAS")
+        n = 6 if N is None else N
+        return models.darts_cifar_dag(obj, C=36 if C is None else C, layers=3 * n + 2,
+                                      num_classes=num_classes), 3, (3, size or 32, size or 32)
+    if not isinstance(obj, DAG):
+        obj = _load_dag(source)
+    if model == "digits":
+        from graphnas.benchmarks.digits import digits_network
+
+        if any(obj.nodes[o].op == "linear" for o in obj.outputs):
+            return obj, 1, (1, size or 8, size or 8)
+        return digits_network(obj, C=8 if C is None else C, N=1 if N is None else N,
+                              num_classes=num_classes), 1, (1, size or 8, size or 8)
+    if model == "nb201":
+        from graphnas import models
+
+        return models.nb201_dag(obj, C=16 if C is None else C, N=5 if N is None else N,
+                                num_classes=num_classes), 3, (3, size or 32, size or 32)
+    return obj, in_channels, (in_channels, size or 32, size or 32)
+
+
+def _export_onnx(module: Any, example: Any, path: Path) -> None:
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    import torch
+
+    for pkg in ("onnx", "onnxscript"):
+        try:
+            __import__(pkg)
+        except ImportError:
+            raise UserError(f"ONNX export needs the '{pkg}' package: pip install 'graphnas[onnx]'") from None
+    quiet = io.StringIO()
+    level = logging.getLogger("torch.onnx").level
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(quiet):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (example,), str(path), dynamo=True, input_names=["x"], output_names=["y"],
+                              dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), external_data=False)
+    finally:
+        logging.getLogger("torch.onnx").setLevel(level)
+
+
+def write_model(module: Any, example: Any, output: Path) -> str:
+    """Write a compiled module: ``.pt`` its state_dict, ``.onnx`` an ONNX graph, ``.py`` its generated code."""
+    import torch
+
+    suffix = output.suffix.lower()
+    if output.parent and not output.parent.exists():
+        raise UserError(f"{output}: the folder {output.parent} does not exist")
+    if suffix in (".pt", ".pth"):
+        torch.save(module.state_dict(), output)
+        return "state_dict"
+    if suffix == ".onnx":
+        module.eval()
+        _export_onnx(module, example, output)
+        return "ONNX"
+    if suffix == ".py":
+        code = module.print_readable(print_output=False)
+        output.write_text("# Generated by graphnas from a DAG; torch.fx code of the compiled module and its cells.\n"
+                          + code, encoding="utf-8")
+        return "generated code"
+    raise UserError(f"{output}: unknown output type {suffix or '(none)'!r}; use .pt (state_dict), .onnx or .py")
+
+
+@app.command("compile")
+def compile_(
+    source: Annotated[str, typer.Argument(help="A DAG JSON file (a cell or a whole network), a NAS-Bench-201 arch "
+                                           "string, or a genotype name for --model darts.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="model.pt (state_dict), model.onnx, model.py "
+                                                            "(generated code) or net.json (the network DAG).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Skeleton around the cell: digits (8x8x1, what "
+                                                              "search trains), nb201, darts, or none (the graph "
+                                                              "as it is).")] = "digits",
+    C: Annotated[int | None,
+                 typer.Option("--C", help="Channels of the first stage (digits 8, nb201 16, darts 36).")] = None,
+    N: Annotated[int | None, typer.Option("--N", help="Cells per stage (digits 1, nb201 5, darts 6).")] = None,
+    num_classes: Annotated[int, typer.Option("--num-classes", help="Classifier outputs.")] = 10,
+    in_channels: Annotated[int, typer.Option("--in-channels", help="Input channels for --model none.")] = 3,
+    size: Annotated[int | None, typer.Option("--size", help="Input height and width for the example input "
+                                                         "(ONNX, FLOPs).")] = None,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the initial weights.")] = 0,
+) -> None:
+    """Compile a graph into a PyTorch module: graphnas compile g.json -o model.pt (or .onnx, .py)."""
+    import torch
+
+    from graphnas.converters.torch import count_flops, count_params, to_torch
+
+    obj = _load_graph(source)
+    net, chans, shape = _build_network(obj, source, model, C, N, num_classes, in_channels, size)
+    if output.suffix.lower() == ".json":
+        _write_text(output, net.to_json(indent=1) + "\n")
+        _console(stderr=True).print(f"wrote {output}: the network DAG, {len(net)} nodes")
+        return
+    torch.manual_seed(seed)
+    module = to_torch(net, in_channels=chans, class_name="GraphnasNetwork")
+    example = torch.randn(2, *shape)
+    module.eval()
+    with torch.no_grad():
+        out = module(example)
+    what = write_model(module, example[:1], output)
+    out_shape = tuple(out.shape) if isinstance(out, torch.Tensor) else [tuple(o.shape) for o in out]
+    _console(stderr=True).print(
+        f"wrote {output} ({what}): {count_params(module):,} parameters, "
+        f"{count_flops(module, shape) / 1e6:.2f} M multiply-adds at input {shape}, output {out_shape}")
 
 
 @app.command()
