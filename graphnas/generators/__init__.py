@@ -31,12 +31,12 @@ _LAZY = {
     "DARTSSpace": "graphnas.generators.cells",
     "ENASSpace": "graphnas.generators.cells",
     "NASNetSpace": "graphnas.generators.cells",
-    "ChainSpace": "graphnas.generators.chain",
-    "chain": "graphnas.generators.chain",
+    "ChainSpace": "graphnas.generators.chains",
+    "chain": "graphnas.generators.chains",
 }
 
 # modules whose decorators fill the registry; imported by list_generators/get_generator
-_REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chain")
+_REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains")
 
 __all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
            "list_generators", "register_generator", *sorted(_LAZY)]

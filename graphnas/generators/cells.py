@@ -1,0 +1,326 @@
+"""Cell search spaces with a normal and a reduction cell: DARTS, ENAS (micro) and NASNet.
+
+A member is a **cell-pair DAG** of 4 nodes, the DARTS way of wiring cells
+(cell k reads the outputs of cells k-2 and k-1)::
+
+    0 input (c_{k-2}) ─┬─► 2 normal cell (nested DAG) ─► 3 reduction cell (nested DAG)   output: 3
+    1 input (c_{k-1}) ─┴──────────────────────────────────┘
+
+so one DAG carries both cells and does not depend on how many cells a network
+stacks. Each nested cell is in the node form of :func:`graphnas.genotypes.blocks_to_cell`
+(an op node per (op, input) pair, an ``identity`` state node per block, an
+``identity``/``concat`` output); ``to_blocks``/``from_blocks`` and, for DARTS and
+ENAS, ``to_genotype``/``from_genotype``/``sample_genotype`` move between that DAG
+and the lists of blocks or a :class:`~graphnas.genotypes.Genotype`.
+
+The two (op, input) pairs of a block are stored sorted by (input, op): the sum
+does not depend on their order, so each architecture has one DAG and ``size()``
+counts architectures. ``contains`` also accepts the pairs in any order (the
+published genotypes list them as their search found them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from math import comb, prod
+from typing import Any
+
+from graphnas.dag import DAG, GraphError, Node
+from graphnas.generators._random import Seed, as_random
+from graphnas.generators.base import SearchSpace
+from graphnas.generators.registry import register_generator
+from graphnas.genotypes import PRIMITIVES, Block, Genotype, blocks_to_cell, cell_to_blocks
+
+__all__ = ["DARTSSpace", "DARTS_OPS", "ENASSpace", "ENAS_OPS", "NASNET_OPS", "NASNetSpace"]
+
+#: DARTS' candidate ops in a derived cell: its 8 primitives less the zero op ``none``.
+DARTS_OPS: tuple[str, ...] = PRIMITIVES[1:]
+#: ENAS micro ops (Pham et al. 2018): its sep convs and strided identity are DARTS' ops of the same name.
+ENAS_OPS: tuple[str, ...] = ("sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3", "skip_connect")
+#: The 13 NASNet ops (Zoph et al. 2018), named as elsewhere in graphnas where the op is the same.
+NASNET_OPS: tuple[str, ...] = (
+    "skip_connect",         # identity
+    "conv_1x3_3x1",         # 1x3 then 3x1 convolution
+    "conv_7x1_1x7",         # 1x7 then 7x1 convolution (DARTS' op)
+    "nasnet_dil_conv_3x3",  # 3x3 dilated convolution (not DARTS' separable dil_conv_3x3)
+    "avg_pool_3x3",
+    "max_pool_3x3",
+    "max_pool_5x5",
+    "max_pool_7x7",
+    "conv_1x1",             # ReLU-conv-BN
+    "conv_3x3",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "sep_conv_7x7",
+)
+
+_PAIR_EDGES = ((0, 2), (1, 2), (1, 3), (2, 3))
+CellBlocks = tuple[Block, ...]
+
+
+class _CellPairSpace(SearchSpace):
+    """Shared machinery: B blocks per cell, each two (input, op) pairs merged by a combine rule."""
+
+    #: states of a cell joined into its output: "all" intermediate states, or "loose" ends (never read, inputs too)
+    _concat_rule = "all"
+    _distinct_inputs = False
+
+    def __init__(self, *, ops: Sequence[str], num_blocks: int, combines: Sequence[str] = ("sum",)) -> None:
+        self.ops = tuple(ops)
+        self.num_blocks = num_blocks
+        self.combines = tuple(combines)
+        self.vocabulary = self.ops
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(ops={self.ops!r}, num_blocks={self.num_blocks})"
+
+    def _validate_params(self) -> None:
+        if not self.ops or len(set(self.ops)) != len(self.ops) or not all(isinstance(o, str) and o for o in self.ops):
+            raise ValueError(f"ops must be distinct non-empty strings, got {self.ops!r}")
+        if not isinstance(self.num_blocks, int) or self.num_blocks < 1:
+            raise ValueError(f"num_blocks must be a positive int, got {self.num_blocks!r}")
+        if not self.combines or not set(self.combines) <= {"sum", "concat", "mean", "weighted_sum"}:
+            raise ValueError(f"combines must be a non-empty subset of the DAG combine rules, got {self.combines!r}")
+
+    # -- blocks <-> DAG ---------------------------------------------------------
+
+    def concat_of(self, blocks: Sequence[Block]) -> list[int]:
+        """The states joined into the cell output under this space's rule."""
+        if self._concat_rule == "all":
+            return list(range(2, len(blocks) + 2))
+        read = {b[0] for b in blocks} | {b[2] for b in blocks}
+        return [s for s in range(len(blocks) + 2) if s not in read]
+
+    def from_blocks(self, normal: Sequence[Block], reduce: Sequence[Block]) -> DAG:
+        """The cell-pair DAG of two lists of blocks ``(in_a, op_a, in_b, op_b, combine)``."""
+        cells = []
+        for which, blocks in (("normal", normal), ("reduce", reduce)):
+            blocks = [tuple(b) for b in blocks]
+            cells.append(Node(blocks_to_cell(blocks, self.concat_of(blocks),  # type: ignore[arg-type]
+                                             reduce=which == "reduce", which=which)))
+        return DAG([Node("input"), Node("input"), *cells], _PAIR_EDGES, inputs=(0, 1), outputs=(3,))
+
+    def to_blocks(self, dag: DAG) -> tuple[list[Block], list[Block]]:
+        """The (normal, reduce) blocks of a cell-pair DAG; GraphError if it is not one of this space's."""
+        if not isinstance(dag, DAG):
+            raise GraphError(f"expected a DAG, got {type(dag).__name__}")
+        if len(dag) != 4 or dag.edges != tuple(sorted(_PAIR_EDGES, key=lambda e: (e[1], e[0]))) \
+                or dag.inputs != (0, 1) or dag.outputs != (3,):
+            raise GraphError("not a cell-pair DAG: expected inputs 0 and 1, the normal cell at node 2 reading (0, 1) "
+                             "and the reduction cell at node 3 reading (1, 2)")
+        if dag.nodes[0] != Node("input") or dag.nodes[1] != Node("input"):
+            raise GraphError("not a cell-pair DAG: nodes 0 and 1 must be Node('input')")
+        out = []
+        for i, which in ((2, "normal"), (3, "reduce")):
+            node = dag.nodes[i]
+            if not isinstance(node.op, DAG) or node.params or node.combine != "sum":
+                raise GraphError(f"node {i}: the {which} cell must be a plain nested DAG")
+            try:
+                blocks, concat, reduce = cell_to_blocks(node.op)
+            except GraphError as err:
+                raise GraphError(f"node {i} ({which} cell): {err}") from None
+            if reduce != (which == "reduce"):
+                raise GraphError(f"node {i}: the {which} cell must {'' if reduce else 'not '}have stride-2 input ops")
+            self._check_blocks(blocks, f"node {i} ({which} cell)")
+            if concat != self.concat_of(blocks):
+                raise GraphError(f"node {i} ({which} cell): its output joins states {concat}, this space joins "
+                                 f"{self.concat_of(blocks)}")
+            out.append(blocks)
+        return out[0], out[1]
+
+    def _check_blocks(self, blocks: Sequence[Block], where: str) -> None:
+        if len(blocks) != self.num_blocks:
+            raise GraphError(f"{where}: {len(blocks)} blocks, this space has {self.num_blocks}")
+        for b, (ia, oa, ib, ob, combine) in enumerate(blocks):
+            for op in (oa, ob):
+                if op not in self.ops:
+                    raise GraphError(f"{where}, block {b}: op {op!r} is not one of {', '.join(self.ops)}")
+            if combine not in self.combines:
+                raise GraphError(f"{where}, block {b}: combine {combine!r} is not one of {self.combines}")
+            if self._distinct_inputs and ia == ib:
+                raise GraphError(f"{where}, block {b}: both pairs read state {ia}; this space needs two inputs")
+
+    @staticmethod
+    def _canonical(blocks: Sequence[Block]) -> tuple[Block, ...]:
+        out = []
+        for ia, oa, ib, ob, combine in blocks:
+            (ia, oa), (ib, ob) = sorted([(ia, oa), (ib, ob)])
+            out.append((ia, oa, ib, ob, combine))
+        return tuple(out)
+
+    # -- the space --------------------------------------------------------------
+
+    def contains(self, dag: DAG) -> bool:
+        try:
+            self.to_blocks(dag)
+        except GraphError:
+            return False
+        return True
+
+    def _block_choices(self, b: int) -> list[Block]:
+        states = range(b + 2)
+        if self._distinct_inputs:
+            pairs = [((i, oa), (j, ob)) for i, j in itertools.combinations(states, 2) for oa in self.ops
+                     for ob in self.ops]
+        else:
+            pairs = list(itertools.combinations_with_replacement(
+                [(i, op) for i in states for op in self.ops], 2))
+        return [(a[0], a[1], c[0], c[1], comb_) for a, c in pairs for comb_ in self.combines]
+
+    def _cell_size(self) -> int:
+        k = len(self.ops)
+        if self._distinct_inputs:
+            return prod(comb(b + 2, 2) * k * k for b in range(self.num_blocks)) * len(self.combines) ** self.num_blocks
+        return prod((m := (b + 2) * k) * (m + 1) // 2 * len(self.combines) for b in range(self.num_blocks))
+
+    def size(self) -> int:
+        return self._cell_size() ** 2
+
+    def _sample_cell(self, rng: Any) -> CellBlocks:
+        blocks = []
+        for b in range(self.num_blocks):
+            if self._distinct_inputs:
+                ia, ib = rng.sample(range(b + 2), 2)
+            else:
+                ia, ib = rng.randrange(b + 2), rng.randrange(b + 2)
+            blocks.append((ia, rng.choice(self.ops), ib, rng.choice(self.ops), rng.choice(self.combines)))
+        return self._canonical(blocks)
+
+    def sample(self, seed: Seed = None) -> DAG:
+        """Both cells drawn uniformly pair by pair: inputs, ops and combine of each block independently."""
+        self._validate_params()
+        rng = as_random(seed)
+        normal = self._sample_cell(rng)
+        return self.from_blocks(normal, self._sample_cell(rng))
+
+    def _moves(self, cells: tuple[CellBlocks, CellBlocks]) -> list[tuple[CellBlocks, CellBlocks]]:
+        out = []
+        for c in (0, 1):
+            for b, block in enumerate(cells[c]):
+                variants = []
+                for slot in (0, 1):
+                    inp, op = block[2 * slot], block[2 * slot + 1]
+                    other_inp = block[2 - 2 * slot]
+                    for new in self.ops:
+                        if new != op:
+                            variants.append(_set(block, 2 * slot + 1, new))
+                    for new in range(b + 2):
+                        if new != inp and not (self._distinct_inputs and new == other_inp):
+                            variants.append(_set(block, 2 * slot, new))
+                variants += [_set(block, 4, new) for new in self.combines if new != block[4]]
+                for v in variants:
+                    cell = self._canonical(cells[c][:b] + (v,) + cells[c][b + 1:])
+                    out.append((cell, cells[1]) if c == 0 else (cells[0], cell))
+        return out
+
+    def mutate(self, dag: DAG, seed: Seed = None) -> DAG:
+        """One change in one cell: a pair's op, a pair's input, or (NASNet) a block's combine rule, chosen uniformly."""
+        rng = as_random(seed)
+        normal, reduce = self.to_blocks(dag)
+        return self.from_blocks(*rng.choice(self._moves((self._canonical(normal), self._canonical(reduce)))))
+
+    def neighbours(self, dag: DAG) -> list[DAG]:
+        """Every member one :meth:`mutate` step away (the pairs of ``dag`` taken in canonical order)."""
+        normal, reduce = self.to_blocks(dag)
+        moves = dict.fromkeys(self._moves((self._canonical(normal), self._canonical(reduce))))
+        return [self.from_blocks(*m) for m in moves]
+
+    def enumerate(self) -> Iterator[DAG]:
+        """Every member, lazily (the full spaces are astronomically large; meant for small configurations)."""
+        self._validate_params()
+        cell_choices = [self._block_choices(b) for b in range(self.num_blocks)]
+        cells = list(itertools.product(*cell_choices)) if self._cell_size() <= 100_000 else None
+        for normal in cells if cells is not None else itertools.product(*cell_choices):
+            for reduce in cells if cells is not None else itertools.product(*cell_choices):
+                yield self.from_blocks(normal, reduce)
+
+
+def _set(block: Block, k: int, value: Any) -> Block:
+    out = list(block)
+    out[k] = value
+    return tuple(out)  # type: ignore[return-value]
+
+
+class _GenotypeMixin:
+    """Conversions for spaces whose cells are DARTS genotypes (sum states only)."""
+
+    def from_genotype(self, genotype: Genotype) -> DAG:
+        """The cell-pair DAG of a :class:`~graphnas.genotypes.Genotype` (its concat lists must match the space's)."""
+        cells = []
+        for which, pairs, concat in (("normal", genotype.normal, genotype.normal_concat),
+                                     ("reduce", genotype.reduce, genotype.reduce_concat)):
+            pairs = list(pairs)
+            if len(pairs) % 2:
+                raise GraphError(f"{which} cell: odd number of (op, input) pairs")
+            blocks = [(pairs[k][1], pairs[k][0], pairs[k + 1][1], pairs[k + 1][0], "sum")
+                      for k in range(0, len(pairs), 2)]
+            if list(concat) != self.concat_of(blocks):  # type: ignore[attr-defined]
+                raise GraphError(f"{which} cell: concat {list(concat)} differs from the space's "
+                                 f"{self.concat_of(blocks)}")  # type: ignore[attr-defined]
+            cells.append(blocks)
+        return self.from_blocks(*cells)  # type: ignore[attr-defined]
+
+    def to_genotype(self, dag: DAG) -> Genotype:
+        """The :class:`~graphnas.genotypes.Genotype` of a member."""
+        normal, reduce = self.to_blocks(dag)  # type: ignore[attr-defined]
+        out: list[Any] = []
+        for blocks in (normal, reduce):
+            out += [[p for b in blocks for p in ((b[1], b[0]), (b[3], b[2]))], self.concat_of(blocks)]  # type: ignore
+        return Genotype(*out)
+
+    def sample_genotype(self, seed: Seed = None) -> Genotype:
+        """A random member as a :class:`~graphnas.genotypes.Genotype` (same draw as ``sample``)."""
+        return self.to_genotype(self.sample(seed))  # type: ignore[attr-defined]
+
+
+@register_generator("darts")
+class DARTSSpace(_GenotypeMixin, _CellPairSpace):
+    """The DARTS CNN space (Liu et al. 2019): 4 intermediate states, each summing two ops on two distinct
+    earlier states; output = concat of the 4 states; normal and reduction cell.
+
+    ``none`` (DARTS' zero op) is one of its 8 primitives but never appears in a derived cell, so cells draw
+    from the other 7 (``DARTS_OPS``). Size: (∏_{k=1..4} (k+1)k/2 · 7²)² ≈ 1.1e18, as in the DARTS paper.
+    """
+
+    name = "darts"
+    _distinct_inputs = True
+
+    def __init__(self, *, ops: Sequence[str] = DARTS_OPS, steps: int = 4) -> None:
+        super().__init__(ops=ops, num_blocks=steps)
+
+    @property
+    def steps(self) -> int:
+        return self.num_blocks
+
+
+@register_generator("enas")
+class ENASSpace(_GenotypeMixin, _CellPairSpace):
+    """The ENAS micro space (Pham et al. 2018): B=5 blocks, each summing two of 5 ops on any two earlier
+    states (the same state may be used twice); output = concat of the states no block reads, inputs
+    included, as ENAS does (an unread input reaches the output through ``skip_connect``, strided in
+    the reduction cell, which is ENAS' factorized-reduction calibration).
+    """
+
+    name = "enas"
+    _concat_rule = "loose"
+
+    def __init__(self, *, ops: Sequence[str] = ENAS_OPS, num_blocks: int = 5) -> None:
+        super().__init__(ops=ops, num_blocks=num_blocks)
+
+
+@register_generator("nasnet")
+class NASNetSpace(_CellPairSpace):
+    """The NASNet search space (Zoph et al. 2018): B=5 blocks, each applying two of 13 ops to two earlier
+    hidden states and combining them by add (``sum``) or ``concat``; output = concat of the unused states.
+
+    A block's combine rule is its state node's combine, so NASNet cells with ``concat`` blocks have no
+    :class:`~graphnas.genotypes.Genotype` form; use ``from_blocks``/``to_blocks``.
+    """
+
+    name = "nasnet"
+    _concat_rule = "loose"
+
+    def __init__(self, *, ops: Sequence[str] = NASNET_OPS, num_blocks: int = 5,
+                 combines: Sequence[str] = ("sum", "concat")) -> None:
+        super().__init__(ops=ops, num_blocks=num_blocks, combines=combines)

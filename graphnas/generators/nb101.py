@@ -1,0 +1,190 @@
+"""NAS-Bench-101 (Ying et al. 2019): cells of at most 7 vertices and 9 edges, 3 ops.
+
+A cell is the DAG of its *pruned* adjacency matrix (vertices on no input-output
+path removed, as NAS-Bench-101's ``ModelSpec`` does): node 0 ``input``, interior
+nodes ``conv3x3-bn-relu`` / ``conv1x1-bn-relu`` / ``maxpool3x3`` summing their
+inputs, the last node the output, an ``identity``/``concat`` node (NAS-Bench-101
+concatenates the vertices feeding the output and adds a projection of the
+input when the input feeds it; :func:`graphnas.models.nb101_cell` lowers that).
+Two labelled matrices of the same graph are the same architecture; use
+``dag.canonical_key()`` to compare cells as NAS-Bench-101 does with its hash.
+
+Example::
+
+    >>> from graphnas.generators import NB101Space
+    >>> space = NB101Space()
+    >>> cell = space.sample(seed=0)
+    >>> space.contains(cell) and len(cell) <= 7 and cell.num_edges <= 9
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graphnas.dag import DAG, GraphError, Node
+from graphnas.generators._random import Seed, as_random
+from graphnas.generators.base import SearchSpace
+from graphnas.generators.registry import register_generator
+
+__all__ = ["NB101_OPS", "NB101Space"]
+
+#: NAS-Bench-101's interior ops.
+NB101_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+
+_OUTPUT = Node("identity", combine="concat")
+
+
+@register_generator("nb101")
+class NB101Space(SearchSpace):
+    """The NAS-Bench-101 cell space (see module doc). ``size()`` is the paper's count of unique cells."""
+
+    name = "nb101"
+    vocabulary = NB101_OPS
+
+    def __init__(self, *, max_vertices: int = 7, max_edges: int = 9) -> None:
+        self.max_vertices = max_vertices
+        self.max_edges = max_edges
+
+    def __repr__(self) -> str:
+        return f"NB101Space(max_vertices={self.max_vertices}, max_edges={self.max_edges})"
+
+    # -- conversions ------------------------------------------------------------
+
+    def from_spec(self, matrix: Any, ops: Sequence[str]) -> DAG:
+        """The cell of an adjacency matrix and its ops, pruned; ops may include NAS-Bench-101's
+        ``'input'``/``'output'`` labels at both ends. GraphError if the pruned cell is not in the space."""
+        import numpy as np
+
+        m = np.asarray(matrix)
+        ops = list(ops)
+        n = m.shape[0] if m.ndim == 2 else -1
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or n < 2:
+            raise GraphError(f"a NAS-Bench-101 matrix is square with at least 2 rows, got shape {m.shape}")
+        if len(ops) == n:
+            if ops[0] != "input" or ops[-1] != "output":
+                raise GraphError("with one op per vertex the first must be 'input' and the last 'output'")
+            ops = ops[1:-1]
+        if len(ops) != n - 2:
+            raise GraphError(f"{n} vertices need {n - 2} interior ops, got {len(ops)}")
+        for i, op in enumerate(ops):
+            if op not in NB101_OPS:
+                raise GraphError(f"vertex {i + 1}: unknown NAS-Bench-101 op {op!r}; expected one of "
+                                 f"{', '.join(NB101_OPS)}")
+        dag = DAG.from_adjacency(m, ["input", *ops, "output"], prune=True)
+        nodes = [Node("input"), *(Node(op) for op in dag.ops[1:-1]), _OUTPUT]
+        out = DAG(nodes, dag.edges, inputs=(0,), outputs=(len(nodes) - 1,))
+        self._check(out)
+        return out
+
+    def to_spec(self, dag: DAG) -> tuple[Any, list[str]]:
+        """The (matrix, ops) of a cell, ops labelled as NAS-Bench-101 does (``'input'``, ..., ``'output'``)."""
+        self._check(dag)
+        m, ops = dag.to_adjacency()
+        return m, ["input", *ops[1:-1], "output"]  # type: ignore[list-item]
+
+    # -- the space --------------------------------------------------------------
+
+    def _check(self, dag: DAG) -> None:
+        if not isinstance(dag, DAG):
+            raise GraphError(f"expected a DAG, got {type(dag).__name__}")
+        n = len(dag)
+        if n < 2 or dag.inputs != (0,) or dag.outputs != (n - 1,):
+            raise GraphError("a NAS-Bench-101 cell has its input at node 0 and its output last")
+        if n > self.max_vertices:
+            raise GraphError(f"{n} vertices; NAS-Bench-101 allows at most {self.max_vertices}")
+        if dag.num_edges > self.max_edges:
+            raise GraphError(f"{dag.num_edges} edges; NAS-Bench-101 allows at most {self.max_edges}")
+        if dag.nodes[0] != Node("input") or dag.nodes[-1] != _OUTPUT:
+            raise GraphError("node 0 must be Node('input') and the last node Node('identity', combine='concat')")
+        for i in range(1, n - 1):
+            node = dag.nodes[i]
+            if node.op not in NB101_OPS or node != Node(node.op):  # type: ignore[operator]
+                raise GraphError(f"node {i}: expected a plain op from {', '.join(NB101_OPS)}, got {node!r}")
+
+    def contains(self, dag: DAG) -> bool:
+        try:
+            self._check(dag)
+        except GraphError:
+            return False
+        return True
+
+    def size(self) -> int:
+        """423,624: the number of unique cells (up to isomorphism) reported by the NAS-Bench-101 paper.
+
+        A published figure for the default limits (7 vertices, 9 edges), not computed here; other
+        limits raise NotImplementedError.
+        """
+        if (self.max_vertices, self.max_edges) != (7, 9):
+            raise NotImplementedError("size() is known only for NAS-Bench-101's own limits (7 vertices, 9 edges)")
+        return 423_624
+
+    def _try(self, matrix: list[list[int]], ops: Sequence[str]) -> DAG | None:
+        try:
+            return self.from_spec(matrix, ops)
+        except GraphError:
+            return None
+
+    def sample(self, seed: Seed = None) -> DAG:
+        """NAS-Bench-101's own sampler: each upper-triangle entry of a 7x7 matrix is 1 with probability 1/2,
+        interior ops uniform; redraw until the pruned cell is valid (connected, at most 9 edges)."""
+        rng = as_random(seed)
+        n = self.max_vertices
+        while True:
+            m = [[int(j > i and rng.random() < 0.5) for j in range(n)] for i in range(n)]
+            dag = self._try(m, [rng.choice(NB101_OPS) for _ in range(n - 2)])
+            if dag is not None:
+                return dag
+
+    def _candidates(self, dag: DAG, rng: Any = None) -> list[tuple[list[list[int]], list[str]]]:
+        m, ops = dag.to_adjacency()
+        n = len(ops)
+        base = [[int(v) for v in row] for row in m]
+        interior = [str(o) for o in ops[1:-1]]
+        out = []
+        for i in range(1, n - 1):  # change one op
+            for op in NB101_OPS:
+                if op != interior[i - 1]:
+                    out.append(([row[:] for row in base], interior[:i - 1] + [op] + interior[i:]))
+        for i in range(n):  # flip one edge
+            for j in range(i + 1, n):
+                mm = [row[:] for row in base]
+                mm[i][j] ^= 1
+                out.append((mm, interior))
+        if n < self.max_vertices:  # add a vertex w with one edge in and one edge out, placed just before v
+            for u in range(n):
+                for v in range(u + 1, n):
+                    for op in NB101_OPS:
+                        mm = [row[:v] + [0] + row[v:] for row in base]
+                        mm.insert(v, [0] * (n + 1))
+                        mm[u][v] = 1
+                        mm[v][v + 1] = 1
+                        out.append((mm, interior[:v - 1] + [op] + interior[v - 1:]))
+        return out
+
+    def mutate(self, dag: DAG, seed: Seed = None) -> DAG:
+        """One local change, uniformly among those that give a different valid cell (up to isomorphism):
+        change an interior op, add or remove one edge, or add a vertex with one edge in and one out."""
+        rng = as_random(seed)
+        self._check(dag)
+        key = dag.canonical_key()
+        moves = self._candidates(dag)
+        rng.shuffle(moves)
+        for m, ops in moves:
+            child = self._try(m, ops)
+            if child is not None and child.canonical_key() != key:
+                return child
+        raise GraphError("this cell has no valid mutation")  # pragma: no cover - every valid cell has one
+
+    def neighbours(self, dag: DAG) -> list[DAG]:
+        """Every valid cell one :meth:`mutate` step away, one DAG per isomorphism class, ``dag``'s class left out."""
+        self._check(dag)
+        seen = {dag.canonical_key()}
+        out = []
+        for m, ops in self._candidates(dag):
+            child = self._try(m, ops)
+            if child is not None and child.canonical_key() not in seen:
+                seen.add(child.canonical_key())
+                out.append(child)
+        return out
