@@ -258,13 +258,13 @@ class _Writer:
         n_in = len(cell.inputs)
         names: dict[int, str] = {}
         if n_in == 1:
-            names[cell.inputs[0]] = "c<SUB>k-1</SUB>"
+            names[cell.inputs[0]] = "c_{k-1}"
         elif n_in == 2:
-            names[cell.inputs[0]], names[cell.inputs[1]] = "c<SUB>k-2</SUB>", "c<SUB>k-1</SUB>"
+            names[cell.inputs[0]], names[cell.inputs[1]] = "c_{k-2}", "c_{k-1}"
         else:
             for k, i in enumerate(cell.inputs):
-                names[i] = f"in<SUB>{k}</SUB>"
-        names[cell.output] = "c<SUB>k</SUB>"
+                names[i] = f"in_{k}"
+        names[cell.output] = "c_{k}"
         counter = 0
         for i in range(cell.n_states):
             if i not in names:
@@ -277,7 +277,7 @@ class _Writer:
                 style = f'shape=box, style="rounded,filled", fillcolor="{fill_io}", color="{line_io}"'
             else:
                 style = 'shape=box, style="rounded,filled", fillcolor="#deebf7", color="#3182bd"'
-            self.add(f"{nid} [label=<{names[i]}>, {style}];", indent)
+            self.add(f"{nid} [label={_q(names[i])}, {style}];", indent)
         self.add("{rank=same; " + " ".join(_q(f"{prefix}s{i}") for i in cell.inputs) + "}", indent)
         for s, d, op, params in cell.edges:
             src, dst = _q(f"{prefix}s{s}"), _q(f"{prefix}s{d}")
@@ -397,8 +397,8 @@ class _Writer:
                 swatch = f'<TD WIDTH="28" BGCOLOR="{line}"></TD>'
             else:
                 swatch = f'<TD WIDTH="28" BGCOLOR="{fill}" COLOR="{line}" BORDER="1"></TD>'
-            rows.append(f'<TR>{swatch}<TD ALIGN="LEFT"><B>{html.escape(family)}</B>: '
-                        f"{html.escape(ops)}</TD></TR>")
+            rows.append(f'<TR>{swatch}<TD ALIGN="LEFT"><B>{html.escape(family)}</B></TD>'
+                        f'<TD ALIGN="LEFT">{html.escape(ops)}</TD></TR>')
         if not rows:
             return
         table = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="2">'
@@ -453,7 +453,8 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
         writer.cell(_nb201_cell(obj), "", 1)
     elif hasattr(obj, "normal") and hasattr(obj, "reduce"):
         default_dir = "LR"
-        for k, (name, cell) in enumerate(_genotype_cells(obj)):
+        # emitted in reverse: with rankdir=LR, Graphviz stacks the later cluster on top, so normal comes first
+        for k, (name, cell) in reversed(list(enumerate(_genotype_cells(obj)))):
             writer.add(f"subgraph cluster_{k} {{", 1)
             writer.add(f'label={_q(name)}; style="rounded"; color="#808080";', 2)
             writer.cell(cell, f"g{k}_", 2)
