@@ -1,0 +1,108 @@
+"""Graphs per second of graphnas' RandWire generators beside the raw networkx and igraph generators.
+
+Each graphnas generator returns a validated, immutable :class:`graphnas.DAG`
+(input and output nodes added); the baselines return a bare undirected graph
+in their own library. All are timed in the same process, interleaved, and the
+median of the repeats is reported. Also checks, once, that every arch string of
+the NAS-Bench-201 table round-trips through :class:`NB201Space`.
+
+    python bench/bench_generators.py [--repeats 7] [--nb201 ../shared/data/nb201_cifar10.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import igraph as ig
+import networkx as nx
+
+from graphnas.generators import NB201Space, barabasi_albert, erdos_renyi, watts_strogatz
+
+P_ER, M_BA, K_WS, P_WS = 0.2, 5, 4, 0.75  # RandWire's settings: ER P=0.2, BA M=5, WS K=4 P=0.75
+
+
+def cases(n: int) -> dict[str, list[tuple[str, Callable[[int], object]]]]:
+    return {
+        f"ER(n={n}, p={P_ER})": [
+            ("graphnas.erdos_renyi", lambda s: erdos_renyi(n, P_ER, seed=s)),
+            ("networkx.gnp_random_graph", lambda s: nx.gnp_random_graph(n, P_ER, seed=s)),
+            ("networkx.fast_gnp_random_graph", lambda s: nx.fast_gnp_random_graph(n, P_ER, seed=s)),
+            ("igraph.Graph.Erdos_Renyi", lambda s: ig.Graph.Erdos_Renyi(n, P_ER)),
+        ],
+        f"BA(n={n}, m={M_BA})": [
+            ("graphnas.barabasi_albert", lambda s: barabasi_albert(n, M_BA, seed=s)),
+            ("networkx.barabasi_albert_graph", lambda s: nx.barabasi_albert_graph(n, M_BA, seed=s)),
+            ("igraph.Graph.Barabasi", lambda s: ig.Graph.Barabasi(n, M_BA)),
+        ],
+        f"WS(n={n}, k={K_WS}, p={P_WS})": [
+            ("graphnas.watts_strogatz", lambda s: watts_strogatz(n, K_WS, P_WS, seed=s)),
+            ("networkx.watts_strogatz_graph", lambda s: nx.watts_strogatz_graph(n, K_WS, P_WS, seed=s)),
+            ("igraph.Graph.Watts_Strogatz", lambda s: ig.Graph.Watts_Strogatz(1, n, K_WS // 2, P_WS)),
+        ],
+    }
+
+
+def rate(fn: Callable[[int], object], number: int, seed0: int) -> float:
+    t = time.perf_counter()
+    for s in range(seed0, seed0 + number):
+        fn(s)
+    return number / (time.perf_counter() - t)
+
+
+def bench(repeats: int) -> list[str]:
+    lines = ["| case | generator | graphs/s (median) | vs graphnas |", "|---|---|---:|---:|"]
+    for n, number in ((32, 200), (1000, 3)):
+        for case, entries in cases(n).items():
+            samples: dict[str, list[float]] = {name: [] for name, _ in entries}
+            for r in range(repeats):  # interleave: one measurement of each generator per round
+                for name, fn in entries:
+                    samples[name].append(rate(fn, number, 1000 * r))
+            ours = statistics.median(samples[entries[0][0]])
+            for name, _ in entries:
+                med = statistics.median(samples[name])
+                lines.append(f"| {case} | {name} | {med:,.1f} | {med / ours:.2f}x |")
+    return lines
+
+
+def check_nb201(path: str) -> str:
+    if not os.path.exists(path):
+        return f"NB201 table not found at {path}; round-trip check skipped"
+    space = NB201Space()
+    with open(path, newline="") as fh:
+        archs = [row["arch"] for row in csv.DictReader(fh)]
+    t = time.perf_counter()
+    bad = [a for a in archs if space.to_string(space.from_string(a)) != a]
+    distinct = len({space.from_string(a) for a in archs})
+    dt = time.perf_counter() - t
+    return (f"NB201 table {path}: {len(archs)} arch strings, {len(archs) - len(bad)} round-trip exactly, "
+            f"{len(bad)} fail; {distinct} distinct DAGs ({dt:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--nb201", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
+                                                        "nb201_cifar10.csv"))
+    args = parser.parse_args()
+    try:  # the generators do not use torch; keep any BLAS-threaded code single-threaded all the same
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    print(f"# python {platform.python_version()}, networkx {nx.__version__}, igraph {ig.__version__}, "
+          f"{os.cpu_count()} CPUs, repeats={args.repeats}")
+    for line in bench(args.repeats):
+        print(line)
+    print()
+    print(check_nb201(os.path.normpath(args.nb201)))
+
+
+if __name__ == "__main__":
+    main()
