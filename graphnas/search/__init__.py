@@ -1,0 +1,21 @@
+"""Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO) and the loop that runs them.
+
+Example::
+
+    >>> from graphnas.generators import NB201Space
+    >>> from graphnas.search import RandomSearch, run
+    >>> space = NB201Space()
+    >>> history = run(RandomSearch(space, seed=0), lambda dag: float(len(dag.edges)), budget=5)
+    >>> len(history.evaluations)
+    5
+"""
+
+from graphnas.search.acquisition import get_acquisition, list_acquisitions, register_acquisition
+from graphnas.search.base import Optimizer, Space
+from graphnas.search.bayesian import BayesianOptimization
+from graphnas.search.evolution import RegularizedEvolution
+from graphnas.search.loop import Evaluation, History, read_journal, run
+from graphnas.search.random_search import RandomSearch
+
+__all__ = ["BayesianOptimization", "Evaluation", "History", "Optimizer", "RandomSearch", "RegularizedEvolution",
+           "Space", "get_acquisition", "list_acquisitions", "read_journal", "register_acquisition", "run"]

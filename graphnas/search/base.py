@@ -1,0 +1,130 @@
+"""The ask/tell interface every optimiser speaks, and what they share.
+
+An optimiser proposes graphs with :meth:`Optimizer.ask` and learns their scores
+with :meth:`Optimizer.tell` (higher is better; ``NaN`` marks a failed
+evaluation). It never evaluates anything itself, so one loop
+(:func:`graphnas.search.run`) can drive it serially, on a thread or process
+pool, or on a cluster.
+
+A *space* is any object with ``sample(seed) -> DAG`` and
+``mutate(dag, seed) -> DAG`` (``graphnas.generators.nb201.NB201Space`` is one);
+``vocabulary`` (a list of op names) is used by the surrogate when present.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from graphnas.dag import DAG
+
+__all__ = ["Optimizer", "Space"]
+
+
+@runtime_checkable
+class Space(Protocol):
+    """What an optimiser needs from a search space."""
+
+    def sample(self, seed: Any = None) -> DAG: ...
+
+    def mutate(self, dag: DAG, seed: Any = None) -> DAG: ...
+
+
+def make_rng(seed: Any) -> random.Random:
+    """A ``random.Random`` from an int, a ``random.Random``, a numpy ``Generator`` or None."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None or isinstance(seed, int):
+        return random.Random(seed)
+    integers = getattr(seed, "integers", None)  # numpy Generator
+    if integers is not None:
+        return random.Random(int(integers(2**63 - 1)))
+    raise TypeError(f"seed must be an int, a random.Random or a numpy Generator, got {type(seed).__name__}")
+
+
+class Optimizer:
+    """Base class: keeps the evaluated graphs, the pending ones and a seeded RNG.
+
+    Subclasses implement :meth:`_propose` (one new graph); :meth:`ask` makes sure
+    the graphs it returns are distinct, up to isomorphism (``canonical_key``),
+    from each other and from every graph asked before.
+    """
+
+    #: How many proposals :meth:`ask` tries per requested graph before giving up.
+    max_attempts: int = 200
+
+    def __init__(self, space: Any, *, seed: Any = 0) -> None:
+        if not callable(getattr(space, "sample", None)):
+            raise TypeError(f"space must have a sample(seed) method; got {type(space).__name__}")
+        self.space = space
+        self.seed = seed
+        self.rng = make_rng(seed)
+        self.history: list[tuple[DAG, float]] = []  # every tell, in order (NaN = failed)
+        self._asked: set[str] = set()               # canonical keys asked or told
+
+    # -- ask/tell ----------------------------------------------------------------------
+
+    def ask(self, n: int = 1) -> list[DAG]:
+        """``n`` new distinct graphs to evaluate (fewer only if the space seems exhausted)."""
+        if n < 0:
+            raise ValueError(f"ask(n) needs n >= 0, got {n}")
+        out = self._ask_many(n)
+        for dag in out:
+            self._asked.add(dag.canonical_key())
+        return out
+
+    def tell(self, dag: DAG, value: float) -> None:
+        """Record that ``dag`` scored ``value`` (higher is better; NaN for a failed evaluation)."""
+        if not isinstance(dag, DAG):
+            raise TypeError(f"tell expects a graphnas.DAG, got {type(dag).__name__}")
+        value = float(value)
+        self._asked.add(dag.canonical_key())
+        self.history.append((dag, value))
+        self._told(dag, value)
+
+    # -- for subclasses ----------------------------------------------------------------
+
+    def _told(self, dag: DAG, value: float) -> None:
+        """Hook: update internal state after a tell."""
+
+    def _ask_many(self, n: int) -> list[DAG]:
+        return self._fill(n, self._propose)
+
+    def _propose(self) -> DAG:
+        raise NotImplementedError
+
+    def _fill(self, n: int, propose: Callable[[], DAG], taken: set[str] | None = None) -> list[DAG]:
+        """Call ``propose`` until ``n`` graphs are new; fall back to random samples, then stop."""
+        taken = set(self._asked) if taken is None else taken
+        out: list[DAG] = []
+        for make in (propose, self._sample):
+            attempts = 0
+            while len(out) < n and attempts < self.max_attempts * max(1, n - len(out)):
+                attempts += 1
+                dag = make()
+                key = dag.canonical_key()
+                if key not in taken:
+                    taken.add(key)
+                    out.append(dag)
+            if len(out) == n:
+                break
+        return out
+
+    def _seed(self) -> int:
+        return self.rng.randrange(2**31)
+
+    def _sample(self) -> DAG:
+        return self.space.sample(self._seed())
+
+    def _mutate(self, dag: DAG) -> DAG:
+        return self.space.mutate(dag, self._seed())
+
+    @property
+    def evaluated(self) -> list[tuple[DAG, float]]:
+        """The successful evaluations told so far, in order."""
+        return [(d, v) for d, v in self.history if math.isfinite(v)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(space={type(self.space).__name__}, seed={self.seed!r})"

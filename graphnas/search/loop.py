@@ -1,0 +1,264 @@
+"""The one search loop: any optimiser, any objective, serial or on an executor, with a journal.
+
+``run(optimizer, objective, budget)`` asks the optimiser for graphs, evaluates
+them and tells it the results until ``budget`` evaluations exist (failed ones
+count). With ``executor`` (any ``concurrent.futures.Executor``: threads,
+processes, Dask's ``Client.get_executor()``) it keeps ``workers`` evaluations in
+flight. With ``journal`` (a path) every evaluation is appended to a JSON-lines
+file as soon as it finishes; running again with the same journal replays it into
+the optimiser and carries on, so a killed run loses no finished evaluation.
+
+Journal lines (after a header line ``{"format": "graphnas.journal", "version": 1}``)::
+
+    {"index": 0, "dag": {...DAG JSON...}, "value": 93.1, "seconds": 0.01, "status": "ok", "error": null,
+     "info": {}}
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphnas.dag import DAG
+
+__all__ = ["Evaluation", "History", "run", "read_journal"]
+
+log = logging.getLogger(__name__)
+
+_JOURNAL_FORMAT = "graphnas.journal"
+_JOURNAL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluated graph: its value (NaN when it failed), wall-clock seconds and status."""
+
+    dag: DAG
+    value: float
+    seconds: float
+    status: str = "ok"  # "ok" or "failed"
+    error: str | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self, index: int) -> dict[str, Any]:
+        return {"index": index, "dag": self.dag.to_dict(), "value": self.value if self.ok else None,
+                "seconds": self.seconds, "status": self.status, "error": self.error, "info": dict(self.info)}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Evaluation:
+        value = doc.get("value")
+        return cls(dag=DAG.from_dict(doc["dag"]), value=float("nan") if value is None else float(value),
+                   seconds=float(doc.get("seconds", 0.0)), status=str(doc.get("status", "ok")),
+                   error=doc.get("error"), info=dict(doc.get("info") or {}))
+
+
+class History:
+    """The evaluations of a search, in the order they finished."""
+
+    def __init__(self, evaluations: list[Evaluation] | None = None) -> None:
+        self.evaluations: list[Evaluation] = list(evaluations or [])
+
+    def __len__(self) -> int:
+        return len(self.evaluations)
+
+    def __repr__(self) -> str:
+        return f"History({len(self)} evaluations, {len(self.failed)} failed, best_value={self.best_value})"
+
+    @property
+    def values(self) -> list[float]:
+        """Each evaluation's value (NaN for failed ones)."""
+        return [e.value for e in self.evaluations]
+
+    @property
+    def failed(self) -> list[Evaluation]:
+        return [e for e in self.evaluations if not e.ok]
+
+    @property
+    def best(self) -> Evaluation | None:
+        ok = [e for e in self.evaluations if e.ok]
+        return max(ok, key=lambda e: e.value) if ok else None
+
+    @property
+    def best_value(self) -> float:
+        """The highest value found (NaN if nothing succeeded)."""
+        b = self.best
+        return float("nan") if b is None else b.value
+
+    @property
+    def best_dag(self) -> DAG | None:
+        b = self.best
+        return None if b is None else b.dag
+
+    @property
+    def best_so_far(self) -> list[float]:
+        """The best value after each evaluation (NaN until the first success)."""
+        out, best = [], float("nan")
+        for e in self.evaluations:
+            if e.ok and (math.isnan(best) or e.value > best):
+                best = e.value
+            out.append(best)
+        return out
+
+
+def read_journal(path: str | os.PathLike) -> History:
+    """The evaluations recorded in a journal; a half-written last line (a killed run) is skipped."""
+    evals: list[Evaluation] = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    for n, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError:
+            if n >= len(lines) - 2:  # the last line, cut short when the run was killed
+                log.warning("journal %s: ignoring a truncated last line", path)
+                continue
+            raise ValueError(f"journal {path}, line {n + 1}: not valid JSON") from None
+        if doc.get("format") == _JOURNAL_FORMAT:
+            if doc.get("version") != _JOURNAL_VERSION:
+                raise ValueError(f"journal {path}: unsupported version {doc.get('version')!r}")
+            continue
+        evals.append(Evaluation.from_dict(doc))
+    return History(evals)
+
+
+def _evaluate(objective: Callable[[DAG], Any], dag: DAG) -> Evaluation:
+    """Call the objective and turn whatever happens into an :class:`Evaluation` (runs in the worker)."""
+    start = time.perf_counter()
+    info: dict[str, Any] = {}
+    try:
+        result = objective(dag)
+        if isinstance(result, Mapping):
+            if "value" not in result:
+                raise ValueError("the objective returned a mapping without a 'value' key")
+            info = {k: v for k, v in result.items() if k != "value" and _jsonable(v)}
+            result = result["value"]
+        value = float(result)
+    except Exception as err:  # noqa: BLE001 - a failing objective is recorded, not fatal
+        return Evaluation(dag, float("nan"), time.perf_counter() - start, "failed", f"{type(err).__name__}: {err}")
+    seconds = time.perf_counter() - start
+    if not math.isfinite(value):
+        return Evaluation(dag, float("nan"), seconds, "failed", f"the objective returned {value}", info)
+    return Evaluation(dag, value, seconds, "ok", None, info)
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _workers(executor: cf.Executor, workers: int | None) -> int:
+    if workers is not None:
+        return max(1, int(workers))
+    for attr in ("_max_workers", "max_workers"):
+        n = getattr(executor, attr, None)
+        if isinstance(n, int) and n > 0:
+            return n
+    return os.cpu_count() or 1
+
+
+def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executor: cf.Executor | None = None,
+        journal: str | os.PathLike | None = None, progress: Callable[[History, Evaluation], None] | None = None,
+        workers: int | None = None) -> History:
+    """Search until ``budget`` evaluations (failed ones included) exist; return the :class:`History`.
+
+    Args:
+        optimizer: anything with ``ask(n) -> list[DAG]`` and ``tell(dag, value)``.
+        objective: ``objective(dag)`` returns a float (higher is better) or a mapping with ``"value"``
+            (other JSON-able keys are kept in ``Evaluation.info``). An exception or a NaN/inf marks
+            the evaluation failed; the optimiser is told NaN and the search goes on.
+        budget: the total number of evaluations, counting those already in ``journal``.
+        executor: evaluate on this ``concurrent.futures.Executor``, ``workers`` at a time
+            (default: the executor's ``_max_workers``). The objective must then be picklable
+            for process pools.
+        journal: a JSON-lines file; existing evaluations are replayed into the optimiser first.
+        progress: called as ``progress(history, evaluation)`` after each evaluation.
+        workers: evaluations kept in flight with an executor.
+    """
+    if budget < 0:
+        raise ValueError(f"budget must be >= 0, got {budget}")
+    history = History()
+    fh = None
+    if journal is not None:
+        path = os.fspath(journal)
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            history = read_journal(path)
+            for e in history.evaluations:
+                optimizer.tell(e.dag, e.value)
+            log.info("resumed %d evaluations from %s", len(history), path)
+            _repair_tail(path)
+            fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
+        else:
+            fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
+            fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION}) + "\n")
+            fh.flush()
+
+    def record(e: Evaluation) -> None:
+        index = len(history)
+        history.evaluations.append(e)
+        optimizer.tell(e.dag, e.value)
+        if fh is not None:
+            fh.write(json.dumps(e.to_dict(index)) + "\n")
+            fh.flush()
+        if progress is not None:
+            progress(history, e)
+
+    try:
+        if executor is None:
+            while len(history) < budget:
+                asked = optimizer.ask(1)
+                if not asked:
+                    log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(history))
+                    break
+                record(_evaluate(objective, asked[0]))
+        else:
+            slots = _workers(executor, workers)
+            pending: set[cf.Future] = set()
+            submitted: dict[cf.Future, DAG] = {}
+            while len(history) + len(pending) < budget or pending:
+                want = min(slots - len(pending), budget - len(history) - len(pending))
+                if want > 0:
+                    for dag in optimizer.ask(want):
+                        fut = executor.submit(_evaluate, objective, dag)
+                        submitted[fut] = dag
+                        pending.add(fut)
+                if not pending:
+                    log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(history))
+                    break
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: submitted[f].canonical_key()):
+                    dag = submitted.pop(fut)
+                    try:
+                        e = fut.result()
+                    except Exception as err:  # noqa: BLE001 - e.g. the objective could not be pickled
+                        e = Evaluation(dag, float("nan"), 0.0, "failed", f"{type(err).__name__}: {err}")
+                    record(e)
+    finally:
+        if fh is not None:
+            fh.close()
+    return history
+
+
+def _repair_tail(path: str) -> None:
+    """Cut a half-written last line, so that new lines start on a line of their own."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            fh.seek(cut)
+            fh.truncate()
