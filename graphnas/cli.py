@@ -246,31 +246,6 @@ def _build_network(obj: Any, source: str, model: str, C: int | None, N: int | No
     return obj, in_channels, (in_channels, size or 32, size or 32)
 
 
-def _export_onnx(module: Any, example: Any, path: Path) -> None:
-    import contextlib
-    import io
-    import logging
-    import warnings
-
-    import torch
-
-    for pkg in ("onnx", "onnxscript"):
-        try:
-            __import__(pkg)
-        except ImportError:
-            raise UserError(f"ONNX export needs the '{pkg}' package: pip install 'graphnas[onnx]'") from None
-    quiet = io.StringIO()
-    level = logging.getLogger("torch.onnx").level
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(quiet):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(module, (example,), str(path), dynamo=True, input_names=["x"], output_names=["y"],
-                              dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), external_data=False)
-    finally:
-        logging.getLogger("torch.onnx").setLevel(level)
-
-
 def write_model(module: Any, example: Any, output: Path) -> str:
     """Write a compiled module: ``.pt`` its state_dict, ``.onnx`` an ONNX graph, ``.py`` its generated code."""
     import torch
@@ -282,8 +257,10 @@ def write_model(module: Any, example: Any, output: Path) -> str:
         torch.save(module.state_dict(), output)
         return "state_dict"
     if suffix == ".onnx":
+        from graphnas.report import export_onnx
+
         module.eval()
-        _export_onnx(module, example, output)
+        export_onnx(module, example, output)
         return "ONNX"
     if suffix == ".py":
         code = module.print_readable(print_output=False)
@@ -333,6 +310,193 @@ def compile_(
     _console(stderr=True).print(
         f"wrote {output} ({what}): {count_params(module):,} parameters, "
         f"{count_flops(module, shape) / 1e6:.2f} M multiply-adds at input {shape}, output {out_shape}")
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=_console(stderr=True),
+                    transient=False)
+
+
+def _history_table(title: str, history: Any, top: int = 5) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("rank", justify="right")
+    table.add_column("value", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("nodes", justify="right")
+    table.add_column("ops")
+    ok = sorted((e for e in history.evaluations if e.ok), key=lambda e: -e.value)[:top]
+    for k, e in enumerate(ok, 1):
+        ops = [op for op in e.dag.ops if isinstance(op, str) and op not in ("input", "identity")]
+        text = ", ".join(ops)
+        table.add_row(str(k), f"{e.value:.2f}", f"{e.seconds:.1f}", str(len(e.dag)),
+                      text if len(text) < 70 else text[:67] + "...")
+    return table
+
+
+@app.command()
+def search(
+    space: Annotated[str, typer.Option("--space", help="A registered space (see 'graphnas info'): nb201, darts, "
+                                                       "...")] = "nb201",
+    objective: Annotated[str, typer.Option("--objective", help="digits (real training) or nb201:PATH (a table "
+                                                               "with columns arch,<metric>).")] = "digits",
+    optimizer: Annotated[str, typer.Option("--optimizer", help="bo (GNN surrogate), rea or random.")] = "bo",
+    budget: Annotated[int, typer.Option("--budget", "-b", help="Number of evaluations.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the optimiser and of training.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for journal.jsonl, best.json, best.svg, "
+                                                    "summary.json.")] = Path("runs/search"),
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation (digits).")] = 3,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel evaluations in worker processes "
+                                                                 "(1: in this process).")] = 1,
+    initial: Annotated[int, typer.Option("--initial", help="Random samples before BO's surrogate (and REA's "
+                                                           "population size).")] = 10,
+) -> None:
+    """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo."""
+    import math
+
+    from graphnas import report
+    from graphnas.generators import registry
+
+    if budget < 1:
+        raise UserError(f"--budget must be at least 1, got {budget}")
+    names = registry.list_generators()
+    if space not in names:
+        raise UserError(f"unknown space {space!r}; known: {', '.join(names)}")
+    try:
+        space_obj = report.make_space(space)
+        objective_fn = report.make_objective(objective, epochs=epochs, seed=seed)
+        opt = report.make_optimizer(optimizer, space_obj, seed=seed, initial=initial)
+    except (ValueError, TypeError, KeyError) as err:
+        raise UserError(str(err).strip("'\"")) from None
+    if objective.startswith("nb201:") and space != "nb201":
+        raise UserError(f"the nb201 table objective scores NAS-Bench-201 cells; --space is {space!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    from graphnas.search import run
+
+    executor = None
+    if workers > 1:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    with _progress_bar() as bar:
+        task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
+
+        def tick(history: Any, evaluation: Any) -> None:
+            best = history.best_value
+            bar.update(task, completed=len(history),
+                       info=f"best {best:.2f}" if not math.isnan(best) else "no success yet")
+
+        try:
+            history = run(opt, objective_fn, budget, executor=executor, journal=out / "journal.jsonl",
+                          progress=tick)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+    console = _console()
+    console.print(_history_table(f"best of {len(history)} evaluations", history))
+    best = history.best_dag
+    summary = {"space": space, "objective": objective, "optimizer": optimizer, "budget": budget, "seed": seed,
+               "evaluations": len(history), "failed": len(history.failed),
+               "best_value": None if best is None else history.best_value,
+               "best_so_far": [v if math.isfinite(v) else None for v in history.best_so_far]}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    if best is None:
+        first = history.failed[0].error if history.failed else "no evaluation"
+        raise UserError(f"every evaluation failed (first error: {first}); see {out / 'journal.jsonl'}")
+    best.save(str(out / "best.json"))
+    from graphnas.converters.dot import GraphvizNotFoundError
+    from graphnas.converters.dot import render as draw
+
+    try:
+        draw(best, out / "best.svg", title=f"best: {history.best_value:.2f}")
+    except GraphvizNotFoundError as err:
+        _console(stderr=True).print(f"[yellow]note[/yellow]: {err}")
+    console.print(f"best value {history.best_value:.2f}; wrote {out}/journal.jsonl, best.json, best.svg, "
+                  "summary.json")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/demo"),
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed: the same seed gives the same result.")] = 0,
+    budget: Annotated[int, typer.Option("--budget", "-b", help="Evaluations for BO and for random search "
+                                                               "each.")] = 30,
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation.")] = 3,
+    initial: Annotated[int, typer.Option("--initial", help="Random samples before the surrogate is used.")] = 8,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run random search on the "
+                                                                              "same budget.")] = True,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journals in "
+                                                        "--out.")] = False,
+    max_train: Annotated[int | None, typer.Option("--max-train", hidden=True,
+                                                  help="Train on the first N images only (tests).")] = None,
+    surrogate_epochs: Annotated[int, typer.Option("--surrogate-epochs", hidden=True)] = 150,
+) -> None:
+    """The main job: BO with the GNN surrogate on digits with real training, against random search.
+
+    Writes the journals, the best cell (JSON, SVG), its trained model (state_dict, ONNX), a plot of the
+    search curves (PNG) and a report (Markdown and HTML) into --out.
+    """
+    import math
+
+    from graphnas.report import MainJobConfig, main_job
+
+    if budget < 2:
+        raise UserError(f"--budget must be at least 2, got {budget}")
+    cfg = MainJobConfig(seed=seed, budget=budget, epochs=epochs, initial=min(initial, budget), baseline=baseline,
+                        max_train=max_train, surrogate_epochs=surrogate_epochs,
+                        surrogate_warm_epochs=max(1, surrogate_epochs * 4 // 15))
+    console = _console()
+    console.print(f"[bold]graphnas main job[/bold]: BO with a GNN surrogate over NAS-Bench-201 cells, each trained "
+                  f"for {epochs} epochs on digits (seed {seed}, {budget} evaluations"
+                  f"{' + the same for random search' if baseline else ''}) -> {out}/")
+    with _progress_bar() as bar:
+        tasks = {"bo": bar.add_task("BO + GNN surrogate", total=budget, info="")}
+        if baseline:
+            tasks["random"] = bar.add_task("random search", total=budget, info="")
+        tasks["final"] = bar.add_task("retrain best, save", total=1, info="")
+        best: dict[str, float] = {}
+
+        def tick(phase: str, done: int, total: int, evaluation: Any) -> None:
+            if evaluation is not None:
+                best[phase] = max(best.get(phase, -math.inf), evaluation.value if evaluation.ok else -math.inf)
+                last = f"{evaluation.value:.2f}" if evaluation.ok else "failed"
+                info = f"best {best[phase]:.2f}, last {last}" if math.isfinite(best[phase]) else f"last {last}"
+                bar.update(tasks[phase], completed=done, total=total, info=info)
+            else:
+                bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            summary = main_job(out, cfg, fresh=fresh, progress=tick)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    from rich.table import Table
+
+    bo, rnd, top = summary["bo"], summary["random"], summary["best"]
+    table = Table(title="main job")
+    table.add_column("")
+    table.add_column("BO + GNN surrogate", justify="right")
+    if baseline:
+        table.add_column("random search", justify="right")
+    for label, key, fmt in [("best validation accuracy (%)", "best_value", "{:.2f}"),
+                            ("found at evaluation", "best_index", "{}"),
+                            ("mean accuracy (%)", "mean_value", "{:.2f}"),
+                            ("wall time (s)", "seconds", "{:.1f}")]:
+        vals = [bo[key] + 1 if key == "best_index" else bo[key]]
+        if baseline:
+            vals.append(rnd[key] + 1 if key == "best_index" else rnd[key])
+        table.add_row(label, *[fmt.format(v) for v in vals])
+    console.print(table)
+    console.print(f"best cell {top['arch']}: {top['value']:.2f}% (retrained: {top['retrained_value']:.2f}%), "
+                  f"{int(top['params']):,} parameters")
+    files = [v for v in summary["files"].values() if v]
+    console.print(f"wrote {out}/: {', '.join(files)} in {summary['seconds']:.0f} s")
+    if summary.get("onnx_error"):
+        console.print(f"[yellow]note[/yellow]: {summary['onnx_error']}")
 
 
 @app.command()
@@ -391,12 +555,10 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (UserError, GraphError, OSError)
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     errors = list(_USER_ERRORS)
-    try:
-        from graphnas.converters.dot import RenderError
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        errors.append(RenderError)
+    from graphnas.converters.dot import RenderError
+    from graphnas.report import ExportError
+
+    errors += [RenderError, ExportError]
     return tuple(errors)
 
 

@@ -30,7 +30,8 @@ from torch import nn
 
 from graphnas.dag import DAG, GraphError, Node
 
-__all__ = ["DATASETS", "DigitsSplit", "build_digits_model", "digits_network", "load_digits_split", "train_eval"]
+__all__ = ["DATASETS", "DigitsSplit", "accuracy", "build_digits_model", "digits_network", "load_digits_split",
+           "train_digits_model", "train_eval"]
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,15 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
         GraphError: the DAG cannot be compiled.
         ValueError: unknown data set or bad settings.
     """
+    _, result = train_digits_model(dag_or_model, dataset, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
+                                   weight_decay=weight_decay, C=C, N=N, threads=threads, max_train=max_train)
+    return result
+
+
+def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: int = 0,
+                       batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
+                       threads: int = 1, max_train: int | None = None) -> tuple[nn.Module, dict[str, float]]:
+    """Like :func:`train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown data set {dataset!r}; available: {', '.join(DATASETS)}")
     if epochs < 1 or batch_size < 1:
@@ -211,41 +221,52 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
             raise GraphError(f"train_eval expects a graphnas DAG or a torch.nn.Module, got "
                              f"{type(dag_or_model).__name__}")
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        steps_per_epoch = -(-len(x_tr) // batch_size)
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.SGD(trainable, lr=lr, momentum=0.9, nesterov=True,
-                              weight_decay=weight_decay) if trainable else None
-        sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
-                 if opt is not None else None)
-        gen = torch.Generator().manual_seed(seed)
-        loss_fn = nn.CrossEntropyLoss()
-        train_loss = float("nan")
-        for _ in range(epochs):
-            model.train()
-            order = torch.randperm(len(x_tr), generator=gen)
-            total, count = 0.0, 0
-            for k in range(0, len(x_tr), batch_size):
-                idx = order[k:k + batch_size]
-                xb, yb = x_tr[idx], y_tr[idx]
-                loss = loss_fn(model(xb), yb)
-                if opt is not None:
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(trainable, 5.0)
-                    opt.step()
-                    assert sched is not None
-                    sched.step()
-                total += float(loss.detach()) * len(idx)
-                count += len(idx)
-            train_loss = total / max(count, 1)
-        model.eval()
-        with torch.no_grad():
-            correct = 0
-            for k in range(0, len(data.x_val), 512):
-                pred = model(data.x_val[k:k + 512]).argmax(dim=1)
-                correct += int((pred == data.y_val[k:k + 512]).sum())
-    acc = 100.0 * correct / len(data.x_val)
+        train_loss = _train(model, x_tr, y_tr, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
+                            weight_decay=weight_decay)
+        acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
-    return {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
-            "seconds": seconds}
+    return model, {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
+                   "seconds": seconds}
+
+
+def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, seed: int, batch_size: int,
+           lr: float, weight_decay: float) -> float:
+    """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss."""
+    steps_per_epoch = -(-len(x) // batch_size)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(trainable, lr=lr, momentum=0.9, nesterov=True,
+                          weight_decay=weight_decay) if trainable else None
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
+             if opt is not None else None)
+    gen = torch.Generator().manual_seed(seed)
+    loss_fn = nn.CrossEntropyLoss()
+    train_loss = float("nan")
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        total, count = 0.0, 0
+        for k in range(0, len(x), batch_size):
+            idx = order[k:k + batch_size]
+            loss = loss_fn(model(x[idx]), y[idx])
+            if opt is not None and sched is not None:
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(trainable, 5.0)
+                opt.step()
+                sched.step()
+            total += float(loss.detach()) * len(idx)
+            count += len(idx)
+        train_loss = total / max(count, 1)
+    model.eval()
+    return train_loss
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
+    """Top-1 accuracy in percent of ``model`` (put in eval mode) on ``x``, ``y``."""
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for k in range(0, len(x), batch):
+            correct += int((model(x[k:k + batch]).argmax(dim=1) == y[k:k + batch]).sum())
+    return 100.0 * correct / len(x)
