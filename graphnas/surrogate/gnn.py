@@ -19,8 +19,9 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,8 @@ class GNNSurrogate:
         warm_start: if True, a second ``fit`` continues from the current weights and
             feature vocabulary instead of starting afresh (cheap refits in search).
         predict_batch: graphs per forward pass in ``predict`` (bounds memory).
+        n_threads: torch CPU threads used inside ``fit``/``predict`` (restored afterwards). The
+            graphs are small, so one thread is usually fastest; None leaves torch's setting alone.
         seed: seeds initialisation and pair sampling; same seed and data, same model.
 
     Fitted attributes: ``featurizer_``, ``model_``, ``y_mean_``, ``y_scale_``, ``n_fits_``.
@@ -89,7 +92,8 @@ class GNNSurrogate:
                  ensemble: int = 5, epochs: int = 250, warm_epochs: int | None = None, lr: float = 5e-3,
                  weight_decay: float = 1e-4, rank_weight: float = 1.0, max_pairs: int = 8192,
                  max_param_tokens: int = 64,
-                 warm_start: bool = False, predict_batch: int = 4096, seed: int = 0) -> None:
+                 warm_start: bool = False, predict_batch: int = 4096, n_threads: int | None = 1,
+                 seed: int = 0) -> None:
         self.vocabulary = vocabulary
         self.hidden = hidden
         self.layers = layers
@@ -103,6 +107,7 @@ class GNNSurrogate:
         self.max_param_tokens = max_param_tokens
         self.warm_start = warm_start
         self.predict_batch = predict_batch
+        self.n_threads = n_threads
         self.seed = seed
 
     # -- estimator API ---------------------------------------------------------------
@@ -111,7 +116,7 @@ class GNNSurrogate:
         """The constructor parameters (scikit-learn convention)."""
         return {k: getattr(self, k) for k in ("vocabulary", "hidden", "layers", "ensemble", "epochs", "warm_epochs",
                                               "lr", "weight_decay", "rank_weight", "max_pairs", "max_param_tokens",
-                                              "warm_start", "predict_batch", "seed")}
+                                              "warm_start", "predict_batch", "n_threads", "seed")}
 
     def __repr__(self) -> str:
         return f"GNNSurrogate(hidden={self.hidden}, layers={self.layers}, ensemble={self.ensemble}, " \
@@ -148,7 +153,8 @@ class GNNSurrogate:
         z = torch.tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         batch = self.featurizer_.batch(dags)
         epochs = self.epochs if not warm or self.warm_epochs is None else self.warm_epochs
-        self._train(batch, z, gen, epochs)
+        with _threads(self.n_threads):
+            self._train(batch, z, gen, epochs)
         self.n_fits_ += 1
         return self
 
@@ -184,10 +190,11 @@ class GNNSurrogate:
         dags = list(dags)
         out = np.empty((self.ensemble, len(dags)), dtype=np.float64)
         step = max(1, int(self.predict_batch))
-        for start in range(0, len(dags), step):
-            chunk = dags[start:start + step]
-            pred = self.model_(self.featurizer_.batch(chunk))
-            out[:, start:start + len(chunk)] = pred.double().numpy()
+        with _threads(self.n_threads):
+            for start in range(0, len(dags), step):
+                chunk = dags[start:start + step]
+                pred = self.model_(self.featurizer_.batch(chunk))
+                out[:, start:start + len(chunk)] = pred.double().numpy()
         return out * self.y_scale_ + self.y_mean_
 
     def predict(self, dags: Sequence[DAG]) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +229,20 @@ class GNNSurrogate:
         self.model_.eval()
         self.y_mean_, self.y_scale_, self.n_fits_ = float(doc["y_mean"]), float(doc["y_scale"]), int(doc["n_fits"])
         return self
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch threads, then restore the previous setting."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:

@@ -1,0 +1,166 @@
+"""Optimisers (ask/tell) and the search loop: seeds, distinct asks, journal resume, failures, executors."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from graphnas import DAG
+from graphnas.generators import NB101Space, NB201Space
+from graphnas.search import (
+    BayesianOptimization,
+    History,
+    RandomSearch,
+    RegularizedEvolution,
+    list_acquisitions,
+    read_journal,
+    run,
+)
+from graphnas.surrogate import GNNSurrogate
+
+SPACE = NB201Space()
+
+
+def score(dag: DAG) -> float:
+    """A cheap structural objective on NB201 cells (higher is better)."""
+    ops = SPACE.to_ops(dag)
+    return 2.0 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1") - ops.count("none") + 0.5 * (ops[5] != "none")
+
+
+def tiny_bo(seed: int = 0, acquisition: str = "ei", space=SPACE) -> BayesianOptimization:
+    surrogate = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=16, layers=2, ensemble=3, epochs=40,
+                             warm_start=True, warm_epochs=10, seed=seed)
+    return BayesianOptimization(space, surrogate, acquisition, initial=6, top_k=4, mutations=6,
+                                random_candidates=10, seed=seed)
+
+
+def keys(dags):
+    return [d.canonical_key() for d in dags]
+
+
+@pytest.mark.parametrize("make", [lambda s: RandomSearch(SPACE, seed=s),
+                                  lambda s: RegularizedEvolution(SPACE, population=8, sample_size=3, seed=s),
+                                  lambda s: tiny_bo(s)], ids=["random", "evolution", "bo"])
+def test_same_seed_same_search_and_distinct_asks(make):
+    a = run(make(7), score, 14)
+    b = run(make(7), score, 14)
+    assert [e.dag for e in a.evaluations] == [e.dag for e in b.evaluations]
+    assert len(set(keys(e.dag for e in a.evaluations))) == 14  # never the same graph twice
+    batch = make(1).ask(5)
+    assert len(batch) == 5 and len(set(keys(batch))) == 5
+
+
+def test_batch_ask_after_tell_is_new():
+    opt = RandomSearch(SPACE, seed=0)
+    first = opt.ask(4)
+    for d in first:
+        opt.tell(d, score(d))
+    assert not set(keys(opt.ask(6))) & set(keys(first))
+
+
+def test_bo_batch_and_acquisitions():
+    assert set(list_acquisitions()) >= {"ei", "ucb", "ts"}
+    for acq in ("ucb", "ts"):
+        h = run(tiny_bo(0, acq), score, 12)
+        assert len(h) == 12 and not h.failed
+    opt = tiny_bo(0)
+    for d in opt.ask(6):
+        opt.tell(d, score(d))
+    batch = opt.ask(4)
+    assert len(set(keys(batch))) == 4
+    with pytest.raises(ValueError, match="unknown acquisition"):
+        BayesianOptimization(SPACE, acquisition="pi")
+
+
+def test_history_fields():
+    h = run(RandomSearch(SPACE, seed=0), score, 10)
+    assert isinstance(h, History) and len(h.evaluations) == 10
+    assert h.best_value == max(e.value for e in h.evaluations) == h.best_so_far[-1]
+    assert h.best_dag is not None and score(h.best_dag) == h.best_value
+    assert all(x <= y for x, y in zip(h.best_so_far, h.best_so_far[1:]))
+    assert all(e.seconds >= 0 and e.status == "ok" for e in h.evaluations)
+
+
+def test_failing_objective_is_recorded_and_search_goes_on():
+    calls = []
+
+    def flaky(dag: DAG):
+        calls.append(dag)
+        if len(calls) % 3 == 1:
+            raise RuntimeError("out of memory")
+        if len(calls) % 3 == 2:
+            return float("nan")
+        return {"value": score(dag), "params": 123}
+
+    h = run(tiny_bo(0), flaky, 15)
+    assert len(h) == 15 and len(h.failed) == 10
+    assert {e.error.split(":")[0] for e in h.failed} == {"RuntimeError", "the objective returned nan"}
+    assert all(math.isnan(e.value) for e in h.failed)
+    ok = [e for e in h.evaluations if e.ok]
+    assert ok and all(e.info == {"params": 123} for e in ok)
+    assert h.best_value == max(e.value for e in ok)
+
+
+def test_journal_resume_loses_nothing(tmp_path):
+    path = tmp_path / "run.jsonl"
+    first = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0), score, 8, journal=path)
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0]) == {"format": "graphnas.journal", "version": 1}
+    assert len(lines) == 9
+    doc = json.loads(lines[3])
+    assert set(doc) >= {"dag", "value", "seconds", "status"}
+    assert DAG.from_dict(doc["dag"]) == first.evaluations[2].dag
+    # a run killed while writing its 9th line leaves half a line behind
+    with open(path, "a") as fh:
+        fh.write('{"index": 8, "dag": {"form')
+    resumed = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=1), score, 12, journal=path)
+    assert len(resumed) == 12
+    assert [e.dag for e in resumed.evaluations[:8]] == [e.dag for e in first.evaluations]
+    assert [e.value for e in resumed.evaluations[:8]] == [e.value for e in first.evaluations]
+    again = read_journal(path)
+    assert [e.dag for e in again.evaluations] == [e.dag for e in resumed.evaluations]
+    assert len(set(keys(e.dag for e in again.evaluations))) == 12  # the resumed optimiser knew the old ones
+    # the budget is already spent: nothing new is evaluated
+    assert len(run(RandomSearch(SPACE, seed=2), score, 12, journal=path)) == 12
+    assert len(path.read_text().splitlines()) == 13
+
+
+def test_executor_keeps_workers_busy_and_journals(tmp_path):
+    import threading
+    import time
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(dag: DAG) -> float:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+        return score(dag)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        h = run(RandomSearch(SPACE, seed=0), slow, 12, executor=pool, journal=tmp_path / "j.jsonl")
+    assert len(h) == 12 and peak[0] == 3
+    assert len(read_journal(tmp_path / "j.jsonl")) == 12
+
+
+def nb101_objective(dag: DAG) -> float:
+    """Synthetic and structural: deep chains of 3x3 convs score high, pooling and width score low."""
+    convs = sum(n.op == "conv3x3-bn-relu" for n in dag.nodes)
+    pools = sum(n.op == "maxpool3x3" for n in dag.nodes)
+    return convs + 0.7 * dag.depth() - 0.5 * pools - 0.3 * abs(dag.num_edges - dag.depth())
+
+
+def test_bo_beats_random_on_nb101_cells():
+    space = NB101Space()
+    bo, rs = [], []
+    for seed in range(3):
+        bo.append(run(tiny_bo(seed, space=space), nb101_objective, 30).best_value)
+        rs.append(run(RandomSearch(space, seed=seed), nb101_objective, 30).best_value)
+    assert np.mean(bo) > np.mean(rs)
