@@ -348,7 +348,7 @@ def randwire_dag(generator: str = "ws", generator_params: Mapping[str, Any] | No
     """RandWireNN (Xie et al. 2019, Table 1) as a DAG of random-graph stages.
 
     ``small``: 3x3 conv to C/2 (stride 2), 3x3 ReLU-conv-BN to C (stride 2), stages of
-    N/2, N, N nodes at C, 2C, 4C. ``regular``: 3x3 conv to C/2, stages of N/2, N, N, N
+    N, N, N nodes at C, 2C, 4C. ``regular``: 3x3 conv to C/2, stages of N/2, N, N, N
     nodes at C, 2C, 4C, 8C. Each stage is an independent graph from ``generator``
     (seeds ``seed``, ``seed + 1``, ...); its nodes fed by the stage input have stride 2.
     Then a 1x1 conv-BN-ReLU to 1280 channels, global pooling and a linear classifier.
