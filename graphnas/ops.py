@@ -372,6 +372,12 @@ def conv_1x3_3x1(C_in: int, C_out: int, stride: int) -> nn.Module:
                          _bn(C_out))
 
 
+@register_op("nasnet_dil_conv_3x3")
+def nasnet_dil_conv_3x3(C_in: int, C_out: int, stride: int) -> nn.Module:
+    """NASNet's 3x3 dilated conv (rate 2, not separable): ReLU, conv, BN."""
+    return ReLUConvBN(C_in, C_out, 3, stride, 2, dilation=2)
+
+
 @register_op("max_pool_5x5")
 def max_pool_5x5(C_in: int, C_out: int, stride: int) -> nn.Module:
     return Pool("max", 5, C_in, C_out, stride)
