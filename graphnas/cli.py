@@ -293,6 +293,9 @@ def compile_(
 
     from graphnas.converters.torch import count_flops, count_params, to_torch
 
+    if output.suffix.lower() not in (".pt", ".pth", ".onnx", ".py", ".json"):
+        raise UserError(f"{output}: unknown output type {output.suffix or '(none)'!r}; use .pt (state_dict), "
+                        ".onnx, .py (generated code) or .json (the network DAG)")
     obj = _load_graph(source)
     net, chans, shape = _build_network(obj, source, model, C, N, num_classes, in_channels, size)
     if output.suffix.lower() == ".json":
@@ -443,13 +446,17 @@ def demo(
     """
     import math
 
-    from graphnas.report import MainJobConfig, main_job
+    from graphnas.report import MainJobConfig, main_job, prepare_output
 
     if budget < 2:
         raise UserError(f"--budget must be at least 2, got {budget}")
     cfg = MainJobConfig(seed=seed, budget=budget, epochs=epochs, initial=min(initial, budget), baseline=baseline,
                         max_train=max_train, surrogate_epochs=surrogate_epochs,
                         surrogate_warm_epochs=max(1, surrogate_epochs * 4 // 15))
+    try:
+        prepare_output(out, cfg, fresh=fresh)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     console = _console()
     console.print(f"[bold]graphnas main job[/bold]: BO with a GNN surrogate over NAS-Bench-201 cells, each trained "
                   f"for {epochs} epochs on digits (seed {seed}, {budget} evaluations"
@@ -471,7 +478,7 @@ def demo(
                 bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            summary = main_job(out, cfg, fresh=fresh, progress=tick)
+            summary = main_job(out, cfg, progress=tick)
         except ValueError as err:
             raise UserError(str(err)) from None
     from rich.table import Table

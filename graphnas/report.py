@@ -56,6 +56,7 @@ __all__ = [
     "make_optimizer",
     "make_space",
     "plot_search_curves",
+    "prepare_output",
     "write_report",
 ]
 
@@ -330,8 +331,17 @@ def _summarise(history: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def _check_resume(out: Path, config: MainJobConfig) -> None:
-    """Refuse to resume a folder whose journal came from other settings (it would mix two searches)."""
+def prepare_output(out: str | Path, config: MainJobConfig, *, fresh: bool = False) -> Path:
+    """Create the output folder; with ``fresh`` remove old journals; refuse a folder holding other settings.
+
+    Resuming a journal written with other settings would mix two searches, so
+    that raises ValueError (the ``budget`` may change: a larger one carries on).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for name in ("journal.jsonl", "journal_random.jsonl", "config.json"):
+            (out / name).unlink(missing_ok=True)
     cfg_path = out / "config.json"
     wanted = asdict(config)
     if cfg_path.exists():
@@ -344,6 +354,7 @@ def _check_resume(out: Path, config: MainJobConfig) -> None:
             raise ValueError(f"{out} holds a run with other settings ({cfg_path}); use another output folder "
                              "or --fresh to start over")
     cfg_path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
+    return out
 
 
 def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: bool = False,
@@ -368,13 +379,8 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
     cfg = config or MainJobConfig()
     if cfg.budget < 2:
         raise ValueError(f"the budget must be at least 2 evaluations, got {cfg.budget}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output(out, cfg, fresh=fresh)
     journals = {"bo": out / "journal.jsonl", "random": out / "journal_random.jsonl"}
-    if fresh:
-        for path in (*journals.values(), out / "config.json"):
-            path.unlink(missing_ok=True)
-    _check_resume(out, cfg)
     started = time.perf_counter()
     space = make_space("nb201")
     objective = make_objective("digits", epochs=cfg.epochs, seed=cfg.seed, C=cfg.C, N=cfg.N,

@@ -1,0 +1,200 @@
+"""The `graphnas` command through its real entry point: in-process via main(argv) and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphnas import DAG
+from graphnas.cli import main
+
+NB201_ARCH = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run main(argv) in this process; returns (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str, status: int = 1) -> None:
+    assert code == status, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("graphnas: error: ")
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_real_entry_point_subprocess(tmp_path):
+    exe = shutil.which("graphnas") or str(Path(sys.executable).with_name("graphnas"))
+    assert Path(exe).exists(), "the graphnas console script is not installed (pip install -e .)"
+    g = tmp_path / "g.json"
+    proc = subprocess.run([exe, "generate", "ws", "--n", "32", "--k", "4", "--p", "0.75", "--seed", "0", "-o",
+                           str(g)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    dag = DAG.load(str(g))
+    assert len(dag) == 34 and dag.num_edges == 32 * 4 // 2 + sum(1 for i in dag.successors(0)) + \
+        len(dag.predecessors(33))
+    bad = subprocess.run([exe, "render", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.svg")],
+                         capture_output=True, text=True, timeout=120)
+    assert_one_line_error(bad.returncode, bad.stderr, "missing.json", "no such file")
+
+
+def test_generate_is_reproducible_and_prints_json(capsys, tmp_path):
+    code, out1, _ = cli(capsys, "generate", "er", "--n", "12", "--p", "0.3", "--seed", "5")
+    assert code == 0
+    code, out2, _ = cli(capsys, "generate", "er", "--n", "12", "--p=0.3", "--seed", "5")
+    assert out1 == out2 and DAG.from_json(out1) == DAG.from_json(out2)
+    code, out3, _ = cli(capsys, "generate", "er", "--n", "12", "--p", "0.3", "--seed", "6")
+    assert DAG.from_json(out3) != DAG.from_json(out1)
+    code, out, _ = cli(capsys, "generate", "nb201", "--seed", "1", "-o", tmp_path / "c.json",
+                       "--render", tmp_path / "c.svg")
+    assert code == 0 and DAG.load(str(tmp_path / "c.json"))
+    assert ET.parse(tmp_path / "c.svg").getroot().tag.endswith("svg")
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf", "dot"])
+def test_render_formats(capsys, tmp_path, fmt):
+    code, _, _ = cli(capsys, "generate", "ba", "--n", "20", "--m", "2", "-o", tmp_path / "g.json")
+    out = tmp_path / f"g.{fmt}"
+    code, _, err = cli(capsys, "render", tmp_path / "g.json", "-o", out)
+    assert code == 0, err
+    data = out.read_bytes()
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF", "dot": b"digraph"}[fmt]
+    assert data.startswith(magic)
+
+
+def test_render_genotype_and_arch_string(capsys, tmp_path):
+    code, _, err = cli(capsys, "render", "DARTS_V2", "-o", tmp_path / "d.svg", "--title", "DARTS V2")
+    assert code == 0, err
+    texts = ["".join(t.itertext()) for t in ET.parse(tmp_path / "d.svg").getroot().iter()
+             if t.tag.endswith("text")]
+    assert "normal cell" in texts and "reduction cell" in texts and "DARTS V2" in texts
+    code, _, err = cli(capsys, "render", NB201_ARCH, "-o", tmp_path / "a.svg")
+    assert code == 0, err
+
+
+def test_compile_outputs(capsys, tmp_path):
+    cell = tmp_path / "cell.json"
+    code, _, _ = cli(capsys, "generate", "nb201", "--seed", "3", "-o", cell)
+    code, _, err = cli(capsys, "compile", cell, "-o", tmp_path / "m.pt", "--C", "4")
+    assert code == 0, err
+    assert "parameters" in err
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values()) and any("cell_" in k for k in state)
+    code, _, err = cli(capsys, "compile", cell, "-o", tmp_path / "m.py", "--C", "4")
+    code_text = (tmp_path / "m.py").read_text()
+    assert code == 0 and "def forward(self, x)" in code_text and "cell_" in code_text
+    code, _, err = cli(capsys, "compile", cell, "-o", tmp_path / "net.json")
+    net = DAG.load(str(tmp_path / "net.json"))
+    assert net.nodes[-1].op == "linear" and sum(n.is_nested for n in net.nodes) == 2
+    code, _, err = cli(capsys, "compile", "DARTS_V2", "-m", "darts", "-o", tmp_path / "d.pt", "--C", "8", "--N", "1")
+    assert code == 0, err
+
+
+def test_compile_onnx(capsys, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")
+    cell = tmp_path / "cell.json"
+    cli(capsys, "generate", "nb201", "--seed", "2", "-o", cell)
+    code, _, err = cli(capsys, "compile", cell, "-o", tmp_path / "m.onnx", "--C", "4")
+    assert code == 0, err
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["x"]
+
+
+def test_info(capsys):
+    code, out, _ = cli(capsys, "info")
+    assert code == 0
+    for needle in ("graphnas", "torch", "graphviz dot", "generators", "spaces", "ops", "ws", "nb201",
+                   "nor_conv_3x3"):
+        assert needle in out
+
+
+def test_user_mistakes_are_one_line(capsys, tmp_path):
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"format": "graphnas.dag", "version": 1, "nodes": [')
+    assert_one_line_error(*cli(capsys, "render", bad_json, "-o", tmp_path / "x.svg")[::2], "bad.json",
+                          "malformed JSON")
+    cyclic = tmp_path / "cyclic.json"
+    cyclic.write_text(json.dumps({"format": "graphnas.dag", "version": 1,
+                                  "nodes": [{"op": "input"}, {"op": "conv_3x3"}], "edges": [[1, 0]]}))
+    assert_one_line_error(*cli(capsys, "compile", cyclic, "-o", tmp_path / "m.pt")[::2], "cyclic.json",
+                          "edge (1, 0)")
+    unknown_op = tmp_path / "op.json"
+    unknown_op.write_text(json.dumps({"format": "graphnas.dag", "version": 1,
+                                      "nodes": [{"op": "input"}, {"op": "conv_9x9"}, {"op": "identity"}],
+                                      "edges": [[0, 1], [1, 2]]}))
+    assert_one_line_error(*cli(capsys, "compile", unknown_op, "-o", tmp_path / "m.pt", "-m", "none")[::2],
+                          "conv_9x9")
+    assert_one_line_error(*cli(capsys, "generate", "nope")[::2], "unknown generator or space 'nope'", "ws")
+    assert_one_line_error(*cli(capsys, "generate", "ws", "--n", "8", "--k", "2")[::2], "needs --p")
+    assert_one_line_error(*cli(capsys, "generate", "ws", "--n", "8", "--k", "2", "--p", "0.1", "--q", "1")[::2],
+                          "no parameter --q")
+    assert_one_line_error(*cli(capsys, "search", "--space", "nospace", "--budget", "2", "--out",
+                               tmp_path / "s")[::2], "unknown space 'nospace'")
+    assert_one_line_error(*cli(capsys, "search", "--objective", "imagenet", "--budget", "2", "--out",
+                               tmp_path / "s")[::2], "unknown objective 'imagenet'")
+    assert_one_line_error(*cli(capsys, "search", "--objective", "nb201:/no/such.csv", "--budget", "2", "--out",
+                               tmp_path / "s")[::2], "/no/such.csv")
+    assert_one_line_error(*cli(capsys, "search", "--optimizer", "sgd", "--budget", "2", "--out",
+                               tmp_path / "s")[::2], "unknown optimizer 'sgd'")
+    assert_one_line_error(*cli(capsys, "compile", tmp_path / "op.json", "-o", tmp_path / "m.txt")[::2],
+                          "unknown output type")
+    assert_one_line_error(*cli(capsys, "render", "DARTS_V2", "-o", tmp_path / "x.jpg")[::2], "x.jpg")
+    assert_one_line_error(*cli(capsys, "render", "DARTS_V2", "-o", tmp_path / "no" / "x.svg")[::2], "x.svg")
+    # a bad command line: status 2, still one line
+    assert_one_line_error(*cli(capsys, "render", "--bogus")[::2], "--bogus", status=2)
+    assert_one_line_error(*cli(capsys, "frobnicate")[::2], "frobnicate", status=2)
+
+
+def test_missing_dot_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    code, _, err = cli(capsys, "render", "DARTS_V2", "-o", tmp_path / "x.svg")
+    assert_one_line_error(code, err, "Graphviz", "apt-get install graphviz")
+
+
+def test_search_with_a_table_objective(capsys, tmp_path):
+    from graphnas.generators import get_generator
+
+    space = get_generator("nb201")
+    table = tmp_path / "table.csv"
+    rows = ["arch,acc"]
+    for dag in space.enumerate():  # a synthetic table over all 15,625 cells: more 3x3 convs score higher
+        rows.append(f"{space.to_string(dag)},{50 + 5 * sum(op == 'nor_conv_3x3' for op in dag.ops)}")
+    table.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "search", "--space", "nb201", "--objective", f"nb201:{table}", "--optimizer",
+                            "random", "--budget", "6", "--seed", "0", "--out", out)
+    assert code == 0, err
+    lines = (out / "journal.jsonl").read_text().splitlines()
+    assert len(lines) == 1 + 6
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluations"] == 6 and summary["failed"] == 0 and summary["optimizer"] == "random"
+    best = DAG.load(str(out / "best.json"))
+    assert summary["best_value"] == 50 + 5 * sum(op == "nor_conv_3x3" for op in best.ops)
+    assert (out / "best.svg").exists()
+
+
+def test_search_digits_rea(capsys, tmp_path):
+    out = tmp_path / "rea"
+    code, stdout, err = cli(capsys, "search", "--space", "nb201", "--objective", "digits", "--optimizer", "rea",
+                            "--budget", "4", "--initial", "3", "--epochs", "1", "--out", out)
+    assert code == 0, err
+    assert "best of 4 evaluations" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluations"] == 4 and 0 < summary["best_value"] <= 100
+    assert DAG.load(str(out / "best.json"))
