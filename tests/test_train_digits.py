@@ -99,3 +99,12 @@ def test_usable_with_a_process_executor():
         remote = pool.submit(objective, CELL).result()
     local = objective(CELL)
     assert remote["value"] == local["value"] and remote["train_loss"] == local["train_loss"]
+
+
+def test_train_digits_model_returns_the_trained_model():
+    from graphnas.benchmarks.digits import accuracy, train_digits_model
+
+    model, res = train_digits_model(CELL, **FAST, seed=2)
+    data = load_digits_split()
+    assert not model.training
+    assert accuracy(model, data.x_val, data.y_val) == res["value"] == train_eval(CELL, **FAST, seed=2)["value"]
