@@ -334,7 +334,8 @@ def _history_table(title: str, history: Any, top: int = 5) -> Any:
     table.add_column("ops")
     ok = sorted((e for e in history.evaluations if e.ok), key=lambda e: -e.value)[:top]
     for k, e in enumerate(ok, 1):
-        ops = [op for op in e.dag.ops if isinstance(op, str) and op not in ("input", "identity")]
+        ops = [op if isinstance(op, str) else f"cell({len(op)})" for op in e.dag.ops
+               if op not in ("input", "identity")]
         text = ", ".join(ops)
         table.add_row(str(k), f"{e.value:.2f}", f"{e.seconds:.1f}", str(len(e.dag)),
                       text if len(text) < 70 else text[:67] + "...")

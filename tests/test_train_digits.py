@@ -108,3 +108,13 @@ def test_train_digits_model_returns_the_trained_model():
     data = load_digits_split()
     assert not model.training
     assert accuracy(model, data.x_val, data.y_val) == res["value"] == train_eval(CELL, **FAST, seed=2)["value"]
+
+
+def test_a_cell_pair_becomes_a_darts_network():
+    from graphnas.generators import get_generator
+
+    pair = get_generator("darts").sample(0)
+    net = digits_network(pair, C=4, N=1)
+    assert sum(n.is_nested for n in net.nodes) == 5  # N, R, N, R, N
+    res = train_eval(pair, C=4, **FAST, seed=0)
+    assert 0 <= res["value"] <= 100

@@ -101,6 +101,11 @@ def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_
         raise GraphError(f"expected a graphnas DAG for the cell, got {type(cell).__name__}")
     if C < 1 or N < 1:
         raise ValueError(f"C and N must be positive, got C={C}, N={N}")
+    pair = _cell_pair(cell)
+    if pair is not None:
+        from graphnas.models import darts_cifar_dag
+
+        return darts_cifar_dag(pair, C=C, layers=3 * N + 2, num_classes=num_classes)
     nodes: list[Node] = [Node("input")]
     preds: list[list[int]] = [[]]
     scale = [1]
@@ -140,6 +145,15 @@ def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_
     add(Node("linear", {"C": num_classes}), [pool])
     edges = [(p, i) for i, ps in enumerate(preds) for p in ps]
     return DAG(nodes, edges, inputs=[0], outputs=[len(nodes) - 1])
+
+
+def _cell_pair(dag: DAG) -> tuple[DAG, DAG] | None:
+    """The (normal, reduction) cells of a cell-pair DAG (DARTS, ENAS, NASNet spaces), else None."""
+    nested = [n.op for n in dag.nodes if isinstance(n.op, DAG)]
+    if (len(dag.inputs) == 2 and len(nested) == 2 and len(dag) == 4
+            and all(len(c.inputs) == 2 for c in nested)):
+        return nested[0], nested[1]
+    return None
 
 
 def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> nn.Module:
