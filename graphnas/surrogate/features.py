@@ -62,6 +62,28 @@ class _Encoded:
         self.depth, self.src, self.dst, self.outputs = depth, src, dst, outputs
 
 
+class _Shape:
+    """Wiring-only features: predecessor lists, depth, port flags, edge arrays."""
+
+    def __init__(self, flat: DAG) -> None:
+        n = len(flat)
+        self.inputs, self.outputs = set(flat.inputs), set(flat.outputs)
+        self.is_input = [i in self.inputs for i in range(n)]
+        self.is_output = [i in self.outputs for i in range(n)]
+        self.edges_fwd = list(flat.edges)
+        self.edges_bwd = sorted(flat.edges, key=lambda e: (-e[0], -e[1]))
+        level = [0] * n
+        for a, b in self.edges_fwd:
+            level[b] = max(level[b], level[a] + 1)
+        self.depth = np.asarray(level, dtype=np.float32) / (max(level) or 1)
+        self.flags = np.zeros((n, _N_FLAGS), dtype=np.float32)
+        self.flags[list(self.inputs), 0] = 1.0
+        self.flags[list(self.outputs), 1] = 1.0
+        self.src = np.asarray([s for s, _ in flat.edges], dtype=np.int64)
+        self.dst = np.asarray([d for _, d in flat.edges], dtype=np.int64)
+        self.out = np.asarray(flat.outputs, dtype=np.int64)
+
+
 def _param_tokens(params: Mapping) -> list[str]:
     return [f"{k}={json.dumps(v)}" for k, v in params.items()]
 
@@ -82,6 +104,7 @@ class Featurizer:
         self._param_index = {t: i for i, t in enumerate(self.param_tokens)}
         self._combine_index = {c: i for i, c in enumerate(COMBINES)}
         self._cache: dict[DAG, _Encoded] = {}
+        self._shapes: dict[tuple, _Shape] = {}
         self._cache_size = cache_size
 
     @property
@@ -110,40 +133,44 @@ class Featurizer:
         flat = dag.flatten()
         n = len(flat)
         nodes = flat.nodes
+        shape = self._shape(flat)
         op_index, combine_index, param_index = self._op_index, self._combine_index, self._param_index
-        ops = np.fromiter((op_index.get(node.op, 0) for node in nodes), dtype=np.int64, count=n)  # type: ignore[arg-type]
+        ops = np.fromiter((op_index.get(op, 0) for op in (node.op for node in nodes)), dtype=np.int64,  # type: ignore[arg-type]
+                          count=n)
         combine = np.fromiter((combine_index[node.combine] for node in nodes), dtype=np.int64, count=n)
         params = [[param_index[t] for t in _param_tokens(node.params) if t in param_index] if node._params else []
                   for node in nodes]
-        is_zero = [node.op == ZERO_OP for node in nodes]
-        preds = [flat.predecessors(i) for i in range(n)]
-        inputs, outputs = set(flat.inputs), set(flat.outputs)
-        level = [0] * n
-        fwd = [False] * n
-        for i in range(n):
-            p = preds[i]
-            if p:
-                level[i] = max(level[j] for j in p) + 1
-            fwd[i] = i in inputs or any(fwd[j] and not is_zero[j] for j in p)
-        bwd = [False] * n
-        for i in range(n - 1, -1, -1):
-            bwd[i] = i in outputs or (not is_zero[i] and any(bwd[s] for s in flat.successors(i)))
-        live = [fwd[i] and bwd[i] and not is_zero[i] for i in range(n)]
-        top = max(level) or 1
-        flags = np.zeros((n, _N_FLAGS), dtype=np.float32)
-        for i in inputs:
-            flags[i, 0] = 1.0
-        for i in outputs:
-            flags[i, 1] = 1.0
-        flags[:, 2] = live
-        kept = [(s, d) for s, d in flat.edges if not is_zero[s]]
-        src = np.fromiter((s for s, _ in kept), dtype=np.int64, count=len(kept))
-        dst = np.fromiter((d for _, d in kept), dtype=np.int64, count=len(kept))
-        enc = _Encoded(ops, flags, combine, params, np.asarray(level, dtype=np.float32) / top, src, dst,
-                       np.asarray(flat.outputs, dtype=np.int64))
+        op_names = [node.op for node in nodes]
+        is_zero = [op == ZERO_OP for op in op_names]
+        # live = reachable from an input and reaching an output without passing through the zero op
+        fwd = list(shape.is_input)
+        for a, b in shape.edges_fwd:  # by destination: fwd[a] is final before it is read
+            if fwd[a] and not is_zero[a]:
+                fwd[b] = True
+        bwd = list(shape.is_output)
+        for a, b in shape.edges_bwd:  # by decreasing source: bwd[b] is final before it is read
+            if bwd[b] and not is_zero[a]:
+                bwd[a] = True
+        flags = shape.flags.copy()
+        flags[:, 2] = [fwd[i] and bwd[i] and not is_zero[i] for i in range(n)]
+        src, dst = shape.src, shape.dst
+        if any(is_zero):
+            keep = ~np.asarray(is_zero)[src]
+            src, dst = src[keep], dst[keep]
+        enc = _Encoded(ops, flags, combine, params, shape.depth, src, dst, shape.out)
         if len(self._cache) < self._cache_size:
             self._cache[dag] = enc
         return enc
+
+    def _shape(self, flat: DAG) -> _Shape:
+        """The op-independent part of the encoding, shared by all graphs with the same wiring."""
+        key = (len(flat), flat.edges, flat.inputs, flat.outputs)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = _Shape(flat)
+            if len(self._shapes) < self._cache_size:
+                self._shapes[key] = shape
+        return shape
 
     def batch(self, dags: Sequence[DAG]) -> GraphBatch:
         """Encode ``dags`` and join them into one disjoint graph."""

@@ -92,7 +92,7 @@ class GNNSurrogate:
                  ensemble: int = 5, epochs: int = 250, warm_epochs: int | None = None, lr: float = 5e-3,
                  weight_decay: float = 1e-4, rank_weight: float = 1.0, max_pairs: int = 8192,
                  max_param_tokens: int = 64,
-                 warm_start: bool = False, predict_batch: int = 4096, n_threads: int | None = 1,
+                 warm_start: bool = False, predict_batch: int = 256, n_threads: int | None = 1,
                  seed: int = 0) -> None:
         self.vocabulary = vocabulary
         self.hidden = hidden
