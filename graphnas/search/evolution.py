@@ -38,11 +38,8 @@ class RegularizedEvolution(Optimizer):
             self._members.append((dag, value))
 
     def _propose(self) -> DAG:
-        if len(self.history) + len(self._asked) == 0 or len(self._members) < self.population and \
-                len(self._asked) < self.population:
-            return self._sample()
-        if not self._members:
-            return self._sample()
+        if not self._members or (len(self._members) < self.population and len(self._asked) < self.population):
+            return self._sample()  # still building the first population
         k = min(self.sample_size, len(self._members))
         contestants = self.rng.sample(list(self._members), k)
         parent = max(contestants, key=lambda m: m[1])[0]
