@@ -7,7 +7,6 @@ score per candidate. Add one with ``@register_acquisition("name")``.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 
@@ -64,7 +63,3 @@ def upper_confidence_bound(members: np.ndarray, best: float, rng: random.Random,
 def thompson_sampling(members: np.ndarray, best: float, rng: random.Random) -> np.ndarray:
     """One ensemble member, drawn at random, stands in for a posterior sample."""
     return members[rng.randrange(members.shape[0])].copy()
-
-
-def _is_finite(x: float) -> bool:
-    return math.isfinite(x)
