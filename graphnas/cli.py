@@ -342,10 +342,24 @@ def _history_table(title: str, history: Any, top: int = 5) -> Any:
     return table
 
 
-@app.command()
+def _space_params(space: str, target: Any, params: dict[str, Any]) -> None:
+    """Refuse extra ``--name value`` pairs that are not parameters of the chosen space, in one line."""
+    sig = inspect.signature(target)
+    accepted = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                and p.name not in ("self", "seed")]
+    unknown = [k for k in params if k not in accepted]
+    if unknown and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        takes = ", ".join("--" + a for a in accepted) or "no parameters"
+        raise UserError(f"search has no option {', '.join('--' + k for k in unknown)}, and space {space!r} has no "
+                        f"such parameter (it takes {takes}); see 'graphnas search --help'")
+    _check_params(space, target, params)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def search(
+    ctx: typer.Context,
     space: Annotated[str, typer.Option("--space", help="A registered space (see 'graphnas info'): nb201, darts, "
-                                                       "...")] = "nb201",
+                                                       "randwire, ...")] = "nb201",
     objective: Annotated[str, typer.Option("--objective", help="digits (real training) or nb201:PATH (a table "
                                                                "with columns arch,<metric>).")] = "digits",
     optimizer: Annotated[str, typer.Option("--optimizer", help="bo (GNN surrogate), rea or random.")] = "bo",
@@ -359,7 +373,11 @@ def search(
     initial: Annotated[int, typer.Option("--initial", help="Random samples before BO's surrogate (and REA's "
                                                            "population size).")] = 10,
 ) -> None:
-    """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo."""
+    """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo.
+
+    Parameters of the space follow as --name value (values are read as JSON where they parse), e.g.
+    graphnas search --space randwire --generator er --n 16 --params '{"p": 0.3}'.
+    """
     import math
 
     from graphnas import report
@@ -370,14 +388,18 @@ def search(
     names = registry.list_generators()
     if space not in names:
         raise UserError(f"unknown space {space!r}; known: {', '.join(names)}")
+    hint = ""
+    if space in ("ws", "er", "ba"):  # generator functions: they sample but cannot mutate
+        hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
+    space_params = _parse_extra(ctx.args)
     try:
-        space_obj = report.make_space(space)
-        objective_fn = report.make_objective(objective, epochs=epochs, seed=seed)
+        _space_params(space, registry._REGISTRY[space], space_params)
+        objective_fn = report.make_objective(objective, epochs=epochs, seed=seed, space=space)
+        space_obj = report.make_space(space, **space_params)
+        space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
         opt = report.make_optimizer(optimizer, space_obj, seed=seed, initial=initial)
-    except (ValueError, TypeError, KeyError) as err:
-        raise UserError(str(err).strip("'\"")) from None
-    if objective.startswith("nb201:") and space != "nb201":
-        raise UserError(f"the nb201 table objective scores NAS-Bench-201 cells; --space is {space!r}")
+    except (UserError, ValueError, TypeError, KeyError) as err:
+        raise UserError(str(err).strip("'\"") + hint) from None
     out.mkdir(parents=True, exist_ok=True)
     from graphnas.search import run
 
@@ -404,7 +426,8 @@ def search(
     console = _console()
     console.print(_history_table(f"best of {len(history)} evaluations", history))
     best = history.best_dag
-    summary = {"space": space, "objective": objective, "optimizer": optimizer, "budget": budget, "seed": seed,
+    summary = {"space": space, "space_params": space_params, "objective": objective, "optimizer": optimizer,
+               "budget": budget, "seed": seed,
                "evaluations": len(history), "failed": len(history.failed),
                "best_value": None if best is None else history.best_value,
                "best_so_far": [v if math.isfinite(v) else None for v in history.best_so_far]}

@@ -88,16 +88,23 @@ def make_space(name: str, **params: Any) -> Any:
 
 
 def make_objective(spec: str, *, epochs: int = 3, seed: int = 0, C: int = 8, N: int = 1,
-                   max_train: int | None = None) -> Callable[[DAG], Any]:
+                   max_train: int | None = None, space: str | None = None) -> Callable[[DAG], Any]:
     """An objective from a short spec: ``"digits"`` (real training) or ``"nb201:PATH"`` (a table lookup).
 
     The digits objective is a picklable :func:`functools.partial` of
-    :func:`graphnas.benchmarks.train_eval`, so it runs on process executors.
+    :func:`graphnas.benchmarks.train_eval`, so it runs on process executors; it
+    trains any cell with one input (NB201, RandWire, NB101, chains) or a DARTS-style
+    cell pair in the small digits skeleton. ``space``, the name of the space the
+    search draws from, lets the table objective refuse spaces it cannot score.
 
     Raises:
-        ValueError: unknown spec.
+        ValueError: unknown spec, or a table objective for a space other than ``nb201``.
         FileNotFoundError: the table file does not exist.
     """
+    if spec.startswith("nb201:") and space is not None and space != "nb201":
+        raise ValueError(f"the NAS-Bench-201 table objective only knows NAS-Bench-201 cells, and space {space!r} "
+                         "makes other graphs, which it cannot score; use it with space 'nb201', or train "
+                         "with the 'digits' objective")
     if spec == "digits":
         from graphnas.benchmarks.digits import train_eval
 

@@ -198,3 +198,41 @@ def test_search_digits_rea(capsys, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["evaluations"] == 4 and 0 < summary["best_value"] <= 100
     assert DAG.load(str(out / "best.json"))
+
+
+@pytest.mark.parametrize("optimizer", ["random", "rea", "bo"])
+def test_search_randwire_on_digits(capsys, tmp_path, optimizer):
+    from graphnas.generators import RandWireSpace
+
+    out = tmp_path / optimizer
+    code, stdout, err = cli(capsys, "search", "--space", "randwire", "--n", "6", "--objective", "digits",
+                            "--optimizer", optimizer, "--budget", "3", "--initial", "2", "--epochs", "2",
+                            "--seed", "0", "--out", out)
+    assert code == 0, err
+    assert "best of 3 evaluations" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["space"] == "randwire" and summary["space_params"] == {"n": 6}
+    assert summary["evaluations"] == 3 and summary["failed"] == 0
+    assert summary["best_value"] > 20  # above chance (10%) after 2 epochs: the RandWire stages train
+    best = DAG.load(str(out / "best.json"))
+    assert RandWireSpace(n=6).contains(best) and len(best) == 8
+    journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
+    dags = [DAG.from_dict(e["dag"]) for e in journal]
+    assert len(dags) == 3 and all(RandWireSpace(n=6).contains(d) for d in dags)
+
+
+def test_search_randwire_mistakes_are_one_line(capsys, tmp_path):
+    table = tmp_path / "table.csv"
+    table.write_text("arch,acc\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|,50\n")
+    out = tmp_path / "s"
+    assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--objective", f"nb201:{table}",
+                               "--budget", "2", "--out", out)[::2], "only knows NAS-Bench-201 cells", "'randwire'")
+    assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--generator", "nb201", "--budget", "2",
+                               "--out", out)[::2], "registered generator function", "ws")
+    assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--n", "4", "--budget", "2",
+                               "--out", out)[::2], "even k")
+    assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--bogus", "1", "--budget", "2",
+                               "--out", out)[::2], "no option --bogus", "--generator, --n, --params")
+    assert_one_line_error(*cli(capsys, "search", "--space", "ws", "--optimizer", "bo", "--budget", "2",
+                               "--out", out)[::2], "--space randwire --generator ws")
+    assert not (out / "journal.jsonl").exists()

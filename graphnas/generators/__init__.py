@@ -2,7 +2,8 @@
 
 - random graphs as in RandWireNN: :func:`erdos_renyi`, :func:`barabasi_albert`, :func:`watts_strogatz`;
 - cell search spaces: :class:`NB201Space`, :class:`NB101Space`, :class:`DARTSSpace`, :class:`ENASSpace`,
-  :class:`NASNetSpace`, and NAS-RL chains :class:`ChainSpace` with the :func:`chain` helper;
+  :class:`NASNetSpace`, NAS-RL chains :class:`ChainSpace` with the :func:`chain` helper, and RandWire graphs
+  searched by rewiring, :class:`RandWireSpace`;
 - edge-labelled cells to node form: :func:`from_edge_ops`;
 - the registry: :func:`register_generator`, :func:`list_generators`, :func:`get_generator`.
 
@@ -32,11 +33,13 @@ _LAZY = {
     "ENASSpace": "graphnas.generators.cells",
     "NASNetSpace": "graphnas.generators.cells",
     "ChainSpace": "graphnas.generators.chains",
+    "RandWireSpace": "graphnas.generators.randwire_space",
+    "RANDWIRE_DEFAULTS": "graphnas.generators.randwire_space",
     "chain": "graphnas.generators.chains",
 }
 
 # modules whose decorators fill the registry; imported by list_generators/get_generator
-_REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains")
+_REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains", "randwire_space")
 
 __all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
            "list_generators", "register_generator", *sorted(_LAZY)]
