@@ -79,7 +79,7 @@ def summarise(rows: list[dict], budget: int) -> None:
         if not name.startswith("BO"):
             continue
         print(f"\n{name}: median seconds per step (ask incl. surrogate fit) by evaluations so far")
-        bins = [(0, 10), (10, 25), (25, 50), (50, 100), (100, 150), (150, 10**9)]
+        bins = [(0, 10), (10, 25), (25, 50), (50, 100), (100, 150), (150, 250), (250, 400), (400, 10**9)]
         for lo, hi in bins:
             vals = [s for r in rows if name in r for n, s in r[name]["steps"] if lo <= n < hi]
             if vals:
