@@ -69,6 +69,18 @@ def test_save_load_round_trip(nb201_data, tmp_path):
     assert back.get_params() == {**model.get_params(), "vocabulary": list(space.vocabulary)}
 
 
+def test_calibrate_rescales_std_to_cover_held_out(nb201_data, tmp_path):
+    space, dags, y = nb201_data
+    model = GNNSurrogate(vocabulary=space.vocabulary, seed=0, **TINY).fit(dags[:40], y[:40])
+    raw = model.predict(dags[40:100])[1]
+    model.calibrate(dags[40:100], y[40:100])
+    mean, std = model.predict(dags[40:100])
+    np.testing.assert_allclose(std, raw * model.std_scale_)
+    assert abs(np.mean(np.abs(mean - y[40:100]) <= std) - 0.68) < 0.05
+    model.save(str(tmp_path / "m.pt"))
+    assert GNNSurrogate.load(str(tmp_path / "m.pt")).std_scale_ == model.std_scale_
+
+
 def test_warm_start_continues(nb201_data):
     space, dags, y = nb201_data
     model = GNNSurrogate(seed=0, warm_start=True, warm_epochs=5, **TINY).fit(dags[:30], y[:30])
