@@ -43,7 +43,7 @@ PAGES = sorted(p for p in DOCS.glob("*.md") if python_blocks(p))
 def test_the_docs_have_examples():
     names = {p.name for p in PAGES}
     assert {"index.md", "getting-started.md", "dag.md", "generators.md", "compile.md", "rendering.md",
-            "training.md"} <= names, names
+            "training.md", "surrogate.md", "search.md"} <= names, names
 
 
 def test_block_pattern():
