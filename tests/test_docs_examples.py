@@ -1,4 +1,4 @@
-"""Every ```python block of every docs/*.md page runs: a page's blocks in order, in one namespace, in a temp dir.
+"""Every ```python block of every docs/*.md page (and the README) runs: a page's blocks in order, in one namespace, in a temp dir.
 
 Each page runs in a fresh interpreter, as a reader would run it, so that pages cannot lean on each other
 (or on the tests) through global state such as the generator registry.
@@ -37,13 +37,13 @@ def python_blocks(page: Path) -> list[str]:
     return BLOCK.findall(page.read_text(encoding="utf-8"))
 
 
-PAGES = sorted(p for p in DOCS.glob("*.md") if python_blocks(p))
+PAGES = sorted(p for p in DOCS.glob("*.md") if python_blocks(p)) + [DOCS.parent / "README.md"]
 
 
 def test_the_docs_have_examples():
     names = {p.name for p in PAGES}
     assert {"index.md", "getting-started.md", "dag.md", "generators.md", "compile.md", "rendering.md",
-            "training.md", "surrogate.md", "search.md"} <= names, names
+            "training.md", "surrogate.md", "search.md", "README.md"} <= names, names
 
 
 def test_block_pattern():
