@@ -16,6 +16,7 @@ test:
 lint:
 	@./scripts/bootstrap.sh
 	$(VENV)/bin/ruff check graphnas tests bench
+	$(VENV)/bin/mypy graphnas
 
 docs:
 	@./scripts/bootstrap.sh

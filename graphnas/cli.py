@@ -66,9 +66,10 @@ def _load_graph(source: str) -> Any:
         try:
             from graphnas import genotypes
         except ImportError:  # pragma: no cover - genotypes is part of graphnas
-            genotypes = None
-        if genotypes is not None and hasattr(genotypes, source) and hasattr(getattr(genotypes, source), "normal"):
-            return getattr(genotypes, source)
+            pass
+        else:
+            if hasattr(genotypes, source) and hasattr(getattr(genotypes, source), "normal"):
+                return getattr(genotypes, source)
     raise UserError(f"{source}: no such file (expected a graphnas DAG JSON file, a NAS-Bench-201 arch "
                     "string or a genotype name such as DARTS_V2)")
 
@@ -565,7 +566,8 @@ def info() -> None:
 
     from graphnas.generators import registry
 
-    gens, spaces = [], []
+    gens: list[str] = []
+    spaces: list[str] = []
     for name in registry.list_generators():
         (spaces if isinstance(registry._REGISTRY[name], type) else gens).append(name)
     console.print(f"[bold]generators[/bold] ({len(gens)}): {', '.join(gens)}")

@@ -270,7 +270,7 @@ class DAG:
             return None
         if isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence):
             raise GraphError(f"{kind}s must be a sequence of node indices, got {type(ports).__name__}")
-        out = []
+        out: list[int] = []
         for p in ports:
             if not isinstance(p, numbers.Integral) or isinstance(p, bool):
                 raise GraphError(f"{kind} {p!r} is not a node index")

@@ -156,9 +156,10 @@ def _blocks_from_pairs(pairs: Sequence[Any], which: str) -> list[Block]:
     pairs = list(pairs)
     if len(pairs) % 2:
         raise GraphError(f"{which} cell: {len(pairs)} (op, input) pairs; expected two per intermediate state")
-    blocks = []
+    blocks: list[Block] = []
     for k in range(0, len(pairs), 2):
-        entry = []
+        ins: list[int] = []
+        ops: list[str] = []
         for j in (k, k + 1):
             try:
                 op, inp = pairs[j]
@@ -169,8 +170,9 @@ def _blocks_from_pairs(pairs: Sequence[Any], which: str) -> list[Block]:
             if not isinstance(inp, int) or isinstance(inp, bool) or not 0 <= inp < k // 2 + 2:
                 raise GraphError(f"{which} cell, pair {j} ({op!r}, {inp!r}): state {k // 2 + 2} may read "
                                  f"states 0..{k // 2 + 1} only")
-            entry += [inp, op]
-        blocks.append((entry[0], entry[1], entry[2], entry[3], "sum"))
+            ins.append(inp)
+            ops.append(op)
+        blocks.append((ins[0], ops[0], ins[1], ops[1], "sum"))
     return blocks
 
 

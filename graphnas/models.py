@@ -337,7 +337,7 @@ def _random_graph(generator: str, n: int, params: Mapping[str, Any], seed: int) 
 
 
 #: Table 1 of RandWireNN: (stage nodes as a fraction of N, channels as a multiple of C) after the stems.
-_REGIMES = {
+_REGIMES: dict[str, list[tuple[float, int]]] = {
     "small": [(1, 1), (1, 2), (1, 4)],
     "regular": [(0.5, 1), (1, 2), (1, 4), (1, 8)],
 }

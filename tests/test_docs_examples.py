@@ -1,4 +1,5 @@
-"""Every ```python block of every docs/*.md page (and the README) runs: a page's blocks in order, in one namespace, in a temp dir.
+"""Every ```python block of every docs/*.md page (and the README) runs: a page's blocks in order,
+in one namespace, in a temp dir.
 
 Each page runs in a fresh interpreter, as a reader would run it, so that pages cannot lean on each other
 (or on the tests) through global state such as the generator registry.

@@ -150,14 +150,15 @@ class _Builder:
                 raise GraphError(f"{label}: cannot {combine} vectors of different widths; inputs are {desc}. "
                                  "Use combine='concat' or give the inputs the same 'C'")
             return values, shapes
-        target_scale = max(s.scale for s in shapes)  # type: ignore[type-var]
+        scales = [s.scale for s in shapes if s.scale is not None]  # all of them: no vectors past this point
+        target_scale = max(scales)
         target_C = max(s.C for s in shapes) if combine != "concat" else None
         out_values, out_shapes = [], []
         for p, v, s in zip(preds, values, shapes):
             assert s.scale is not None
             ratio, rem = divmod(target_scale, s.scale)
             if rem:
-                raise GraphError(f"{label}: inputs at strides {sorted({t.scale for t in shapes})} cannot meet "
+                raise GraphError(f"{label}: inputs at strides {sorted(set(scales))} cannot meet "
                                  f"(node {p} is at stride {s.scale}, {target_scale} is not a multiple of it); "
                                  f"inputs are {desc}")
             widen = target_C is not None and s.C != target_C
@@ -271,8 +272,9 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         result, rshape = b.combine(len(dag), label, "concat", ov, os_, "out")
         b.graph.output(result)
     gm = fx.GraphModule(b.root, b.graph, class_name=class_name)
-    gm.graphnas_shapes = dict(shapes)
-    gm.graphnas_alignments = list(b.alignments)
+    # nn.Module.__setattr__ is typed for Tensor | Module values only; plain attributes are fine at runtime
+    gm.graphnas_shapes = dict(shapes)  # type: ignore[assignment]
+    gm.graphnas_alignments = list(b.alignments)  # type: ignore[assignment]
     return gm, rshape
 
 
@@ -284,7 +286,7 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
     except KeyError:
         raise GraphError(f"{label}: unknown op {op!r}; known ops: {', '.join(list_ops())} "
                          "(plus 'input', 'identity' and nested DAGs; add one with graphnas.ops.register_op)") from None
-    params = dict(node.params)
+    params: dict[str, Any] = dict(node.params)
     for key in ("kernel",):
         if key in params and isinstance(params[key], tuple):
             params[key] = list(params[key])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -14,7 +14,7 @@ Seed = Union[None, int, random.Random, "np.random.Generator"]
 __all__ = ["Seed", "as_numpy", "as_random"]
 
 
-def _is_numpy_generator(seed: Any) -> bool:
+def _is_numpy_generator(seed: Any) -> TypeGuard[np.random.Generator]:
     cls = type(seed)
     return cls.__module__.startswith("numpy.random") and hasattr(seed, "integers") and hasattr(seed, "bit_generator")
 

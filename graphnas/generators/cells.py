@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from math import comb, prod
-from typing import Any
+from typing import Any, cast
 
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
@@ -96,8 +96,8 @@ class _CellPairSpace(SearchSpace):
         """The cell-pair DAG of two lists of blocks ``(in_a, op_a, in_b, op_b, combine)``."""
         cells = []
         for which, blocks in (("normal", normal), ("reduce", reduce)):
-            blocks = [tuple(b) for b in blocks]
-            cells.append(Node(blocks_to_cell(blocks, self.concat_of(blocks),  # type: ignore[arg-type]
+            blocks = [cast(Block, tuple(b)) for b in blocks]  # callers may pass lists
+            cells.append(Node(blocks_to_cell(blocks, self.concat_of(blocks),
                                              reduce=which == "reduce", which=which)))
         return DAG([Node("input"), Node("input"), *cells], _PAIR_EDGES, inputs=(0, 1), outputs=(3,))
 
@@ -202,12 +202,12 @@ class _CellPairSpace(SearchSpace):
                 for slot in (0, 1):
                     inp, op = block[2 * slot], block[2 * slot + 1]
                     other_inp = block[2 - 2 * slot]
-                    for new in self.ops:
-                        if new != op:
-                            variants.append(_set(block, 2 * slot + 1, new))
-                    for new in range(b + 2):
-                        if new != inp and not (self._distinct_inputs and new == other_inp):
-                            variants.append(_set(block, 2 * slot, new))
+                    for new_op in self.ops:
+                        if new_op != op:
+                            variants.append(_set(block, 2 * slot + 1, new_op))
+                    for new_inp in range(b + 2):
+                        if new_inp != inp and not (self._distinct_inputs and new_inp == other_inp):
+                            variants.append(_set(block, 2 * slot, new_inp))
                 variants += [_set(block, 4, new) for new in self.combines if new != block[4]]
                 for v in variants:
                     cell = self._canonical(cells[c][:b] + (v,) + cells[c][b + 1:])

@@ -116,7 +116,7 @@ class NB201Space(SearchSpace):
                 raise GraphError(f"not a NAS-Bench-201 cell: node {i} must be an identity/sum state node")
         for k, i in enumerate(_EDGE_NODE):
             node = dag.nodes[i]
-            if node.op not in self._ops or node != self._ops[node.op]:  # type: ignore[operator]
+            if not isinstance(node.op, str) or node.op not in self._ops or node != self._ops[node.op]:
                 dst, src = _EDGES[k]
                 raise GraphError(f"not a NAS-Bench-201 cell: node {i} (edge {src}->{dst}) must be a plain "
                                  f"op from {', '.join(NB201_OPS)}, got {node!r}")
