@@ -453,7 +453,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/demo"),
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed: the same seed gives the same result.")] = 0,
     budget: Annotated[int, typer.Option("--budget", "-b", help="Evaluations for BO and for random search "
-                                                               "each.")] = 30,
+                                                               "each.")] = 60,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation.")] = 3,
     initial: Annotated[int, typer.Option("--initial", help="Random samples before the surrogate is used.")] = 8,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run random search on the "

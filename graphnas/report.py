@@ -309,7 +309,7 @@ class MainJobConfig:
     """Settings of :func:`main_job`; the defaults finish in a few minutes on 2 CPU cores."""
 
     seed: int = 0
-    budget: int = 30
+    budget: int = 60
     epochs: int = 3
     C: int = 8
     N: int = 1
