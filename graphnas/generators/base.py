@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphnas.dag import DAG
+from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import Seed
 
 __all__ = ["SearchSpace"]
@@ -14,7 +14,7 @@ class SearchSpace:
     """A set of architectures as DAGs: sample, mutate, test membership, count, and walk it.
 
     Subclasses set ``vocabulary`` (the op names their cells use) and implement
-    ``sample``, ``mutate``, ``contains`` and ``size``; ``enumerate`` and
+    ``sample``, ``mutate``, ``check`` and ``size``; ``enumerate`` and
     ``neighbours`` where the space allows it.
     """
 
@@ -29,9 +29,17 @@ class SearchSpace:
         """One local change of ``dag`` that stays in the space and changes something."""
         raise NotImplementedError
 
+    def check(self, dag: DAG) -> None:
+        """Raise :class:`~graphnas.GraphError` naming what makes ``dag`` not a member of the space."""
+        raise NotImplementedError
+
     def contains(self, dag: DAG) -> bool:
         """Whether ``dag`` is a member of the space, in the node form the space produces."""
-        raise NotImplementedError
+        try:
+            self.check(dag)
+        except GraphError:
+            return False
+        return True
 
     def size(self) -> int:
         """The number of distinct architectures in the space."""

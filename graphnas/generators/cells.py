@@ -151,12 +151,8 @@ class _CellPairSpace(SearchSpace):
 
     # -- the space --------------------------------------------------------------
 
-    def contains(self, dag: DAG) -> bool:
-        try:
-            self.to_blocks(dag)
-        except GraphError:
-            return False
-        return True
+    def check(self, dag: DAG) -> None:
+        self.to_blocks(dag)
 
     def _block_choices(self, b: int) -> list[Block]:
         states = range(b + 2)

@@ -142,12 +142,8 @@ class ChainSpace(SearchSpace):
 
     # -- the space --------------------------------------------------------------
 
-    def contains(self, dag: DAG) -> bool:
-        try:
-            self.to_layers(dag)
-        except GraphError:
-            return False
-        return True
+    def check(self, dag: DAG) -> None:
+        self.to_layers(dag)
 
     def size(self) -> int:
         """(|heights|·|widths|·|filters|·|strides|) per layer times 2^(number of optional links)."""

@@ -75,18 +75,18 @@ class NB101Space(SearchSpace):
         dag = DAG.from_adjacency(m, ["input", *ops, "output"], prune=True)
         nodes = [Node("input"), *(Node(op) for op in dag.ops[1:-1]), _OUTPUT]
         out = DAG(nodes, dag.edges, inputs=(0,), outputs=(len(nodes) - 1,))
-        self._check(out)
+        self.check(out)
         return out
 
     def to_spec(self, dag: DAG) -> tuple[Any, list[str]]:
         """The (matrix, ops) of a cell, ops labelled as NAS-Bench-101 does (``'input'``, ..., ``'output'``)."""
-        self._check(dag)
+        self.check(dag)
         m, ops = dag.to_adjacency()
         return m, ["input", *ops[1:-1], "output"]  # type: ignore[list-item]
 
     # -- the space --------------------------------------------------------------
 
-    def _check(self, dag: DAG) -> None:
+    def check(self, dag: DAG) -> None:
         if not isinstance(dag, DAG):
             raise GraphError(f"expected a DAG, got {type(dag).__name__}")
         n = len(dag)
@@ -103,12 +103,6 @@ class NB101Space(SearchSpace):
             if node.op not in NB101_OPS or node != Node(node.op):  # type: ignore[operator]
                 raise GraphError(f"node {i}: expected a plain op from {', '.join(NB101_OPS)}, got {node!r}")
 
-    def contains(self, dag: DAG) -> bool:
-        try:
-            self._check(dag)
-        except GraphError:
-            return False
-        return True
 
     def size(self) -> int:
         """423,624: the number of unique cells (up to isomorphism) reported by the NAS-Bench-101 paper.
@@ -167,7 +161,7 @@ class NB101Space(SearchSpace):
         """One local change, uniformly among those that give a different valid cell (up to isomorphism):
         change an interior op, add or remove one edge, or add a vertex with one edge in and one out."""
         rng = as_random(seed)
-        self._check(dag)
+        self.check(dag)
         key = dag.canonical_key()
         moves = self._candidates(dag)
         rng.shuffle(moves)
@@ -179,7 +173,7 @@ class NB101Space(SearchSpace):
 
     def neighbours(self, dag: DAG) -> list[DAG]:
         """Every valid cell one :meth:`mutate` step away, one DAG per isomorphism class, ``dag``'s class left out."""
-        self._check(dag)
+        self.check(dag)
         seen = {dag.canonical_key()}
         out = []
         for m, ops in self._candidates(dag):

@@ -71,7 +71,7 @@ class NB201Space(SearchSpace):
 
     def to_ops(self, dag: DAG) -> list[str]:
         """The 6 edge ops of a cell made by this space (GraphError if ``dag`` is not one)."""
-        self._check(dag)
+        self.check(dag)
         return [dag.nodes[i].op for i in _EDGE_NODE]  # type: ignore[misc]
 
     def from_string(self, arch: str) -> DAG:
@@ -102,7 +102,7 @@ class NB201Space(SearchSpace):
 
     # -- the space --------------------------------------------------------------
 
-    def _check(self, dag: DAG) -> None:
+    def check(self, dag: DAG) -> None:
         if not isinstance(dag, DAG):
             raise GraphError(f"expected a DAG, got {type(dag).__name__}")
         if len(dag) != 10 or dag.edges != tuple(sorted(_DAG_EDGES, key=lambda e: (e[1], e[0]))) \
@@ -121,12 +121,6 @@ class NB201Space(SearchSpace):
                 raise GraphError(f"not a NAS-Bench-201 cell: node {i} (edge {src}->{dst}) must be a plain "
                                  f"op from {', '.join(NB201_OPS)}, got {node!r}")
 
-    def contains(self, dag: DAG) -> bool:
-        try:
-            self._check(dag)
-        except GraphError:
-            return False
-        return True
 
     def size(self) -> int:
         return len(NB201_OPS) ** 6
