@@ -9,9 +9,7 @@ imported the first time one of their names is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from graphnas._lazy import lazy_exports
 from graphnas.dag import COMBINES, DAG, GraphError, Node
 
 __version__ = "0.1.0"
@@ -29,15 +27,4 @@ _LAZY = {
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__", *sorted(_LAZY)]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graphnas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

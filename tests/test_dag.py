@@ -302,3 +302,13 @@ def test_jupyter_shows_the_drawing():
     svg = cell()._repr_svg_()
     assert svg is not None and svg.lstrip().startswith("<?xml") and "conv3x3" in svg
     assert "<svg" in bundle["image/svg+xml"]
+
+
+def test_reading_a_graph_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, graphnas; graphnas.DAG.from_json(graphnas.DAG(['input', 'a'], [(0, 1)]).to_json()); "
+            "print('torch' in sys.modules, 'torch_geometric' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

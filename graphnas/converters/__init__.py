@@ -6,8 +6,7 @@ reading JSON does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from graphnas._lazy import lazy_exports
 
 _LAZY = {
     "to_pyg": "graphnas.converters.pyg",
@@ -20,9 +19,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graphnas.converters' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -13,8 +13,8 @@ Names are imported on first use, so ``import graphnas.generators`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
+from graphnas._lazy import lazy_exports
 from graphnas.generators._random import Seed, as_numpy, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.registry import FunctionGenerator, get_generator, list_generators, register_generator
@@ -47,21 +47,7 @@ __all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", 
 
 def _import_registering() -> None:
     for mod in _REGISTERING:
-        try:
-            importlib.import_module(f"graphnas.generators.{mod}")
-        except ModuleNotFoundError as err:  # a family not written yet must not break the others
-            if err.name != f"graphnas.generators.{mod}":
-                raise
+        importlib.import_module(f"graphnas.generators.{mod}")
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graphnas.generators' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
