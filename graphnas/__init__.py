@@ -10,20 +10,13 @@ imported the first time one of their names is used.
 from __future__ import annotations
 
 from graphnas._lazy import lazy_exports
+from graphnas.converters import _LAZY as _CONVERTERS
 from graphnas.dag import COMBINES, DAG, GraphError, Node
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
-_LAZY = {
-    "from_edge_ops": "graphnas.generators.edge_cells",
-    "to_pyg": "graphnas.converters.pyg",
-    "to_torch": "graphnas.converters.torch",
-    "count_params": "graphnas.converters.torch",
-    "count_flops": "graphnas.converters.torch",
-    "render": "graphnas.converters.dot",
-    "to_dot": "graphnas.converters.dot",
-}
+_LAZY = {"from_edge_ops": "graphnas.generators.edge_cells", **_CONVERTERS}
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__", *sorted(_LAZY)]
 

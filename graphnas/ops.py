@@ -341,13 +341,23 @@ for _k in (3, 5):
     register_op(f"dil_conv_{_k}x{_k}")(_dil(_k))
 
 
+class FactorisedConv(nn.Sequential):
+    """A kxk conv factorised as ReLU, 1xk conv, kx1 conv, BN (DARTS' 7x7, NASNet's 3x3).
+
+    Shapes: ``(N, C_in, H, W) -> (N, C_out, H / stride, W / stride)``.
+    """
+
+    def __init__(self, C_in: int, C_out: int, k: int, stride: int) -> None:
+        super().__init__(nn.ReLU(inplace=False),
+                         nn.Conv2d(C_in, C_out, (1, k), stride=(1, stride), padding=(0, k // 2), bias=False),
+                         nn.Conv2d(C_out, C_out, (k, 1), stride=(stride, 1), padding=(k // 2, 0), bias=False),
+                         _bn(C_out))
+
+
 @register_op("conv_7x1_1x7")
 def conv_7x1_1x7(C_in: int, C_out: int, stride: int) -> nn.Module:
     """DARTS' factorised 7x7: ReLU, 1x7 conv, 7x1 conv, BN."""
-    return nn.Sequential(nn.ReLU(inplace=False),
-                         nn.Conv2d(C_in, C_out, (1, 7), stride=(1, stride), padding=(0, 3), bias=False),
-                         nn.Conv2d(C_out, C_out, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
-                         _bn(C_out))
+    return FactorisedConv(C_in, C_out, 7, stride)
 
 
 # --------------------------------------------------------------------------- NASNet's further ops
@@ -366,10 +376,7 @@ def conv_3x3(C_in: int, C_out: int, stride: int) -> nn.Module:
 @register_op("conv_1x3_3x1")
 def conv_1x3_3x1(C_in: int, C_out: int, stride: int) -> nn.Module:
     """NASNet's factorised 3x3: ReLU, 1x3 conv, 3x1 conv, BN."""
-    return nn.Sequential(nn.ReLU(inplace=False),
-                         nn.Conv2d(C_in, C_out, (1, 3), stride=(1, stride), padding=(0, 1), bias=False),
-                         nn.Conv2d(C_out, C_out, (3, 1), stride=(stride, 1), padding=(1, 0), bias=False),
-                         _bn(C_out))
+    return FactorisedConv(C_in, C_out, 3, stride)
 
 
 @register_op("nasnet_dil_conv_3x3")
