@@ -784,7 +784,9 @@ def _dag_from_body(doc: Any, where: str) -> DAG:
     try:
         return DAG(nodes, [tuple(e) for e in edges], inputs=doc.get("inputs"), outputs=doc.get("outputs"))
     except GraphError as err:
-        raise GraphError(f"{where}: {err}") from None
+        if where == "$":  # the top-level graph: its node and edge numbers say enough
+            raise
+        raise GraphError(f"in the nested DAG at {where}: {err}") from None
 
 
 def _canonical_key(dag: DAG) -> str:

@@ -312,3 +312,10 @@ def test_reading_a_graph_does_not_import_torch():
             "print('torch' in sys.modules, 'torch_geometric' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_json_errors_inside_a_nested_dag_say_where():
+    inner = {"nodes": [{"op": "input"}, {"op": "a"}], "edges": [[1, 0]]}
+    doc = {"format": "graphnas.dag", "version": 1, "nodes": [{"op": "input"}, {"op": inner}], "edges": [[0, 1]]}
+    with pytest.raises(GraphError, match=r"in the nested DAG at \$\.nodes\[1\]\.op: edge \(1, 0\) goes from"):
+        DAG.from_json(json.dumps(doc))
