@@ -42,9 +42,18 @@ def test_darts_auxiliary_head_and_drop_path():
 
 def test_darts_imagenet_counts_and_runs():
     net = models.darts_imagenet(DARTS_V2)
-    assert abs(count_params(net) / 4.7e6 - 1) < 0.01  # DARTS paper: 4.7M
+    assert count_params(net) == 4_718_752  # DARTS paper: 4.7M
     small = models.darts_imagenet(DARTS_V2, C=8, layers=3, num_classes=7)
     assert small(torch.randn(1, 3, 64, 64)).shape == (1, 7)
+
+
+def test_darts_imagenet_auxiliary_head_is_darts_own():
+    # DARTS' AuxiliaryHeadImageNet on the 768-channel 7x7 map: 1x1 conv to 128, BN, 2x2 conv to 768 (its BN
+    # commented out in DARTS), Linear(768, 1000): 98,304 + 256 + 393,216 + 769,000 = 1,260,776 parameters.
+    net = models.darts_imagenet(DARTS_V2, auxiliary=True)
+    assert count_params(net) == 4_718_752 + 1_260_776
+    logits, aux = net.train()(torch.randn(2, 3, 224, 224))
+    assert logits.shape == aux.shape == (2, 1000)
 
 
 def test_nb201_all_conv3x3_has_the_published_parameter_count():
