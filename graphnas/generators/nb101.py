@@ -117,16 +117,12 @@ class NB101Space(SearchSpace):
 
 
     def size(self) -> int:
-        """The number of members, counted as :meth:`enumerate` yields them; 423,624 at the default limits.
+        """The number of members, counted as :meth:`enumerate` yields them: 423,624 at the default limits.
 
-        At NAS-Bench-101's own limits (7 vertices, 9 edges) it returns the paper's published 423,624 as
-        a constant, without counting. For any other limits it counts: the distinct structures are
-        enumerated as in :meth:`enumerate` and each adds its number of op labellings up to its
-        automorphisms (Burnside's lemma), which is the number of cells :meth:`enumerate` yields for it.
-        (That count also gives 423,624 at the default limits, in under a second; the tests check it.)
+        The distinct structures are enumerated as in :meth:`enumerate` and each adds its number of op
+        labellings up to its automorphisms (Burnside's lemma). At NAS-Bench-101's own limits (7 vertices,
+        9 edges) this takes well under a second and gives the paper's published 423,624.
         """
-        if (self.max_vertices, self.max_edges) == (7, 9):
-            return 423_624
         return self._count()
 
     def _count(self) -> int:
