@@ -475,6 +475,8 @@ def demo(
 
     if budget < 2:
         raise UserError(f"--budget must be at least 2, got {budget}")
+    if epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {epochs}")
     cfg = MainJobConfig(seed=seed, budget=budget, epochs=epochs, initial=min(initial, budget), baseline=baseline,
                         max_train=max_train, surrogate_epochs=surrogate_epochs,
                         surrogate_warm_epochs=max(1, surrogate_epochs * 4 // 15))

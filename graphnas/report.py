@@ -98,7 +98,7 @@ def make_objective(spec: str, *, epochs: int = 3, seed: int = 0, C: int = 8, N: 
     search draws from, lets the table objective refuse spaces it cannot score.
 
     Raises:
-        ValueError: unknown spec, or a table objective for a space other than ``nb201``.
+        ValueError: unknown spec, ``epochs < 1`` for digits, or a table objective for a space other than ``nb201``.
         FileNotFoundError: the table file does not exist.
     """
     if spec.startswith("nb201:") and space is not None and space != "nb201":
@@ -107,6 +107,9 @@ def make_objective(spec: str, *, epochs: int = 3, seed: int = 0, C: int = 8, N: 
                          "with the 'digits' objective")
     if spec == "digits":
         from graphnas.benchmarks.digits import train_eval
+
+        if epochs < 1:  # else every evaluation would fail, one by one, with the same error
+            raise ValueError(f"the digits objective needs at least 1 training epoch, got {epochs}")
 
         return functools.partial(train_eval, epochs=epochs, seed=seed, C=C, N=N, max_train=max_train)
     if spec.startswith("nb201:"):
@@ -386,12 +389,12 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
     cfg = config or MainJobConfig()
     if cfg.budget < 2:
         raise ValueError(f"the budget must be at least 2 evaluations, got {cfg.budget}")
+    objective = make_objective("digits", epochs=cfg.epochs, seed=cfg.seed, C=cfg.C, N=cfg.N,
+                               max_train=cfg.max_train)  # before prepare_output: bad settings leave no config.json
     out = prepare_output(out, cfg, fresh=fresh)
     journals = {"bo": out / "journal.jsonl", "random": out / "journal_random.jsonl"}
     started = time.perf_counter()
     space = make_space("nb201")
-    objective = make_objective("digits", epochs=cfg.epochs, seed=cfg.seed, C=cfg.C, N=cfg.N,
-                               max_train=cfg.max_train)
 
     def tracker(phase: str) -> Callable[[Any, Any], None]:
         def call(history: Any, evaluation: Any) -> None:

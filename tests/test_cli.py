@@ -236,3 +236,13 @@ def test_search_randwire_mistakes_are_one_line(capsys, tmp_path):
     assert_one_line_error(*cli(capsys, "search", "--space", "ws", "--optimizer", "bo", "--budget", "2",
                                "--out", out)[::2], "--space randwire --generator ws")
     assert not (out / "journal.jsonl").exists()
+
+
+def test_zero_epochs_is_refused_before_any_training(capsys, tmp_path):
+    # before: every evaluation failed one by one; demo then died with a RuntimeError traceback
+    assert_one_line_error(*cli(capsys, "demo", "--out", tmp_path / "d", "--epochs", "0", "--budget", "2")[::2],
+                          "--epochs must be at least 1")
+    assert not (tmp_path / "d" / "config.json").exists()
+    assert_one_line_error(*cli(capsys, "search", "--epochs", "0", "--budget", "2", "--out", tmp_path / "s")[::2],
+                          "at least 1 training epoch")
+    assert not (tmp_path / "s" / "journal.jsonl").exists()

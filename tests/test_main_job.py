@@ -110,3 +110,11 @@ def test_resume_and_settings_guard(runs, capsys):
         main(["demo", "--out", str(b), *other])
     err = capsys.readouterr().err
     assert info.value.code == 1 and "other settings" in err and len(err.strip().splitlines()) == 1
+
+
+def test_main_job_refuses_zero_epochs_before_writing_anything(tmp_path):
+    from graphnas.report import MainJobConfig, main_job
+
+    with pytest.raises(ValueError, match="at least 1 training epoch"):
+        main_job(tmp_path / "z", MainJobConfig(epochs=0, budget=2))
+    assert not (tmp_path / "z" / "config.json").exists()
