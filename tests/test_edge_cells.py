@@ -82,3 +82,10 @@ def test_to_pyg_one_hot_and_errors():
     with pytest.raises(GraphError, match="node 1 holds a nested DAG; call dag.flatten"):
         to_pyg(nested, vocab)
     assert to_pyg(nested.flatten(), vocab).num_nodes == len(cell)
+
+
+@pytest.mark.parametrize("vocab", [{"input": 0, "conv": 5}, {"input": 0, "conv": 0}])
+def test_to_pyg_refuses_a_vocabulary_mapping_that_is_not_numbered_0_to_k(vocab):
+    # a gap overflowed the one-hot width (IndexError); a shared number made two ops one feature
+    with pytest.raises(GraphError, match="must number its ops 0..1, each once"):
+        to_pyg(DAG(["input", "conv"], [(0, 1)]), vocab)

@@ -71,7 +71,11 @@ def from_pyg(data: Data, vocabulary: Sequence[str] | Mapping[str, int]) -> DAG:
 
 def _vocab_index(vocabulary: Sequence[str] | Mapping[str, int]) -> dict[str, int]:
     if isinstance(vocabulary, Mapping):
-        return dict(vocabulary)
+        index = dict(vocabulary)
+        if sorted(index.values()) != list(range(len(index))):
+            raise GraphError(f"a vocabulary mapping must number its ops 0..{len(index) - 1}, each once; "
+                             f"got {index}")
+        return index
     index = {op: i for i, op in enumerate(vocabulary)}
     if len(index) != len(vocabulary):
         raise GraphError("the vocabulary lists an op twice")
