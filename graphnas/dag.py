@@ -625,6 +625,8 @@ class DAG:
         if m.ndim != 2 or m.shape[0] != m.shape[1]:
             raise GraphError(f"adjacency matrix must be square, got shape {m.shape}")
         n = m.shape[0]
+        if n == 0:
+            raise GraphError("adjacency matrix is empty; a DAG needs at least one node")
         if len(ops) != n:
             raise GraphError(f"adjacency matrix has {n} rows but {len(ops)} ops were given")
         if not np.isin(m, (0, 1)).all():
@@ -670,7 +672,8 @@ class DAG:
         A nested DAG's input nodes are replaced by its outer node's predecessors
         (one per input for several inputs; with one input and several predecessors,
         an ``identity`` node with the outer node's combine merges them), and its outputs feed the outer successors
-        (several outputs meet in a ``concat`` node). The surrogate uses this to
+        (several outputs meet in a ``concat`` node); a nested DAG on an input
+        node is inlined with its own inputs as the graph's. The surrogate uses this to
         see a network as one graph.
         """
         if not any(node.is_nested for node in self._nodes):
@@ -679,6 +682,8 @@ class DAG:
         edges: list[tuple[int, int]] = []
         # where[i] = index in the new graph that carries the value of old node i
         where: dict[int, int] = {}
+        # the new graph's inputs standing for old input i (a nested DAG there brings its own inputs)
+        entry: dict[int, list[int]] = {}
         for i, node in enumerate(self._nodes):
             preds = [where[p] for p in self._preds[i]]
             if not isinstance(node.op, DAG):
@@ -705,13 +710,15 @@ class DAG:
                     local[j] = len(nodes)
                     nodes.append(inner_node)
                     edges.extend((local[p], local[j]) for p in inner.predecessors(j))
+            if i in self.inputs:
+                entry[i] = [local[j] for j in inner.inputs]
             if len(inner.outputs) == 1:
                 where[i] = local[inner.outputs[0]]
             else:
                 where[i] = len(nodes)
                 nodes.append(Node("identity", combine="concat"))
                 edges.extend((local[o], where[i]) for o in inner.outputs)
-        inputs = [where[i] for i in self.inputs]
+        inputs = [k for i in self.inputs for k in entry.get(i, [where[i]])]
         outputs = [where[o] for o in self.outputs]
         return DAG(nodes, sorted(set(edges)), inputs=inputs, outputs=outputs)
 

@@ -296,6 +296,21 @@ def test_flatten_inlines_nested_cells():
     assert cell().flatten() == cell()
 
 
+def test_flatten_a_nested_dag_on_an_input_node():
+    # its inner nodes were inlined but the outer input then pointed at the inner output (GraphError)
+    net = DAG([DAG(["input", "conv"], [(0, 1)]), "linear"], [(0, 1)])
+    assert net.flatten() == DAG(["input", "conv", "linear"], [(0, 1), (1, 2)])
+    two = DAG([DAG(["input", "input", Node("identity", combine="concat")], [(0, 2), (1, 2)]), "linear"], [(0, 1)])
+    assert two.flatten() == DAG(["input", "input", Node("identity", combine="concat"), "linear"],
+                                [(0, 2), (1, 2), (2, 3)])
+
+
+def test_from_adjacency_refuses_an_empty_matrix():
+    for prune in (False, True):  # prune=True raised IndexError
+        with pytest.raises(GraphError, match="adjacency matrix is empty"):
+            DAG.from_adjacency(np.zeros((0, 0), dtype=int), [], prune=prune)
+
+
 def test_jupyter_shows_the_drawing():
     bundle = cell()._repr_mimebundle_()
     assert bundle["text/plain"] == repr(cell())
