@@ -114,7 +114,11 @@ def _parse_extra(args: Sequence[str]) -> dict[str, Any]:
     return params
 
 
-def _check_params(name: str, target: Any, params: dict[str, Any]) -> None:
+def _check_params(name: str, target: Any, params: dict[str, Any], *, command: str | None = None) -> None:
+    """Refuse ``--name value`` pairs that ``target`` does not take, or missing required ones, in one line.
+
+    ``command`` (e.g. ``"search"``) words the refusal for extra options of that command.
+    """
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
@@ -125,8 +129,11 @@ def _check_params(name: str, target: Any, params: dict[str, Any]) -> None:
         return
     unknown = [k for k in params if k not in accepted]
     if unknown:
-        raise UserError(f"generator {name!r} has no parameter {', '.join('--' + k for k in unknown)}; it takes "
-                        + (", ".join("--" + a for a in accepted) or "no parameters"))
+        flags, takes = ", ".join("--" + k for k in unknown), ", ".join("--" + a for a in accepted) or "no parameters"
+        if command is not None:
+            raise UserError(f"{command} has no option {flags}, and space {name!r} has no such parameter (it takes "
+                            f"{takes}); see 'graphnas {command} --help'")
+        raise UserError(f"generator {name!r} has no parameter {flags}; it takes {takes}")
     missing = [p.name for p in sig.parameters.values()
                if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                and p.name not in ("self", "seed") and p.name not in params]
@@ -233,9 +240,9 @@ def _build_network(obj: Any, source: str, model: str, C: int | None, N: int | No
     if not isinstance(obj, DAG):
         obj = _load_dag(source)
     if model == "digits":
-        from graphnas.benchmarks.digits import digits_network
+        from graphnas.benchmarks.digits import digits_network, is_network
 
-        if any(obj.nodes[o].op == "linear" for o in obj.outputs):
+        if is_network(obj):
             return obj, 1, (1, size or 8, size or 8)
         return digits_network(obj, C=8 if C is None else C, N=1 if N is None else N,
                               num_classes=num_classes), 1, (1, size or 8, size or 8)
@@ -343,19 +350,6 @@ def _history_table(title: str, history: Any, top: int = 5) -> Any:
     return table
 
 
-def _space_params(space: str, target: Any, params: dict[str, Any]) -> None:
-    """Refuse extra ``--name value`` pairs that are not parameters of the chosen space, in one line."""
-    sig = inspect.signature(target)
-    accepted = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                and p.name not in ("self", "seed")]
-    unknown = [k for k in params if k not in accepted]
-    if unknown and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        takes = ", ".join("--" + a for a in accepted) or "no parameters"
-        raise UserError(f"search has no option {', '.join('--' + k for k in unknown)}, and space {space!r} has no "
-                        f"such parameter (it takes {takes}); see 'graphnas search --help'")
-    _check_params(space, target, params)
-
-
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def search(
     ctx: typer.Context,
@@ -394,7 +388,7 @@ def search(
         hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
     space_params = _parse_extra(ctx.args)
     try:
-        _space_params(space, registry._REGISTRY[space], space_params)
+        _check_params(space, registry._REGISTRY[space], space_params, command="search")
         objective_fn = report.make_objective(objective, epochs=epochs, seed=seed, space=space)
         space_obj = report.make_space(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search

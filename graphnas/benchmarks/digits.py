@@ -30,8 +30,8 @@ from torch import nn
 
 from graphnas.dag import DAG, GraphError, Node
 
-__all__ = ["DATASETS", "DigitsSplit", "accuracy", "build_digits_model", "digits_network", "load_digits_split",
-           "train_digits_model", "train_eval"]
+__all__ = ["DATASETS", "DigitsSplit", "accuracy", "build_digits_model", "digits_network", "is_network",
+           "load_digits_split", "train_digits_model", "train_eval"]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,11 @@ def _cell_pair(dag: DAG) -> tuple[DAG, DAG] | None:
     return None
 
 
+def is_network(dag: DAG) -> bool:
+    """Whether ``dag`` is a whole network (it ends in a ``linear`` classifier) rather than a cell."""
+    return any(dag.nodes[o].op == "linear" for o in dag.outputs)
+
+
 def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> nn.Module:
     """Compile ``dag`` for 8x8 one-channel images: a cell goes into :func:`digits_network`.
 
@@ -166,8 +171,7 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 
     if not isinstance(dag, DAG):
         raise GraphError(f"expected a graphnas DAG, got {type(dag).__name__}")
-    is_network = any(dag.nodes[o].op == "linear" for o in dag.outputs)
-    net = dag if is_network else digits_network(dag, C=C, N=N, num_classes=num_classes)
+    net = dag if is_network(dag) else digits_network(dag, C=C, N=N, num_classes=num_classes)
     return to_torch(net, in_channels=1, class_name="DigitsNet")
 
 

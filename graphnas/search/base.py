@@ -14,11 +14,11 @@ A *space* is any object with ``sample(seed) -> DAG`` and
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from graphnas.dag import DAG
+from graphnas.generators._random import as_random
 
 __all__ = ["Optimizer", "Space"]
 
@@ -30,18 +30,6 @@ class Space(Protocol):
     def sample(self, seed: Any = None) -> DAG: ...
 
     def mutate(self, dag: DAG, seed: Any = None) -> DAG: ...
-
-
-def make_rng(seed: Any) -> random.Random:
-    """A ``random.Random`` from an int, a ``random.Random``, a numpy ``Generator`` or None."""
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None or isinstance(seed, int):
-        return random.Random(seed)
-    integers = getattr(seed, "integers", None)  # numpy Generator
-    if integers is not None:
-        return random.Random(int(integers(2**63 - 1)))
-    raise TypeError(f"seed must be an int, a random.Random or a numpy Generator, got {type(seed).__name__}")
 
 
 class Optimizer:
@@ -60,7 +48,7 @@ class Optimizer:
             raise TypeError(f"space must have a sample(seed) method; got {type(space).__name__}")
         self.space = space
         self.seed = seed
-        self.rng = make_rng(seed)
+        self.rng = as_random(seed)
         self.history: list[tuple[DAG, float]] = []  # every tell, in order (NaN = failed)
         self._asked: set[str] = set()               # canonical keys asked or told
 
