@@ -295,7 +295,16 @@ def cell_to_blocks(dag: DAG) -> tuple[list[Block], list[int], bool]:
         if dict(nodes[j].params) != allowed:
             raise GraphError(f"node {j}: params {dict(nodes[j].params)} where {allowed} was expected "
                              "(stride 2 exactly on the ops that read an input of a reduction cell)")
-    return blocks, sorted(concat), reduce
+    concat.sort()
+    # The walk above reads ops, inputs and strides; what it does not look at (a state's params, an op
+    # node's combine, ...) must still be as blocks_to_cell makes it, or the blocks would not describe the cell.
+    expected = blocks_to_cell(blocks, concat, reduce=reduce)
+    if expected != dag:
+        for k in range(n):
+            if nodes[k] != expected.nodes[k]:
+                raise GraphError(f"node {k}: {nodes[k]!r} where the cell layout has {expected.nodes[k]!r}")
+        raise GraphError(f"the cell's edges {list(dag.edges)} differ from its layout's {list(expected.edges)}")
+    return blocks, concat, reduce
 
 
 def dag_to_genotype(normal: DAG, reduce: DAG) -> Genotype:

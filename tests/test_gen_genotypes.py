@@ -103,3 +103,18 @@ def test_input_in_concat_goes_through_a_skip():
     skip = [i for i, n in enumerate(cell.nodes) if n.op == "skip_connect"]
     assert len(skip) == 1 and dict(cell.nodes[skip[0]].params) == {"stride": 2}
     assert cell_to_blocks(cell) == (blocks, [0, 2], True)
+
+
+@pytest.mark.parametrize(("node", "new"), [
+    (4, Node("identity", {"foo": 1})),                # a state node with params
+    (0, Node("input", {"foo": 1})),                   # an input with params
+    (2, Node("sep_conv_3x3", combine="concat")),      # an op node with another combine rule
+    (14, Node("identity", {"a": 1}, combine="concat")),  # the output with params
+])
+def test_cell_to_blocks_refuses_nodes_outside_the_layout(node, new):
+    cell = genotype_to_dag(DARTS_V2, "normal")
+    nodes = list(cell.nodes)
+    nodes[node] = new
+    changed = DAG(nodes, cell.edges, inputs=cell.inputs, outputs=cell.outputs)
+    with pytest.raises(GraphError, match=f"node {node}: "):
+        cell_to_blocks(changed)
