@@ -79,10 +79,18 @@ class OpSpec:
     def channels(self, C_in: int, params: Mapping[str, Any]) -> int:
         """The output channels for a node with these params."""
         if "C" in params:
-            return int(params["C"])
+            return whole(params["C"], "C")
         if self.out_channels is not None:
-            return int(self.out_channels(C_in, params))
+            return whole(self.out_channels(C_in, params), f"{self.name}'s output channels")
         return C_in
+
+
+def whole(value: Any, what: str) -> int:
+    """``value`` as an int where it is a whole number (``2`` or ``2.0``); ``1.5``, ``True`` or ``"2"`` raise
+    ValueError, so that a channel count or stride is never silently truncated."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
 
 
 _REGISTRY: dict[str, OpSpec] = {}

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphnas import DAG, GraphError, Node, count_flops, count_params, to_torch
+from graphnas.converters.torch import Shape
 from graphnas.ops import get_op, list_ops, register_op
 
 torch.set_num_threads(1)
@@ -73,6 +74,17 @@ def test_bad_params_name_the_node():
     g = DAG([Node("input"), Node("sep_conv_3x3", {"kernel_size": 3})], [(0, 1)])
     with pytest.raises(GraphError, match=r"node 1 \('sep_conv_3x3'\)"):
         to_torch(g)
+
+
+@pytest.mark.parametrize("params, what", [({"stride": 1.5}, "stride"), ({"C": 8.7}, "C"), ({"C": True}, "C"),
+                                          ({"kernel": [3, 3], "filters": 4.5}, "chain_conv's output channels")])
+def test_fractional_channels_or_stride_are_refused_not_truncated(params, what):
+    op = "chain_conv" if "filters" in params else "conv_3x3"
+    g = DAG([Node("input"), Node(op, params)], [(0, 1)])
+    with pytest.raises(GraphError, match=rf"node 1 \('{op}'\): bad params .*{what} must be a whole number"):
+        to_torch(g)
+    assert to_torch(DAG([Node("input"), Node("conv_3x3", {"C": 8.0, "stride": 2.0})], [(0, 1)])).graphnas_shapes[1] \
+        == Shape(8, 2)
 
 
 def test_fixed_channel_op_asked_to_widen_is_refused():

@@ -43,7 +43,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from graphnas.dag import DAG, GraphError, Node
-from graphnas.ops import ReLUConvBN, get_op, list_ops
+from graphnas.ops import ReLUConvBN, get_op, list_ops, whole
 
 __all__ = ["to_torch", "count_params", "count_flops", "Shape"]
 
@@ -298,7 +298,7 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
                          "put a 'global_avg_pool' node before it")
     try:
         C_out = spec.channels(shape.C, params)
-        stride = int(params.pop("stride", 1))
+        stride = whole(params.pop("stride", 1), "stride")
     except (KeyError, TypeError, ValueError) as err:
         raise GraphError(f"{label}: bad params {dict(node.params)}: {err}") from None
     params.pop("C", None)
