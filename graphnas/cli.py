@@ -367,6 +367,8 @@ def search(
                                                                  "(1: in this process).")] = 1,
     initial: Annotated[int, typer.Option("--initial", help="Random samples before BO's surrogate (and REA's "
                                                            "population size).")] = 10,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journal in "
+                                                        "--out.")] = False,
 ) -> None:
     """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo.
 
@@ -395,7 +397,12 @@ def search(
         opt = report.make_optimizer(optimizer, space_obj, seed=seed, initial=initial)
     except (UserError, ValueError, TypeError, KeyError) as err:
         raise UserError(str(err).strip("'\"") + hint) from None
-    out.mkdir(parents=True, exist_ok=True)
+    settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
+                "optimizer": optimizer, "seed": seed, "epochs": epochs, "initial": initial, "budget": budget}
+    try:  # resuming a journal of other settings would mix two searches
+        report.prepare_output(out, settings, fresh=fresh)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     from graphnas.search import run
 
     executor = None

@@ -38,7 +38,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -341,11 +341,12 @@ def _summarise(history: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def prepare_output(out: str | Path, config: MainJobConfig, *, fresh: bool = False) -> Path:
+def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *, fresh: bool = False) -> Path:
     """Create the output folder; with ``fresh`` remove old journals; refuse a folder holding other settings.
 
-    Resuming a journal written with other settings would mix two searches, so
-    that raises ValueError (the ``budget`` may change: a larger one carries on).
+    ``config`` is the main job's settings or any JSON-able mapping (``graphnas search`` passes its
+    options). Resuming a journal written with other settings would mix two searches, so that raises
+    ValueError (the ``budget`` may change: a larger one carries on).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -353,7 +354,7 @@ def prepare_output(out: str | Path, config: MainJobConfig, *, fresh: bool = Fals
         for name in ("journal.jsonl", "journal_random.jsonl", "config.json"):
             (out / name).unlink(missing_ok=True)
     cfg_path = out / "config.json"
-    wanted = asdict(config)
+    wanted = asdict(config) if isinstance(config, MainJobConfig) else dict(config)
     if cfg_path.exists():
         try:
             old = json.loads(cfg_path.read_text(encoding="utf-8"))

@@ -246,3 +246,21 @@ def test_zero_epochs_is_refused_before_any_training(capsys, tmp_path):
     assert_one_line_error(*cli(capsys, "search", "--epochs", "0", "--budget", "2", "--out", tmp_path / "s")[::2],
                           "at least 1 training epoch")
     assert not (tmp_path / "s" / "journal.jsonl").exists()
+
+
+def test_search_resumes_its_own_journal_and_refuses_another_search_in_the_same_folder(capsys, tmp_path):
+    out = tmp_path / "s"
+    base = ["search", "--space", "nb201", "--objective", "digits", "--optimizer", "random", "--epochs", "1",
+            "--seed", "0", "--out", out]
+    code, _, err = cli(capsys, *base, "--budget", "2")
+    assert code == 0, err
+    code, _, err = cli(capsys, *base, "--budget", "3")  # a larger budget carries on
+    assert code == 0, err
+    assert len((out / "journal.jsonl").read_text().splitlines()) == 1 + 3
+    other = [a if a != "random" else "rea" for a in base]
+    code, _, err = cli(capsys, *other, "--budget", "3")
+    assert code == 1 and "holds a run with other settings" in err and "--fresh" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = cli(capsys, *other, "--budget", "2", "--fresh")
+    assert code == 0, err
+    assert len((out / "journal.jsonl").read_text().splitlines()) == 1 + 2
