@@ -438,14 +438,9 @@ def enas_avg_pool_3x3(C_in: int, C_out: int, stride: int) -> nn.Module:
 # --------------------------------------------------------------------------- NAS-Bench-201
 
 
-@register_op("nor_conv_3x3")
-def nor_conv_3x3(C_in: int, C_out: int, stride: int) -> nn.Module:
-    return ReLUConvBN(C_in, C_out, 3, stride, 1)
-
-
-@register_op("nor_conv_1x1")
-def nor_conv_1x1(C_in: int, C_out: int, stride: int) -> nn.Module:
-    return ReLUConvBN(C_in, C_out, 1, stride, 0)
+# NAS-Bench-201's "normal" convs are the same ReLU-Conv-BN as NASNet's plain convs: one factory, two names.
+register_op("nor_conv_3x3")(conv_3x3)
+register_op("nor_conv_1x1")(conv_1x1)
 
 
 @register_op("nb201_downsample")

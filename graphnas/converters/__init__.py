@@ -10,6 +10,7 @@ from graphnas._lazy import lazy_exports
 
 _LAZY = {
     "to_pyg": "graphnas.converters.pyg",
+    "from_pyg": "graphnas.converters.pyg",
     "to_torch": "graphnas.converters.torch",
     "count_params": "graphnas.converters.torch",
     "count_flops": "graphnas.converters.torch",
