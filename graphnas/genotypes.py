@@ -176,6 +176,11 @@ def _blocks_from_pairs(pairs: Sequence[Any], which: str) -> list[Block]:
     return blocks
 
 
+def _pairs_from_blocks(blocks: Sequence[Block]) -> list[tuple[str, int]]:
+    """The ``(op, input)`` pairs of a Genotype cell, two per block (inverse of :func:`_blocks_from_pairs`)."""
+    return [p for b in blocks for p in ((b[1], b[0]), (b[3], b[2]))]
+
+
 def blocks_to_cell(blocks: Sequence[Block], concat: Sequence[int], *, reduce: bool = False,
                    which: str = "cell") -> DAG:
     """Build a node-form cell from blocks ``(in_a, op_a, in_b, op_b, combine)`` and the output's states.
@@ -315,5 +320,5 @@ def dag_to_genotype(normal: DAG, reduce: DAG) -> Genotype:
         for b in blocks:
             if b[4] != "sum":
                 raise GraphError(f"{which} cell: a state combines with {b[4]!r}; a Genotype holds 'sum' states only")
-        out += [[p for b in blocks for p in ((b[1], b[0]), (b[3], b[2]))], concat]
+        out += [_pairs_from_blocks(blocks), concat]
     return Genotype(*out)

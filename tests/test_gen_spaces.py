@@ -262,3 +262,14 @@ def test_pairs_in_any_order_are_members():
     g = DARTS_V2
     swapped = g._replace(normal=list(itertools.chain(*[(g.normal[k + 1], g.normal[k]) for k in range(0, 8, 2)])))
     assert space.contains(space.from_genotype(swapped))
+
+
+@pytest.mark.parametrize(("normal", "message"), [
+    ([("sep_conv_3x3",)] * 8, "normal cell, pair 0: expected \\(op, input_index\\)"),
+    ([("sep_conv_3x3", 0)] * 7, "normal cell: 7 \\(op, input\\) pairs"),
+    ([("sep_conv_3x3", "0")] * 8, "normal cell, pair 0 \\('sep_conv_3x3', '0'\\)"),
+])
+def test_from_genotype_refuses_malformed_pairs(normal, message):
+    bad = DARTS_V2._replace(normal=normal)
+    with pytest.raises(GraphError, match=message):
+        DARTSSpace().from_genotype(bad)

@@ -30,7 +30,15 @@ from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.registry import register_generator
-from graphnas.genotypes import PRIMITIVES, Block, Genotype, blocks_to_cell, cell_to_blocks
+from graphnas.genotypes import (
+    PRIMITIVES,
+    Block,
+    Genotype,
+    _blocks_from_pairs,
+    _pairs_from_blocks,
+    blocks_to_cell,
+    cell_to_blocks,
+)
 
 __all__ = ["DARTSSpace", "DARTS_OPS", "ENASSpace", "ENAS_OPS", "NASNET_OPS", "NASNetSpace"]
 
@@ -246,11 +254,7 @@ class _GenotypeMixin:
         cells = []
         for which, pairs, concat in (("normal", genotype.normal, genotype.normal_concat),
                                      ("reduce", genotype.reduce, genotype.reduce_concat)):
-            pairs = list(pairs)
-            if len(pairs) % 2:
-                raise GraphError(f"{which} cell: odd number of (op, input) pairs")
-            blocks = [(pairs[k][1], pairs[k][0], pairs[k + 1][1], pairs[k + 1][0], "sum")
-                      for k in range(0, len(pairs), 2)]
+            blocks = _blocks_from_pairs(pairs, which)
             if list(concat) != self.concat_of(blocks):  # type: ignore[attr-defined]
                 raise GraphError(f"{which} cell: concat {list(concat)} differs from the space's "
                                  f"{self.concat_of(blocks)}")  # type: ignore[attr-defined]
@@ -262,7 +266,7 @@ class _GenotypeMixin:
         normal, reduce = self.to_blocks(dag)  # type: ignore[attr-defined]
         out: list[Any] = []
         for blocks in (normal, reduce):
-            out += [[p for b in blocks for p in ((b[1], b[0]), (b[3], b[2]))], self.concat_of(blocks)]  # type: ignore
+            out += [_pairs_from_blocks(blocks), self.concat_of(blocks)]  # type: ignore[attr-defined]
         return Genotype(*out)
 
     def sample_genotype(self, seed: Seed = None) -> Genotype:
