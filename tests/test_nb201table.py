@@ -51,6 +51,13 @@ def test_unknown_arch_and_bad_files(table_path, tmp_path):
     bad.write_text("arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,oops\n")
     with pytest.raises(ValueError, match="line 2"):
         NB201Table(bad)
+    cell = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    bad.write_text(f"arch,acc\n{cell},1\n{cell},2\n")
+    with pytest.raises(ValueError, match="line 3: .* appears twice"):
+        NB201Table(bad)
+    bad.write_text("arch,acc\n")
+    with pytest.raises(ValueError, match="no rows"):
+        NB201Table(bad)
 
 
 def test_default_metric_and_search_with_a_process_pool(tmp_path):

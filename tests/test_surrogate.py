@@ -79,6 +79,9 @@ def test_calibrate_rescales_std_to_cover_held_out(nb201_data, tmp_path):
     assert abs(np.mean(np.abs(mean - y[40:100]) <= std) - 0.68) < 0.05
     model.save(str(tmp_path / "m.pt"))
     assert GNNSurrogate.load(str(tmp_path / "m.pt")).std_scale_ == model.std_scale_
+    model.fit(dags[:50], y[:50])  # a new model: the old calibration no longer applies
+    assert not hasattr(model, "std_scale_")
+    np.testing.assert_allclose(model.predict(dags[40:100])[1], model.predict_members(dags[40:100]).std(axis=0))
 
 
 def test_warm_start_continues(nb201_data):

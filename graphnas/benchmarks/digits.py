@@ -228,6 +228,8 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
     data = load_digits_split()
     x_tr, y_tr = data.x_train, data.y_train
     if max_train is not None:
+        if max_train < 1:
+            raise ValueError(f"max_train must be a positive number of training images, got {max_train}")
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
     with _deterministic(threads):
         torch.manual_seed(seed)

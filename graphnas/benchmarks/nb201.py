@@ -63,10 +63,15 @@ class NB201Table:
                 if not row:
                     continue
                 try:
-                    table[row[a].strip()] = float(row[m])
+                    arch, value = row[a].strip(), float(row[m])
                 except (IndexError, ValueError):
                     raise ValueError(f"{self.path}, line {line}: expected an arch string and a number in "
                                      f"column {metric!r}, got {row!r}") from None
+                if arch in table:  # two scores for one cell: which one the search sees would be an accident
+                    raise ValueError(f"{self.path}, line {line}: {arch!r} appears twice")
+                table[arch] = value
+        if not table:
+            raise ValueError(f"{self.path}: the table has a header but no rows")
         self.metric = metric
         self._table = table
         self._space: Any = None

@@ -149,6 +149,7 @@ class GNNSurrogate:
             self.model_ = _EnsembleGNN(self.ensemble, self.featurizer_.num_features, self.hidden, self.layers)
             self.model_.reset_parameters(init_gen)
             self.n_fits_ = 0
+        self.__dict__.pop("std_scale_", None)  # a calibration holds for the model it was measured on only
         self.y_mean_ = float(y_arr.mean())
         self.y_scale_ = float(y_arr.std()) or 1.0
         z = torch.tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
