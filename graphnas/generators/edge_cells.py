@@ -68,6 +68,10 @@ def from_edge_ops(edges: Iterable[tuple[int, int, str] | tuple[int, int, str, Ma
         raise GraphError("a cell needs at least one edge")
     n_states = max(max(s, d) for s, d, _, _ in triples) + 1
     output = n_states - 1
+    has_in = {d for _, d, _, _ in triples}
+    for j in range(n_inputs, n_states):
+        if j not in has_in:
+            raise GraphError(f"state {j} has no incoming edge")
 
     live = [True] * n_states  # a state is live when some non-zero path from an input reaches it
     if drop_none:
@@ -97,12 +101,8 @@ def from_edge_ops(edges: Iterable[tuple[int, int, str] | tuple[int, int, str, Ma
     for j in range(n_inputs, n_states):
         incoming = [t for t in triples if t[1] == j]
         if not incoming:
-            if drop_none:
-                continue  # a dead state, removed above together with its edges
-            raise GraphError(f"state {j} has no incoming edge")
+            continue  # a dead state (drop_none), removed above together with its edges
         for src, _, op, params in incoming:
-            if src not in state_node:
-                raise GraphError(f"edge ({src}, {j}, {op!r}) starts at state {src}, which has no incoming edge")
             edges_out.append((state_node[src], len(nodes)))
             edges_out.append((len(nodes), -1 - j))  # patched once the state node exists
             nodes.append(Node(op, params))
