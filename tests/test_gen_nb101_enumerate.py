@@ -114,3 +114,11 @@ def test_neighbours_and_mutations_are_members():
         assert space.mutate(cell, rng).canonical_key() in members
     sample_keys = {space.sample(s).canonical_key() for s in range(30)}
     assert sample_keys <= members
+
+
+@pytest.mark.parametrize("limits", [{"max_vertices": 1}, {"max_edges": 0}, {"max_vertices": 7.0}])
+def test_empty_or_malformed_limits_are_refused_not_sampled_forever(limits):
+    space = NB101Space(**limits)
+    for call in (lambda: space.sample(0), space.size, lambda: next(space.enumerate())):
+        with pytest.raises(ValueError, match="max_vertices|max_edges"):
+            call()

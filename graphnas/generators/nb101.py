@@ -62,6 +62,13 @@ class NB101Space(SearchSpace):
     def __repr__(self) -> str:
         return f"NB101Space(max_vertices={self.max_vertices}, max_edges={self.max_edges})"
 
+    def _validate_params(self) -> None:
+        # with fewer than 2 vertices or no edge the space is empty, and sample() would redraw forever
+        if not isinstance(self.max_vertices, int) or isinstance(self.max_vertices, bool) or self.max_vertices < 2:
+            raise ValueError(f"max_vertices must be an int >= 2, got {self.max_vertices!r}")
+        if not isinstance(self.max_edges, int) or isinstance(self.max_edges, bool) or self.max_edges < 1:
+            raise ValueError(f"max_edges must be an int >= 1, got {self.max_edges!r}")
+
     # -- conversions ------------------------------------------------------------
 
     def from_spec(self, matrix: Any, ops: Sequence[str]) -> DAG:
@@ -123,9 +130,7 @@ class NB101Space(SearchSpace):
         labellings up to its automorphisms (Burnside's lemma). At NAS-Bench-101's own limits (7 vertices,
         9 edges) this takes well under a second and gives the paper's published 423,624.
         """
-        return self._count()
-
-    def _count(self) -> int:
+        self._validate_params()
         k = len(NB101_OPS)
         total = 0
         for n, _edges, autos in self._structures():
@@ -197,6 +202,7 @@ class NB101Space(SearchSpace):
         by number of vertices, then structure, then labelling. The default limits (7, 9) give all
         423,624 cells in under 10 s.
         """
+        self._validate_params()
         for n, edges, autos in self._structures():
             movers = [p for p in autos if any(p[v] != v for v in range(n))]
             for labels in itertools.product(range(len(NB101_OPS)), repeat=n - 2):
@@ -215,6 +221,7 @@ class NB101Space(SearchSpace):
     def sample(self, seed: Seed = None) -> DAG:
         """NAS-Bench-101's own sampler: each upper-triangle entry of a 7x7 matrix is 1 with probability 1/2,
         interior ops uniform; redraw until the pruned cell is valid (connected, at most 9 edges)."""
+        self._validate_params()
         rng = as_random(seed)
         n = self.max_vertices
         while True:
@@ -223,7 +230,7 @@ class NB101Space(SearchSpace):
             if dag is not None:
                 return dag
 
-    def _candidates(self, dag: DAG, rng: Any = None) -> list[tuple[list[list[int]], list[str]]]:
+    def _candidates(self, dag: DAG) -> list[tuple[list[list[int]], list[str]]]:
         m, ops = dag.to_adjacency()
         n = len(ops)
         base = [[int(v) for v in row] for row in m]
