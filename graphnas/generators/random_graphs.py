@@ -90,9 +90,7 @@ def erdos_renyi(n: int, p: float, seed: Seed = None) -> DAG:
     u, v = np.triu_indices(n, 1)
     keep = rng.random(u.shape[0]) < p
     order = rng.permutation(n)  # order[i] = the paper's index of node i
-    a, b = order[u[keep]], order[v[keep]]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return randwire_dag(n, zip(lo.tolist(), hi.tolist()))
+    return randwire_dag(n, zip(order[u[keep]].tolist(), order[v[keep]].tolist()))  # it orients each edge
 
 
 @register_generator("ba")

@@ -33,10 +33,10 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from graphnas.dag import DAG, GraphError, Node
+from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
-from graphnas.generators.random_graphs import RANDWIRE_OP, randwire_dag
+from graphnas.generators.random_graphs import _INNER, _INPUT, _OUTPUT, RANDWIRE_OP, randwire_dag
 from graphnas.generators.registry import register_generator
 
 __all__ = ["RANDWIRE_DEFAULTS", "RandWireSpace"]
@@ -48,10 +48,6 @@ RANDWIRE_DEFAULTS: dict[str, dict[str, Any]] = {
     "er": {"p": 0.2},
     "ba": {"m": 5},
 }
-
-_INPUT = Node("input")
-_INNER = Node(RANDWIRE_OP, combine="weighted_sum")
-_OUTPUT = Node("identity", combine="mean")
 
 Edge = tuple[int, int]
 
