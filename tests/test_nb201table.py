@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 
@@ -67,7 +68,7 @@ def test_default_metric_and_search_with_a_process_pool(tmp_path):
     table = NB201Table(path)
     assert table.metric == "acc"
     assert pickle.loads(pickle.dumps(table))(cells[5]) == 5.0
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         h = run(RandomSearch(SPACE, seed=0), table, 6, executor=pool)
     assert len(h) == 6 and not h.failed
     assert all(e.value == table(e.dag) for e in h.evaluations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
@@ -95,7 +96,8 @@ def test_errors():
 
 def test_usable_with_a_process_executor():
     objective = partial(train_eval, **FAST, seed=1)
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    # spawn, as the docs advise: forking after autograd has run fails with CUDA builds of torch
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         remote = pool.submit(objective, CELL).result()
     local = objective(CELL)
     assert remote["value"] == local["value"] and remote["train_loss"] == local["train_loss"]
