@@ -219,6 +219,15 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
     b = _Builder(align, where)
     values: dict[int, fx.Node] = {}
     shapes: dict[int, Shape] = {}
+
+    def add_cell(i: int, inner: DAG, inputs: list[fx.Node], input_shapes: list[Shape]) -> tuple[fx.Node, Shape]:
+        """Compile a nested DAG into submodule ``cell_i`` and call it on ``inputs``."""
+        name = f"cell_{i}"
+        sub, out_shape = _compile(inner, input_shapes, align, "Cell", top=False, where=f"{where}{name}: ")
+        b.add_module(name, sub)
+        b.alignments.extend(getattr(sub, "graphnas_alignments", []))
+        return b.call(name, tuple(inputs)), out_shape
+
     for k, i in enumerate(dag.inputs):
         name = "x" if len(dag.inputs) == 1 else f"x{k}"
         values[i] = b.graph.placeholder(name)
@@ -230,13 +239,8 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         preds = dag.predecessors(i)
         pv = [values[p] for p in preds]
         ps = [shapes[p] for p in preds]
-        if isinstance(node.op, DAG) and len(node.op.inputs) > 1:
-            name = f"cell_{i}"
-            sub, out_shape = _compile(node.op, ps, align, "Cell", top=False, where=f"{where}{name}: ")
-            b.add_module(name, sub)
-            values[i] = b.call(name, tuple(pv))
-            shapes[i] = out_shape
-            b.alignments.extend(getattr(sub, "graphnas_alignments", []))
+        if isinstance(node.op, DAG) and len(node.op.inputs) > 1:  # one predecessor per cell input
+            values[i], shapes[i] = add_cell(i, node.op, pv, ps)
             continue
         if node.op == "input":
             raise GraphError(f"{label}: an 'input' node must be one of the DAG's inputs {list(dag.inputs)}")
@@ -247,12 +251,8 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         if is_identity:
             values[i], shapes[i] = merged, mshape
             continue
-        if isinstance(node.op, DAG):
-            name = f"cell_{i}"
-            sub, out_shape = _compile(node.op, [mshape], align, "Cell", top=False, where=f"{where}{name}: ")
-            b.add_module(name, sub)
-            b.alignments.extend(getattr(sub, "graphnas_alignments", []))
-            values[i], shapes[i] = b.call(name, (merged,)), out_shape
+        if isinstance(node.op, DAG):  # one input: the merged predecessors
+            values[i], shapes[i] = add_cell(i, node.op, [merged], [mshape])
             continue
         module, out_shape = _build_op(node, mshape, label)
         name = f"node_{i}"
