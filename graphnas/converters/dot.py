@@ -195,8 +195,6 @@ def _genotype_cells(genotype: Any) -> list[tuple[str, _Cell]]:
     return cells
 
 
-
-
 def _nb201_cell(arch: str) -> _Cell:
     """Parse a NAS-Bench-201 arch string (``|op~0|+|op~0|op~1|+|...|``) into a cell drawing."""
     groups = arch.strip().split("+")

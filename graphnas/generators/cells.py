@@ -63,7 +63,7 @@ NASNET_OPS: tuple[str, ...] = (
     "sep_conv_7x7",
 )
 
-_PAIR_EDGES = ((0, 2), (1, 2), (1, 3), (2, 3))
+_PAIR_EDGES = ((0, 2), (1, 2), (1, 3), (2, 3))  # sorted as DAG.edges keeps them
 CellBlocks = tuple[Block, ...]
 
 
@@ -113,7 +113,7 @@ class _CellPairSpace(SearchSpace):
         """The (normal, reduce) blocks of a cell-pair DAG; GraphError if it is not one of this space's."""
         if not isinstance(dag, DAG):
             raise GraphError(f"expected a DAG, got {type(dag).__name__}")
-        if len(dag) != 4 or dag.edges != tuple(sorted(_PAIR_EDGES, key=lambda e: (e[1], e[0]))) \
+        if len(dag) != 4 or dag.edges != _PAIR_EDGES \
                 or dag.inputs != (0, 1) or dag.outputs != (3,):
             raise GraphError("not a cell-pair DAG: expected inputs 0 and 1, the normal cell at node 2 reading (0, 1) "
                              "and the reduction cell at node 3 reading (1, 2)")

@@ -122,7 +122,6 @@ class NB101Space(SearchSpace):
             if node.op not in NB101_OPS or node != Node(node.op):  # type: ignore[operator]
                 raise GraphError(f"node {i}: expected a plain op from {', '.join(NB101_OPS)}, got {node!r}")
 
-
     def size(self) -> int:
         """The number of members, counted as :meth:`enumerate` yields them: 423,624 at the default limits.
 

@@ -36,10 +36,11 @@ NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_
 _EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 _EDGE_NODE = (1, 3, 4, 6, 7, 8)  # node index of each edge
 _STATE_NODE = (0, 2, 5, 9)  # node index of each state
-_DAG_EDGES = tuple(
+# in the order DAG.edges keeps them (by destination, then source), so a member's edges compare equal
+_DAG_EDGES = tuple(sorted(
     [(_STATE_NODE[src], _EDGE_NODE[k]) for k, (_, src) in enumerate(_EDGES)]
-    + [(_EDGE_NODE[k], _STATE_NODE[dst]) for k, (dst, _) in enumerate(_EDGES)]
-)
+    + [(_EDGE_NODE[k], _STATE_NODE[dst]) for k, (dst, _) in enumerate(_EDGES)],
+    key=lambda e: (e[1], e[0])))
 
 
 @register_generator("nb201")
@@ -105,7 +106,7 @@ class NB201Space(SearchSpace):
     def check(self, dag: DAG) -> None:
         if not isinstance(dag, DAG):
             raise GraphError(f"expected a DAG, got {type(dag).__name__}")
-        if len(dag) != 10 or dag.edges != tuple(sorted(_DAG_EDGES, key=lambda e: (e[1], e[0]))) \
+        if len(dag) != 10 or dag.edges != _DAG_EDGES \
                 or dag.inputs != (0,) or dag.outputs != (9,):
             raise GraphError("not a NAS-Bench-201 cell: expected the 10-node layout made by NB201Space "
                              "(input, 6 edge nodes, 3 state nodes)")
@@ -120,7 +121,6 @@ class NB201Space(SearchSpace):
                 dst, src = _EDGES[k]
                 raise GraphError(f"not a NAS-Bench-201 cell: node {i} (edge {src}->{dst}) must be a plain "
                                  f"op from {', '.join(NB201_OPS)}, got {node!r}")
-
 
     def size(self) -> int:
         return len(NB201_OPS) ** 6
