@@ -16,7 +16,7 @@ from graphnas.dag import COMBINES, DAG, GraphError, Node
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
-_LAZY = {"from_edge_ops": "graphnas.generators.edge_cells", **_CONVERTERS}
+_LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edge_cells", **_CONVERTERS}
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__", *sorted(_LAZY)]
 

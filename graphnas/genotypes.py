@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -34,9 +35,14 @@ __all__ = [
     "Genotype",
     "NASNet",
     "PRIMITIVES",
+    "PAIR_EDGES",
     "cell_to_blocks",
     "dag_to_genotype",
     "genotype_to_dag",
+    "get_genotype",
+    "list_genotypes",
+    "pair_dag",
+    "pair_cells",
 ]
 
 #: DARTS' genotype record: lists of ``(op, input_index)`` pairs and the states concatenated into the output.
@@ -146,6 +152,33 @@ ENAS = Genotype(
     reduce_concat=[2, 4, 5, 6],
 )
 
+#: The published genotypes by name (``DARTS`` is ``DARTS_V2``).
+_PUBLISHED: dict[str, Genotype] = {"AmoebaNet": AmoebaNet, "DARTS": DARTS, "DARTS_V1": DARTS_V1,
+                                   "DARTS_V2": DARTS_V2, "ENAS": ENAS, "NASNet": NASNet}
+
+
+def list_genotypes() -> list[str]:
+    """The names of the published genotypes :func:`get_genotype` knows, sorted."""
+    return sorted(_PUBLISHED)
+
+
+def get_genotype(name: str) -> Genotype:
+    """A published genotype by name, case-insensitively: ``get_genotype("darts_v2") is DARTS_V2``.
+
+    Raises GraphError for an unknown name, suggesting the closest known ones.
+    """
+    if not isinstance(name, str):
+        raise GraphError(f"a genotype name must be a str, got {type(name).__name__}")
+    by_lower = {k.lower(): v for k, v in _PUBLISHED.items()}
+    found = by_lower.get(name.strip().lower())
+    if found is not None:
+        return found
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
+    names = {k.lower(): k for k in _PUBLISHED}
+    hint = f"; did you mean {', '.join(names[c] for c in close)}?" if close else ""
+    raise GraphError(f"no genotype named {name!r}{hint} (known: {', '.join(list_genotypes())})")
+
+
 # ----------------------------------------------------------------------------- node form
 
 #: One block of a cell: (input_a, op_a, input_b, op_b, combine of the new state).
@@ -238,18 +271,59 @@ def blocks_to_cell(blocks: Sequence[Block], concat: Sequence[int], *, reduce: bo
     return DAG(nodes, edges, inputs=[0, 1], outputs=[len(nodes) - 1])
 
 
+#: The edges of a cell-pair DAG (DARTS' wiring: a cell reads the outputs of cells k-2 and k-1), sorted as
+#: ``DAG.edges`` keeps them: inputs 0 and 1, the normal cell at node 2 reading (0, 1), the reduction cell at
+#: node 3 reading (1, 2) and giving the output.
+PAIR_EDGES: tuple[tuple[int, int], ...] = ((0, 2), (1, 2), (1, 3), (2, 3))
+
+
+def pair_dag(normal: DAG, reduce: DAG) -> DAG:
+    """The cell-pair DAG holding a normal and a reduction cell, wired as :data:`PAIR_EDGES` says.
+
+    This is how one DAG carries a whole genotype (the members of the ``darts`` and
+    ``enas`` spaces are such DAGs)::
+
+        0 input (c_{k-2}) ─┬─► 2 normal cell ─► 3 reduction cell   output: 3
+        1 input (c_{k-1}) ─┴────────────────────┘
+    """
+    return DAG([Node("input"), Node("input"), Node(normal), Node(reduce)], PAIR_EDGES, inputs=(0, 1),
+               outputs=(3,))
+
+
+def pair_cells(dag: DAG) -> tuple[DAG, DAG]:
+    """The (normal, reduce) cells of a cell-pair DAG (inverse of :func:`pair_dag`); GraphError if it is not one."""
+    if not isinstance(dag, DAG):
+        raise GraphError(f"expected a DAG, got {type(dag).__name__}")
+    if len(dag) != 4 or dag.edges != PAIR_EDGES or dag.inputs != (0, 1) or dag.outputs != (3,):
+        raise GraphError("not a cell-pair DAG: expected inputs 0 and 1, the normal cell at node 2 reading (0, 1) "
+                         "and the reduction cell at node 3 reading (1, 2)")
+    if dag.nodes[0] != Node("input") or dag.nodes[1] != Node("input"):
+        raise GraphError("not a cell-pair DAG: nodes 0 and 1 must be Node('input')")
+    cells = []
+    for i, which in ((2, "normal"), (3, "reduce")):
+        node = dag.nodes[i]
+        if not isinstance(node.op, DAG) or node.params or node.combine != "sum":
+            raise GraphError(f"node {i}: the {which} cell must be a plain nested DAG")
+        cells.append(node.op)
+    return cells[0], cells[1]
+
+
 def genotype_to_dag(genotype: Genotype, cell: str = "normal") -> DAG:
-    """The node-form DAG of one cell of a DARTS-style genotype.
+    """The node-form DAG of one cell of a DARTS-style genotype, or of both.
 
     ``cell`` is ``"normal"`` or ``"reduce"``: two inputs (c_{k-2}, c_{k-1}), an
     op node per ``(op, input)`` pair, an ``identity``/``sum`` node per state and an
     ``identity``/``concat`` output over the ``*_concat`` states. Ops of the
-    reduction cell that read an input carry ``{"stride": 2}``.
+    reduction cell that read an input carry ``{"stride": 2}``. ``cell="pair"``
+    gives the whole genotype as one DAG: both cells in the cell-pair DAG of
+    :func:`pair_dag` (what :func:`graphnas.as_dag` makes of a genotype).
     """
-    if cell not in ("normal", "reduce"):
-        raise GraphError(f"cell must be 'normal' or 'reduce', got {cell!r}")
+    if cell not in ("normal", "reduce", "pair"):
+        raise GraphError(f"cell must be 'normal', 'reduce' or 'pair', got {cell!r}")
     if not isinstance(genotype, tuple) or not hasattr(genotype, "normal"):
         raise GraphError(f"expected a Genotype, got {type(genotype).__name__}")
+    if cell == "pair":
+        return pair_dag(genotype_to_dag(genotype, "normal"), genotype_to_dag(genotype, "reduce"))
     pairs = genotype.normal if cell == "normal" else genotype.reduce
     concat = genotype.normal_concat if cell == "normal" else genotype.reduce_concat
     return blocks_to_cell(_blocks_from_pairs(pairs, cell), list(concat), reduce=cell == "reduce", which=cell)
@@ -312,8 +386,13 @@ def cell_to_blocks(dag: DAG) -> tuple[list[Block], list[int], bool]:
     return blocks, concat, reduce
 
 
-def dag_to_genotype(normal: DAG, reduce: DAG) -> Genotype:
-    """The :class:`Genotype` of a normal and a reduction cell in node form (inverse of :func:`genotype_to_dag`)."""
+def dag_to_genotype(normal: DAG, reduce: DAG | None = None) -> Genotype:
+    """The :class:`Genotype` of a normal and a reduction cell in node form (inverse of :func:`genotype_to_dag`).
+
+    With one argument, ``normal`` is a cell-pair DAG (:func:`pair_dag`) holding both cells.
+    """
+    if reduce is None:
+        normal, reduce = pair_cells(normal)
     out = []
     for which, cell in (("normal", normal), ("reduce", reduce)):
         blocks, concat, _ = cell_to_blocks(cell)

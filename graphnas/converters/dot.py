@@ -169,48 +169,10 @@ def _as_cell(dag: DAG) -> _Cell | None:
     return cell
 
 
-def _genotype_cells(genotype: Any) -> list[tuple[str, _Cell]]:
-    """The normal and reduction cells of a DARTS-format genotype (pairs ``(op, input_state)``)."""
-    cells = []
-    for title, pairs_attr, concat_attr in (("normal cell", "normal", "normal_concat"),
-                                           ("reduction cell", "reduce", "reduce_concat")):
-        pairs = getattr(genotype, pairs_attr, None)
-        if not pairs:
-            continue
-        pairs = list(pairs)
-        steps = (len(pairs) + 1) // 2
-        n_states = 2 + steps + 1
-        output = n_states - 1
-        cell = _Cell(n_states=n_states, inputs=[0, 1], output=output, output_combine="concat")
-        for k, pair in enumerate(pairs):
-            try:
-                op, src = pair
-            except (TypeError, ValueError):
-                raise GraphError(f"{pairs_attr}[{k}]: expected an (op, input) pair, got {pair!r}") from None
-            cell.edges.append((int(src), 2 + k // 2, str(op), {}))
-        concat = getattr(genotype, concat_attr, None)
-        for s in (concat if concat is not None else range(2, 2 + steps)):
-            cell.edges.append((int(s), output, None, {}))
-        cells.append((title, cell))
-    return cells
-
-
-def _nb201_cell(arch: str) -> _Cell:
-    """Parse a NAS-Bench-201 arch string (``|op~0|+|op~0|op~1|+|...|``) into a cell drawing."""
-    groups = arch.strip().split("+")
-    cell = _Cell(n_states=len(groups) + 1, inputs=[0], output=len(groups), output_combine="sum")
-    for j, group in enumerate(groups, start=1):
-        parts = [p for p in group.strip().strip("|").split("|") if p]
-        if not parts:
-            raise GraphError(f"NAS-Bench-201 string {arch!r}: node {j} has no edges")
-        for part in parts:
-            op, sep, src = part.rpartition("~")
-            if not sep or not src.isdigit() or not op:
-                raise GraphError(f"NAS-Bench-201 string {arch!r}: cannot read edge {part!r} (expected 'op~input')")
-            if int(src) >= j:
-                raise GraphError(f"NAS-Bench-201 string {arch!r}: edge {part!r} of node {j} comes from a later node")
-            cell.edges.append((int(src), j, op, {}))
-    return cell
+def _is_cell_pair(dag: DAG) -> bool:
+    """True for a few DARTS-style cells wired together (a genotype's cell-pair DAG): drawn left to right."""
+    inner = [n for i, n in enumerate(dag.nodes) if i not in dag.inputs]
+    return 0 < len(inner) <= 2 and all(isinstance(n.op, DAG) and _as_cell(n.op) is not None for n in inner)
 
 
 # --------------------------------------------------------------------------- DOT writer
@@ -219,6 +181,11 @@ def _nb201_cell(arch: str) -> _Cell:
 def _q(text: str) -> str:
     """A double-quoted DOT string."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _sub(base: str, index: str) -> str:
+    """An HTML-like DOT label ``base`` with subscript ``index``: Graphviz draws c<sub>k-1</sub>, no braces."""
+    return f"<{html.escape(base)}<SUB>{html.escape(index)}</SUB>>"
 
 
 def _param_text(params: Mapping[str, Any]) -> str:
@@ -254,19 +221,19 @@ class _Writer:
 
     def cell(self, cell: _Cell, prefix: str, indent: int) -> tuple[list[str], list[str]]:
         n_in = len(cell.inputs)
-        names: dict[int, str] = {}
+        labels: dict[int, str] = {}  # DOT label values: HTML-like (<...>) for subscripts, else quoted
         if n_in == 1:
-            names[cell.inputs[0]] = "c_{k-1}"
+            labels[cell.inputs[0]] = _sub("c", "k-1")
         elif n_in == 2:
-            names[cell.inputs[0]], names[cell.inputs[1]] = "c_{k-2}", "c_{k-1}"
+            labels[cell.inputs[0]], labels[cell.inputs[1]] = _sub("c", "k-2"), _sub("c", "k-1")
         else:
             for k, i in enumerate(cell.inputs):
-                names[i] = f"in_{k}"
-        names[cell.output] = "c_{k}"
+                labels[i] = _sub("in", str(k))
+        labels[cell.output] = _sub("c", "k")
         counter = 0
         for i in range(cell.n_states):
-            if i not in names:
-                names[i] = str(counter)
+            if i not in labels:
+                labels[i] = _q(str(counter))
                 counter += 1
         fill_io, line_io = FAMILIES["input/output"]
         for i in range(cell.n_states):
@@ -275,7 +242,7 @@ class _Writer:
                 style = f'shape=box, style="rounded,filled", fillcolor="{fill_io}", color="{line_io}"'
             else:
                 style = 'shape=box, style="rounded,filled", fillcolor="#deebf7", color="#3182bd"'
-            self.add(f"{nid} [label={_q(names[i])}, {style}];", indent)
+            self.add(f"{nid} [label={labels[i]}, {style}];", indent)
         self.add("{rank=same; " + " ".join(_q(f"{prefix}s{i}") for i in cell.inputs) + "}", indent)
         for s, d, op, params in cell.edges:
             src, dst = _q(f"{prefix}s{s}"), _q(f"{prefix}s{d}")
@@ -311,10 +278,12 @@ class _Writer:
                 inner = node.op
                 assert isinstance(inner, DAG)
                 self.clusters += 1
-                title = str(node.params.get("name", f"{i}: {self._nested_title(inner)}"))
+                name, detail = self._nested_title(inner)
+                title = str(node.params.get("name", name))
+                label = (f'<{html.escape(title)}<BR/><FONT POINT-SIZE="9">node {i}: {html.escape(detail)}'
+                         '</FONT>>')
                 self.add(f"subgraph {_q(f'cluster_{prefix}{i}')} {{", indent)
-                self.add(f'label={_q(title)}; style="rounded"; color="#808080"; fontcolor="#404040";',
-                         indent + 1)
+                self.add(f'label={label}; style="rounded"; color="#808080"; fontcolor="#404040";', indent + 1)
                 ins, outs = self.dag(inner, f"{nid}_", indent + 1, depth + 1)
                 self.add("}", indent)
                 preds = dag.predecessors(i)
@@ -340,16 +309,34 @@ class _Writer:
         return [entry[i] for i in dag.inputs], [exit_[o] for o in dag.outputs]
 
     @staticmethod
-    def _nested_title(inner: DAG) -> str:
+    def _nested_title(inner: DAG) -> tuple[str, str]:
+        """What a nested DAG is (``"normal cell"``, ``"stage of 2 cells"``, ...) and what its drawing shows.
+
+        The count is always the nested DAG's own number of nodes; where the drawing shows fewer
+        boxes (a DARTS-style cell draws its op nodes as edges), the detail says how they are shown.
+        """
         nested = sum(n.is_nested for n in inner.nodes)
-        return f"stage of {nested} cells" if nested else f"cell, {len(inner)} nodes"
+        if nested:
+            return f"stage of {nested} cell{'s' if nested != 1 else ''}", f"{len(inner)} nodes"
+        cell = _as_cell(inner)
+        if cell is None:
+            return "cell", f"{len(inner)} nodes"
+        n_ops = sum(op is not None for _, _, op, _ in cell.edges)
+        name = "cell"
+        if len(cell.inputs) == 2:  # a DARTS-style cell; stride-2 ops on its inputs make it a reduction cell
+            reads_input = [params for s, _, op, params in cell.edges if op is not None and s in cell.inputs]
+            name = "reduction cell" if any(p.get("stride") == 2 for p in reads_input) else "normal cell"
+        return name, (f"{len(inner)} nodes: {cell.n_states} states (boxes), "
+                      f"{n_ops} ops (labelled edges)")
 
     def _node_attrs(self, dag: DAG, i: int, node: Node, compact: bool) -> str:
         op = node.op
         if isinstance(op, DAG):  # a nested DAG beyond the expansion depth
             self.note("cell", "nested DAG")
             fill, line = FAMILIES["cell"]
-            return (f'label={_q(f"{i}: {self._nested_title(op)}")}, shape=box3d, style=filled, '
+            name, detail = self._nested_title(op)
+            text = f"{i}: {name}" + "\n" + detail
+            return (f'label={_q(text)}, shape=box3d, style=filled, '
                     f'fillcolor="{fill}", color="{line}"')
         is_port = i in dag.inputs or i in dag.outputs
         if op == "identity" and not is_port:
@@ -437,29 +424,13 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
     Raises:
         GraphError: ``obj`` is not something graphnas can draw.
     """
+    if not isinstance(obj, DAG):  # anything else is read by the one parser of its format
+        from graphnas.loading import as_dag
+
+        obj = as_dag(obj)
     writer = _Writer(compact_above=compact_above, expand=expand)
-    default_dir = "TB"
-    if isinstance(obj, DAG):
-        if _as_cell(obj) is not None:
-            default_dir = "LR"
-        writer.dag(obj, "", 1, 0)
-    elif isinstance(obj, str):
-        if "~" not in obj or "|" not in obj:
-            raise GraphError(f"cannot draw the string {obj!r}: expected a NAS-Bench-201 arch string like "
-                             "'|nor_conv_3x3~0|+|skip_connect~0|none~1|+|...|' (load a JSON file with DAG.load)")
-        default_dir = "LR"
-        writer.cell(_nb201_cell(obj), "", 1)
-    elif hasattr(obj, "normal") and hasattr(obj, "reduce"):
-        default_dir = "LR"
-        # emitted in reverse: with rankdir=LR, Graphviz stacks the later cluster on top, so normal comes first
-        for k, (name, cell) in reversed(list(enumerate(_genotype_cells(obj)))):
-            writer.add(f"subgraph cluster_{k} {{", 1)
-            writer.add(f'label={_q(name)}; style="rounded"; color="#808080";', 2)
-            writer.cell(cell, f"g{k}_", 2)
-            writer.add("}", 1)
-    else:
-        raise GraphError(f"cannot draw a {type(obj).__name__}: expected a graphnas DAG, a DARTS-format "
-                         "genotype or a NAS-Bench-201 arch string")
+    default_dir = "LR" if _as_cell(obj) is not None or _is_cell_pair(obj) else "TB"
+    writer.dag(obj, "", 1, 0)
     if legend:
         writer.legend(1)
     direction = rankdir or default_dir

@@ -31,6 +31,7 @@ from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.registry import register_generator
 from graphnas.genotypes import (
+    PAIR_EDGES,
     PRIMITIVES,
     Block,
     Genotype,
@@ -63,7 +64,7 @@ NASNET_OPS: tuple[str, ...] = (
     "sep_conv_7x7",
 )
 
-_PAIR_EDGES = ((0, 2), (1, 2), (1, 3), (2, 3))  # sorted as DAG.edges keeps them
+_PAIR_EDGES = PAIR_EDGES  # the cell-pair layout is defined once, in graphnas.genotypes
 CellBlocks = tuple[Block, ...]
 
 
