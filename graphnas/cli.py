@@ -46,43 +46,17 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def _load_graph(source: str) -> Any:
-    """A DAG from a JSON file; also a NAS-Bench-201 arch string or a genotype name of graphnas.genotypes."""
-    path = Path(source)
-    if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"{source}: not a text file (expected a graphnas DAG in JSON)") from None
-        try:
-            return DAG.from_json(text)
-        except GraphError as err:
-            raise UserError(f"{source}: {err}") from None
-    if path.exists():
-        raise UserError(f"{source}: is a directory, expected a graphnas DAG JSON file")
-    if "~" in source and "|" in source:  # a NAS-Bench-201 arch string
-        return source
-    if source.isidentifier():
-        try:
-            from graphnas import genotypes
-        except ImportError:  # pragma: no cover - genotypes is part of graphnas
-            pass
-        else:
-            if hasattr(genotypes, source) and hasattr(getattr(genotypes, source), "normal"):
-                return getattr(genotypes, source)
-    raise UserError(f"{source}: no such file (expected a graphnas DAG JSON file, a NAS-Bench-201 arch "
-                    "string or a genotype name such as DARTS_V2)")
+def _load_graph(source: str) -> DAG:
+    """The DAG of a SOURCE argument (a JSON file, an arch string, a genotype name, ...): see graphnas.as_dag."""
+    from graphnas.loading import as_dag
+
+    return as_dag(source)
 
 
 def _load_dag(source: str) -> DAG:
-    obj = _load_graph(source)
-    if isinstance(obj, DAG):
-        return obj
-    if isinstance(obj, str):
-        from graphnas.generators import get_generator
-
-        return get_generator("nb201").from_string(obj)
-    raise UserError(f"{source}: a genotype has two cells; convert one with graphnas.genotypes.genotype_to_dag")
+    """The same as :func:`_load_graph`: a genotype is its cell-pair DAG, which every model but darts compiles as
+    a cell (as search does with members of the darts space)."""
+    return _load_graph(source)
 
 
 def _parse_value(text: str) -> Any:
@@ -231,14 +205,15 @@ def _build_network(obj: Any, source: str, model: str, C: int | None, N: int | No
         raise UserError(f"unknown --model {model!r}; expected one of {', '.join(_MODELS)}")
     if model == "darts":
         from graphnas import models
+        from graphnas.genotypes import dag_to_genotype
 
-        if isinstance(obj, DAG) or isinstance(obj, str):
-            raise UserError(f"{source}: --model darts needs a genotype name such as DARTS_V2, NASNet or ENAS")
+        try:
+            obj = dag_to_genotype(obj)
+        except GraphError:
+            raise UserError(f"{source}: --model darts needs a genotype name such as DARTS_V2, NASNet or ENAS") from None
         n = 6 if N is None else N
         return models.darts_cifar_dag(obj, C=36 if C is None else C, layers=3 * n + 2,
                                       num_classes=num_classes), 3, (3, size or 32, size or 32)
-    if not isinstance(obj, DAG):
-        obj = _load_dag(source)
     if model == "digits":
         from graphnas.benchmarks.digits import digits_network, is_network
 

@@ -217,8 +217,12 @@ def _adjacency(cell: Any) -> tuple[list[list[int]], list[Any]]:
         if cell.inputs != (0,) or cell.outputs != (len(cell) - 1,):
             raise GraphError("a NAS-Bench-101 cell has node 0 as its input and its last node as its output")
         return m.tolist(), ops
+    from graphnas.generators.nb101 import NB101Space  # the one reader of (matrix, ops) specs
+
+    space = NB101Space()
     matrix, ops = cell
-    return [list(map(int, row)) for row in matrix], list(ops)
+    m, ops = space.to_spec(space.from_spec(matrix, ops))
+    return m.tolist(), ops
 
 
 def _vertex_channels(C_in: int, C_out: int, m: list[list[int]]) -> list[int]:

@@ -95,8 +95,11 @@ class NB201Table:
         return f"NB201Table({self.path!r}, metric={self.metric!r}, {len(self)} cells)"
 
     def arch(self, cell: DAG | str) -> str:
-        """The arch string of ``cell`` (a DAG of the NB201 space, or a string, returned stripped)."""
-        return cell.strip() if isinstance(cell, str) else self.space.to_string(cell)
+        """The arch string of ``cell``: a DAG of the NB201 space, or a string, read (and so checked) by
+        :meth:`NB201Space.from_string <graphnas.generators.NB201Space.from_string>`, the one arch-string parser."""
+        if isinstance(cell, str):
+            cell = self.space.from_string(cell.strip())
+        return self.space.to_string(cell)
 
     def __call__(self, cell: DAG | str) -> float:
         """The metric of ``cell``; LookupError naming the arch if the table does not hold it."""
