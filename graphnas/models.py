@@ -220,9 +220,9 @@ def _adjacency(cell: Any) -> tuple[list[list[int]], list[Any]]:
     from graphnas.generators.nb101 import NB101Space  # the one reader of (matrix, ops) specs
 
     space = NB101Space()
-    matrix, ops = cell
-    m, ops = space.to_spec(space.from_spec(matrix, ops))
-    return m.tolist(), ops
+    matrix, labels = cell
+    spec, spec_ops = space.to_spec(space.from_spec(matrix, labels))
+    return spec.tolist(), list(spec_ops)
 
 
 def _vertex_channels(C_in: int, C_out: int, m: list[list[int]]) -> list[int]:

@@ -221,5 +221,6 @@ def test_cluster_captions_count_what_they_show():
             assert int(found[3]) == len(boxes)
             assert int(found[4]) == len(labelled)
             assert len(boxes) + len(labelled) == len(inner)  # every node of the cell is drawn, once
-    names = {" ".join(t) .split(" node ")[0] for k, t in svg_parts(render(DARTS_V2))[1].items() if k != "cluster_legend"}
+    clusters = svg_parts(render(DARTS_V2))[1]
+    names = {" ".join(texts).split(" node ")[0] for key, texts in clusters.items() if key != "cluster_legend"}
     assert names == {"normal cell", "reduction cell"}

@@ -1,16 +1,24 @@
 """Draw architectures with Graphviz: a DAG, a cell, a genotype or a whole network.
 
 :func:`to_dot` always works (it writes DOT text); :func:`render` runs the real
-Graphviz ``dot`` program to make SVG, PNG or PDF. Three drawings, picked from
-the object:
+Graphviz ``dot`` program to make SVG, PNG or PDF. Both draw DAGs: anything
+else (a genotype or its name, a NAS-Bench-201 arch string, a JSON file, a
+NAS-Bench-101 spec) is first read by :func:`graphnas.as_dag`, which hands it to
+the one parser of its format, so a string that ``compile`` refuses is refused
+here with the same :class:`~graphnas.GraphError`. Three drawings, picked from
+the DAG:
 
 - **cells** whose ops sit between state nodes (DARTS and NAS-Bench-201 cells in
-  graphnas' node form, a DARTS ``Genotype``, a NAS-Bench-201 arch string) are
-  drawn the way the DARTS paper draws them: inputs ``c_{k-2}``, ``c_{k-1}``,
-  numbered intermediate states, output ``c_{k}``, and the ops as coloured,
-  labelled edges;
+  graphnas' node form) are drawn the way the DARTS paper draws them: inputs
+  c(k-2), c(k-1) and output c(k), written with Graphviz subscripts (HTML-like
+  labels ``c<SUB>k-1</SUB>``), numbered intermediate states, and the ops as
+  coloured, labelled edges;
 - **networks** (a DAG whose nodes hold nested DAGs) are drawn with every nested
-  DAG as a boxed cluster (stages holding cells holding ops);
+  DAG as a boxed cluster (stages holding cells holding ops), captioned with what
+  it is and its number of nodes (for a DARTS-style cell: how many are drawn as
+  state boxes and how many as labelled edges). A genotype is its cell-pair DAG:
+  the normal and the reduction cell as two such clusters, wired as DARTS wires
+  cells k-2 and k-1;
 - **any other DAG** is drawn with one box per node labelled by its op. Graphs
   of more than ``compact_above`` nodes (a 32-node RandWire graph) get small round
   nodes showing their index, so the wiring stays readable; the colour says the op.
@@ -40,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphnas.dag import DAG, GraphError, Node
+from graphnas.dag import DAG, Node
 
 __all__ = [
     "FAMILIES",
@@ -409,9 +417,9 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
 
     Args:
         obj: a :class:`~graphnas.DAG` (a cell, a random graph or a network of
-            nested DAGs), a DARTS-format genotype (``normal``/``reduce`` lists of
-            ``(op, input)`` pairs, as in :mod:`graphnas.genotypes`), or a
-            NAS-Bench-201 arch string.
+            nested DAGs), or anything :func:`graphnas.as_dag` reads: a genotype or
+            the name of one (case-insensitive), a NAS-Bench-201 arch string, a
+            JSON file or text, a NAS-Bench-101 ``(matrix, ops)`` spec.
         rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom). Default:
             LR for cells, TB for everything else.
         title: a caption above the drawing.
@@ -422,7 +430,8 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
             ones become one box. Default: all.
 
     Raises:
-        GraphError: ``obj`` is not something graphnas can draw.
+        GraphError: ``obj`` is not something graphnas can draw, or its format's
+            parser refuses it (the same error as :func:`graphnas.as_dag`).
     """
     if not isinstance(obj, DAG):  # anything else is read by the one parser of its format
         from graphnas.loading import as_dag
