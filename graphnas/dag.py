@@ -212,7 +212,8 @@ class DAG:
         n = len(self._nodes)
         if n == 0:
             raise GraphError("a DAG needs at least one node")
-        self._nesting = 1 + max((node.op._nesting for node in self._nodes if isinstance(node.op, DAG)), default=0)
+        self._nesting: int = 1 + max((node.op._nesting for node in self._nodes if isinstance(node.op, DAG)),
+                                     default=0)
         if self._nesting > MAX_NESTING:
             deep = next(i for i, node in enumerate(self._nodes)
                         if isinstance(node.op, DAG) and node.op._nesting == MAX_NESTING)

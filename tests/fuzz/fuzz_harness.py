@@ -461,7 +461,6 @@ def file_loading(rng: random.Random) -> None:
 def pyg_input(rng: random.Random) -> None:
     """Random and corrupted torch_geometric Data (and vocabularies) into graphnas.from_pyg."""
     import torch
-    from torch_geometric.data import Data
 
     vocab_list = ["input", "conv", "pool", "identity"][:rng.randint(1, 4)]
     dag = random_valid_dag(rng, ops=vocab_list[1:] or ["input"], max_nodes=6)
@@ -472,7 +471,7 @@ def pyg_input(rng: random.Random) -> None:
     for _ in range(rng.choice([0, 0, 1, 1, 2])):
         faults += 1
         what = rng.randrange(12)
-        if what in (0, 1, 3) and not isinstance(getattr(data, "x" if what < 3 else "edge_index", None),
+        if what in (0, 1, 2, 3) and not isinstance(getattr(data, "x" if what < 3 else "edge_index", None),
                                                 torch.Tensor):
             continue  # an earlier fault removed what this one would change
         if what == 0:
@@ -811,7 +810,7 @@ def journal_reading(rng: random.Random) -> None:
 
 
 @entry_point("run(journal=...) resume", errors=(ValueError, OSError), culprit=_JOURNAL_CULPRIT, bounded=60,
-             full=2_000)
+             full=10_000)
 def journal_resume(rng: random.Random) -> None:
     """Resuming a search from a corrupted journal: refused clearly, or resumed without losing an evaluation."""
     from graphnas.generators import NB201Space
