@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import igraph
     import networkx
 
-__all__ = ["COMBINES", "DAG", "GraphError", "Node", "JSON_FORMAT", "JSON_VERSION"]
+__all__ = ["COMBINES", "DAG", "GraphError", "Node", "JSON_FORMAT", "JSON_VERSION", "MAX_NESTING"]
 
 #: The rules a node may use to merge its inputs.
 #: ``sum`` adds them, ``weighted_sum`` adds them with learnable weights made
@@ -43,6 +43,10 @@ COMBINES: tuple[str, ...] = ("sum", "weighted_sum", "concat", "mean")
 #: The ``format`` tag and schema version written by :meth:`DAG.to_json`.
 JSON_FORMAT = "graphnas.dag"
 JSON_VERSION = 1
+
+#: How deeply DAGs may nest (a network of stages of cells is 2 or 3 levels); deeper graphs are refused,
+#: so that comparing, hashing, serialising and compiling them never exhausts Python's recursion limit.
+MAX_NESTING = 32
 
 Op = Union[str, "DAG"]
 ParamValue = Union[None, bool, int, float, str, tuple]
@@ -198,7 +202,7 @@ class DAG:
             input count does not match its predecessors.
     """
 
-    __slots__ = ("_nodes", "_edges", "_inputs", "_outputs", "_preds", "_succs", "_hash", "_key")
+    __slots__ = ("_nodes", "_edges", "_inputs", "_outputs", "_preds", "_succs", "_hash", "_key", "_nesting")
 
     def __init__(self, nodes: Sequence[Node | str | DAG], edges: Iterable[Sequence[int]] = (),
                  *, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> None:
@@ -208,6 +212,13 @@ class DAG:
         n = len(self._nodes)
         if n == 0:
             raise GraphError("a DAG needs at least one node")
+        self._nesting: int = 1 + max((node.op._nesting for node in self._nodes if isinstance(node.op, DAG)),
+                                     default=0)
+        if self._nesting > MAX_NESTING:
+            deep = next(i for i, node in enumerate(self._nodes)
+                        if isinstance(node.op, DAG) and node.op._nesting == MAX_NESTING)
+            raise GraphError(f"node {deep} holds DAGs nested {MAX_NESTING} deep; at most {MAX_NESTING} levels "
+                             "of nesting are allowed")
         self._edges = self._check_edges(edges, n)
         preds: list[list[int]] = [[] for _ in range(n)]
         succs: list[list[int]] = [[] for _ in range(n)]
@@ -478,17 +489,22 @@ class DAG:
         if version != JSON_VERSION:
             raise GraphError(f"unsupported graphnas DAG schema version {version!r}; this graphnas reads "
                              f"version {JSON_VERSION}")
-        return _dag_from_body(doc, "$")
+        try:
+            return _dag_from_body(doc, "$")
+        except RecursionError:
+            raise GraphError("the DAG document nests DAGs too deeply to be read") from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DAG:
         """Parse JSON written by :meth:`to_json`. Never executes anything; bad input raises GraphError."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise GraphError(f"from_json expects a str or bytes, got {type(text).__name__}")
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise GraphError(f"malformed JSON: {err}") from None
-        except TypeError:
-            raise GraphError(f"from_json expects a str or bytes, got {type(text).__name__}") from None
+        except RecursionError:
+            raise GraphError("malformed JSON: the document nests arrays or objects too deeply to be read") from None
         return cls.from_dict(doc)
 
     def save(self, path: str) -> None:
@@ -498,9 +514,13 @@ class DAG:
 
     @classmethod
     def load(cls, path: str) -> DAG:
-        """Read a graph written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_json(fh.read())
+        """Read a graph written by :meth:`save`. A file that is not a DAG document raises GraphError naming it."""
+        with open(path, "rb") as fh:
+            data = fh.read()
+        try:
+            return cls.from_json(data)
+        except GraphError as err:
+            raise GraphError(f"{path}: {err}") from None
 
     @classmethod
     def from_edges(cls, nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any, Any]], *,

@@ -146,6 +146,15 @@ def _pair(v: Any) -> tuple[int, int]:
     return int(v), int(v)
 
 
+def _kernel(v: Any) -> tuple[int, int]:
+    """A 'same'-padded kernel size: odd and positive, so that stride s maps H to ceil(H / s) as the converter
+    assumes (an even kernel with padding k // 2 would grow the map by one)."""
+    kh, kw = _pair(v)
+    if kh < 1 or kw < 1 or kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"kernel must be odd and positive ('same' padding), got {v!r}")
+    return kh, kw
+
+
 class ReLUConvBN(nn.Sequential):
     """ReLU, convolution without bias, BatchNorm (DARTS' and NAS-Bench-201's basic conv).
 
@@ -162,7 +171,7 @@ class ConvBNReLU(nn.Sequential):
     """Convolution without bias, BatchNorm, ReLU (NAS-Bench-101's ops and projections, chain layers)."""
 
     def __init__(self, C_in: int, C_out: int, kernel: Any, stride: int = 1) -> None:
-        kh, kw = _pair(kernel)
+        kh, kw = _kernel(kernel)
         super().__init__(nn.Conv2d(C_in, C_out, (kh, kw), stride, (kh // 2, kw // 2), bias=False),
                          _bn(C_out), nn.ReLU(inplace=False))
 
@@ -215,7 +224,9 @@ class FactorizedReduce(nn.Module):
     """DARTS' strided skip: ReLU, two stride-2 1x1 convs offset by one pixel, concatenated, BN.
 
     With ``stride=1`` (a skip that must change channels, as in NAS-Bench-201) it is
-    a 1x1 conv and BN. Shapes: ``(N, C_in, H, W) -> (N, C_out, H / stride, W / stride)``.
+    a 1x1 conv and BN. Shapes: ``(N, C_in, H, W) -> (N, C_out, ceil(H / stride), ceil(W / stride))``:
+    the shifted half is zero-padded by one pixel at the bottom and right, which changes nothing for
+    even sizes (DARTS' case) and makes both halves ``ceil(H / 2)`` for odd ones.
     """
 
     def __init__(self, C_in: int, C_out: int, stride: int = 2) -> None:
@@ -236,7 +247,8 @@ class FactorizedReduce(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
         if self.stride == 2:
-            out = torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1)
+            shifted = nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+            out = torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1)
         else:
             out = self.conv(x)
         return self.bn(out)
@@ -445,10 +457,13 @@ register_op("nor_conv_1x1")(conv_1x1)
 
 @register_op("nb201_downsample")
 def nb201_downsample(C_in: int, C_out: int, stride: int) -> nn.Module:
-    """The shortcut of NAS-Bench-201's ResNet reduction block: 2x2 average pooling, then a 1x1 conv."""
+    """The shortcut of NAS-Bench-201's ResNet reduction block: 2x2 average pooling, then a 1x1 conv.
+
+    The pooling rounds up (``ceil_mode``) like the block's strided 3x3 conv, so both branches meet on odd
+    sizes too (NAS-Bench-201 only uses even ones, where nothing changes)."""
     if stride != 2:
         raise ValueError(f"nb201_downsample has stride 2, got stride={stride}")
-    return nn.Sequential(nn.AvgPool2d(2, 2, 0), nn.Conv2d(C_in, C_out, 1, bias=False))
+    return nn.Sequential(nn.AvgPool2d(2, 2, 0, ceil_mode=True), nn.Conv2d(C_in, C_out, 1, bias=False))
 
 
 # --------------------------------------------------------------------------- NAS-Bench-101
@@ -501,14 +516,14 @@ def chain_conv(C_in: int, C_out: int, stride: int, kernel: Any = (3, 3), filters
 @register_op("conv_bn")
 def conv_bn(C_in: int, C_out: int, stride: int, kernel: Any = 3) -> nn.Module:
     """Conv without bias, BN ('same' padding): the DARTS and NAS-Bench-201 stems."""
-    kh, kw = _pair(kernel)
+    kh, kw = _kernel(kernel)
     return nn.Sequential(nn.Conv2d(C_in, C_out, (kh, kw), stride, (kh // 2, kw // 2), bias=False), _bn(C_out))
 
 
 @register_op("relu_conv_bn")
 def relu_conv_bn(C_in: int, C_out: int, stride: int, kernel: Any = 1) -> nn.Module:
     """ReLU, conv without bias, BN ('same' padding): DARTS' cell preprocessing and its ImageNet stem."""
-    kh, kw = _pair(kernel)
+    kh, kw = _kernel(kernel)
     return ReLUConvBN(C_in, C_out, (kh, kw), stride, (kh // 2, kw // 2))
 
 
@@ -520,10 +535,11 @@ def factorized_reduce(C_in: int, C_out: int, stride: int) -> nn.Module:
 
 @register_op("max_pool_2x2", fixed_channels=True)
 def max_pool_2x2(C_in: int, C_out: int, stride: int) -> nn.Module:
-    """2x2 max pooling with stride 2 (NAS-Bench-101's downsampling between stacks)."""
+    """2x2 max pooling with stride 2 (NAS-Bench-101's downsampling between stacks), rounding up on odd sizes
+    as every strided op does."""
     if stride != 2:
         raise ValueError(f"max_pool_2x2 has stride 2, got stride={stride}")
-    return nn.MaxPool2d(2, 2)
+    return nn.MaxPool2d(2, 2, ceil_mode=True)
 
 
 class AuxiliaryHead(nn.Module):
@@ -542,8 +558,13 @@ class AuxiliaryHead(nn.Module):
         layers.append(nn.ReLU(inplace=False))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(768, num_classes)
+        # the 5x5 pooling then the 2x2 conv need at least 2x2 after pooling
+        self.min_size = 5 + pool_stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2] < self.min_size or x.shape[-1] < self.min_size:
+            raise ValueError(f"DARTS' auxiliary head needs an input of at least {self.min_size}x{self.min_size}, "
+                             f"got {x.shape[-2]}x{x.shape[-1]}")
         return self.classifier(self.features(x).mean((2, 3)))
 
 
@@ -573,8 +594,10 @@ def relu(C_in: int, C_out: int, stride: int) -> nn.Module:
 
 @register_op("drop_path", fixed_channels=True)
 def drop_path(C_in: int, C_out: int, stride: int, p: float = 0.0) -> nn.Module:
-    """DARTS' drop-path, active in training only."""
+    """DARTS' drop-path, active in training only; ``p`` in [0, 1)."""
     _no_stride("drop_path", stride)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise ValueError(f"drop_path's p must be a number in [0, 1), got {p!r}")
     return DropPath(p)
 
 

@@ -40,6 +40,13 @@ class NB201Table:
 
     def __init__(self, path: str | os.PathLike, metric: str | None = None) -> None:
         self.path = os.fspath(path)
+        try:
+            self.metric, self._table = self._read(metric)
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise ValueError(f"{self.path}: not a CSV table of NAS-Bench-201 cells: {err}") from None
+        self._space: Any = None
+
+    def _read(self, metric: str | None) -> tuple[str, dict[str, float]]:
         with open(self.path, newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
             try:
@@ -72,9 +79,7 @@ class NB201Table:
                 table[arch] = value
         if not table:
             raise ValueError(f"{self.path}: the table has a header but no rows")
-        self.metric = metric
-        self._table = table
-        self._space: Any = None
+        return metric, table
 
     @property
     def space(self) -> Any:

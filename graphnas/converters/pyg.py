@@ -54,19 +54,31 @@ def from_pyg(data: Data, vocabulary: Sequence[str] | Mapping[str, int]) -> DAG:
     """The inverse of :func:`to_pyg` (ops from the one-hot rows; params and combine rules are not encoded)."""
     index = _vocab_index(vocabulary)
     names = sorted(index, key=index.__getitem__)
+    if not isinstance(data, Data):
+        raise GraphError(f"from_pyg expects a torch_geometric.data.Data, got {type(data).__name__}")
     x = data.x
-    if x is None or x.dim() != 2 or x.shape[1] != len(names):
-        raise GraphError(f"data.x must have shape [num_nodes, {len(names)}]")
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != len(names):
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise GraphError(f"data.x must have shape [num_nodes, {len(names)}], got {got}")
     ops = []
     for i, row in enumerate(x):
         hot = torch.nonzero(row).flatten().tolist()
-        if len(hot) != 1:
-            raise GraphError(f"node {i}: feature row is not one-hot")
+        if len(hot) != 1 or row[hot[0]] != 1:
+            raise GraphError(f"node {i}: feature row is not one-hot: {row.tolist()}")
         ops.append(names[hot[0]])
-    edges = [tuple(e) for e in data.edge_index.t().tolist()]
-    inputs = data.inputs.tolist() if "inputs" in data else None
-    outputs = data.outputs.tolist() if "outputs" in data else None
-    return DAG(ops, edges, inputs=inputs, outputs=outputs)
+    ei = data.edge_index
+    if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.shape[0] != 2 or ei.is_floating_point():
+        got = f"{tuple(ei.shape)} {ei.dtype}" if isinstance(ei, torch.Tensor) else type(ei).__name__
+        raise GraphError(f"data.edge_index must be an integer tensor of shape [2, num_edges], got {got}")
+    edges = [tuple(e) for e in ei.t().tolist()]
+    ports = []
+    for kind in ("inputs", "outputs"):
+        value = data[kind] if kind in data else None
+        if value is not None and (not isinstance(value, torch.Tensor) or value.dim() != 1
+                                  or value.is_floating_point()):
+            raise GraphError(f"data.{kind} must be a 1-D integer tensor of node indices, got {value!r}")
+        ports.append(None if value is None else value.tolist())
+    return DAG(ops, edges, inputs=ports[0], outputs=ports[1])
 
 
 def _vocab_index(vocabulary: Sequence[str] | Mapping[str, int]) -> dict[str, int]:

@@ -16,7 +16,9 @@ output channels are its ``"C"`` param, or what its op says (``chain_conv``: its
 **Inputs that do not match** (the documented rule, ``align="project"``): when the
 inputs of one node arrive at different resolutions, each finer one is brought
 to the coarsest by average pooling with kernel and stride equal to the integer
-ratio of their scales; when they differ in channels and the combine is
+ratio of their scales (rounding up, as every strided op does: a value at stride
+``s`` of an ``H x W`` input is ``ceil(H / s) x ceil(W / s)``, so inputs of any
+size meet, odd ones included); when they differ in channels and the combine is
 ``sum``, ``weighted_sum`` or ``mean``, each input narrower or wider than the
 widest is projected to it by a 1x1 ReLU-Conv-BN (``concat`` needs no
 projection). These adapters are visible submodules named
@@ -172,7 +174,9 @@ class _Builder:
             parts: list[nn.Module] = []
             what = []
             if ratio > 1:
-                parts.append(nn.AvgPool2d(ratio, ratio))
+                # ceil_mode: every op pads 'same' and rounds up (a stride-s op maps H to ceil(H / s)), so the
+                # pooling must round up too to land on the target's size for every input size.
+                parts.append(nn.AvgPool2d(ratio, ratio, ceil_mode=True))
                 what.append(f"{ratio}x{ratio} average pooling")
             C_new = s.C
             if widen:

@@ -57,10 +57,23 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Evaluation:
+        """Read one journal line; a missing or malformed field raises KeyError, TypeError or ValueError."""
+        status = doc.get("status", "ok")
+        if status not in ("ok", "failed"):
+            raise ValueError(f"status must be 'ok' or 'failed', got {status!r}")
         value = doc.get("value")
-        return cls(dag=DAG.from_dict(doc["dag"]), value=float("nan") if value is None else float(value),
-                   seconds=float(doc.get("seconds", 0.0)), status=str(doc.get("status", "ok")),
-                   error=doc.get("error"), info=dict(doc.get("info") or {}))
+        if status == "ok" or value is not None:
+            value = _number(value, "value")
+            if status == "ok" and not math.isfinite(value):
+                raise ValueError(f"an 'ok' evaluation needs a finite value, got {value}")
+        seconds = _number(doc.get("seconds", 0.0), "seconds")
+        error, info = doc.get("error"), doc.get("info") or {}
+        if error is not None and not isinstance(error, str):
+            raise TypeError(f"error must be a string or null, got {error!r}")
+        if not isinstance(info, dict):
+            raise TypeError(f"info must be an object, got {info!r}")
+        return cls(dag=DAG.from_dict(doc["dag"]), value=float("nan") if value is None else value,
+                   seconds=seconds, status=status, error=error, info=dict(info))
 
 
 class History:
@@ -112,26 +125,46 @@ class History:
 
 
 def read_journal(path: str | os.PathLike) -> History:
-    """The evaluations recorded in a journal; a half-written last line (a killed run) is skipped."""
+    """The evaluations recorded in a journal; a half-written last line (a killed run) is skipped.
+
+    Raises:
+        ValueError: naming the file and the line, for a line that is not an evaluation (bad JSON anywhere
+            but on the last line, a missing or malformed field, another format, an unsupported version).
+    """
     evals: list[Evaluation] = []
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().split("\n")
-    for n, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError:
-            if n >= len(lines) - 2:  # the last line, cut short when the run was killed
-                log.warning("journal %s: ignoring a truncated last line", path)
-                continue
-            raise ValueError(f"journal {path}, line {n + 1}: not valid JSON") from None
-        if doc.get("format") == _JOURNAL_FORMAT:
+    for n, doc in _journal_lines(path):
+        where = f"journal {path}, line {n}"
+        if not isinstance(doc, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+        if "format" in doc:
+            if doc["format"] != _JOURNAL_FORMAT:
+                raise ValueError(f"{where}: a {doc['format']!r} document, not a graphnas journal")
             if doc.get("version") != _JOURNAL_VERSION:
                 raise ValueError(f"journal {path}: unsupported version {doc.get('version')!r}")
             continue
-        evals.append(Evaluation.from_dict(doc))
+        try:
+            evals.append(Evaluation.from_dict(doc))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as err:
+            what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            raise ValueError(f"{where}: not an evaluation: {what}") from None
     return History(evals)
+
+
+def _journal_lines(path: str | os.PathLike) -> list[tuple[int, Any]]:
+    """``(line number, parsed JSON)`` for each non-blank line; a last line that does not parse is skipped."""
+    with open(path, "rb") as fh:
+        lines = fh.read().split(b"\n")
+    numbered = [(n + 1, raw) for n, raw in enumerate(lines) if raw.strip()]
+    out = []
+    for k, (n, raw) in enumerate(numbered):
+        try:
+            out.append((n, json.loads(raw.decode("utf-8"))))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            if k == len(numbered) - 1:  # the last line, cut short when the run was killed
+                log.warning("journal %s: ignoring a truncated last line", path)
+                continue
+            raise ValueError(f"journal {path}, line {n}: not valid JSON") from None
+    return out
 
 
 def _evaluate(objective: Callable[[DAG], Any], dag: DAG) -> Evaluation:
@@ -254,11 +287,25 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
     return history
 
 
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
 def _repair_tail(path: str) -> None:
-    """Cut a half-written last line, so that new lines start on a line of their own."""
+    """Cut a half-written last line (one that does not parse, as :func:`read_journal` skips it), so that new
+    lines start on a line of their own and the skipped one never ends up in the middle of the journal."""
     with open(path, "rb+") as fh:
         data = fh.read()
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            fh.seek(cut)
+        body = data.rstrip()
+        start = body.rfind(b"\n") + 1
+        try:
+            json.loads(body[start:].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            fh.seek(start)
             fh.truncate()
+            return
+        if not data.endswith(b"\n"):
+            fh.seek(len(data))
+            fh.write(b"\n")
