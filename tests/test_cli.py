@@ -258,7 +258,7 @@ def test_search_randwire_mistakes_are_one_line(capsys, tmp_path):
     assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--n", "4", "--budget", "2",
                                "--out", out)[::2], "even k")
     assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--bogus", "1", "--budget", "2",
-                               "--out", out)[::2], "no option --bogus", "--generator, --n, --params", "--sample_size")
+                               "--out", out)[::2], "no option --bogus", "--generator, --n, --params", "--initial")
     assert_one_line_error(*cli(capsys, "search", "--space", "ws", "--optimizer", "bo", "--budget", "2",
                                "--out", out)[::2], "--space randwire --generator ws")
     assert not (out / "journal.jsonl").exists()

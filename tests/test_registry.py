@@ -150,7 +150,7 @@ def test_models_module_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, graphnas.models as m; m.get_model('nb201', %r); print('torch' in sys.modules)" % NB201_ARCH
+    code = f"import sys, graphnas.models as m; m.get_model('nb201', {NB201_ARCH!r}); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
@@ -160,9 +160,8 @@ def test_get_model_compiles_with_to_torch():
     import torch
 
     from graphnas import count_params, to_torch
-    from graphnas.models import get_model, get_model_builder
-
     from graphnas.generators import NB201Space
+    from graphnas.models import get_model, get_model_builder
 
     builder = get_model_builder("digits")
     net = to_torch(get_model("digits", NB201Space().from_string(NB201_ARCH)), builder.in_channels)
@@ -174,8 +173,7 @@ def test_get_model_compiles_with_to_torch():
 
 def test_get_optimizer_by_name_and_alias():
     from graphnas.generators import NB201Space
-    from graphnas.search import (BayesianOptimization, RandomSearch, RegularizedEvolution, get_optimizer,
-                                 list_optimizers)
+    from graphnas.search import BayesianOptimization, RandomSearch, RegularizedEvolution, get_optimizer, list_optimizers
 
     space = NB201Space()
     assert list_optimizers() == ["bo", "random", "rea"]
