@@ -449,9 +449,9 @@ def search(
     hint = ""
     if space in ("ws", "er", "ba"):  # generator functions: they sample but cannot mutate
         hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
-    space_params, opt_params = _split_search_params(_parse_extra(ctx.args), space, space_target, optimizer,
-                                                    opt_target, initial)
     try:
+        space_params, opt_params = _split_search_params(_parse_extra(ctx.args), space, space_target, optimizer,
+                                                        opt_target, initial)
         objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space)
         space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
