@@ -36,7 +36,7 @@ import torch.nn as nn
 from graphnas import DAG, count_params, to_torch
 from graphnas.generators import watts_strogatz
 from graphnas.genotypes import DARTS_V2
-from graphnas.models import _stage, darts_cifar, darts_cifar_dag
+from graphnas.models import _stage, darts_cifar
 from graphnas.ops import FactorizedReduce, ReLUConvBN, get_op
 
 # --------------------------------------------------------------------------- hand-written DARTS
@@ -300,8 +300,8 @@ def main() -> None:
     rows: list[dict] = []
 
     # (a) DARTS_V2 on CIFAR
-    dag = darts_cifar_dag(DARTS_V2)
-    g = darts_cifar(DARTS_V2)
+    dag = darts_cifar(DARTS_V2)
+    g = to_torch(dag, 3)
     g.graphnas_dag = dag
     interp = darts_interpreter(g)
     hand = HandDARTS(DARTS_V2)

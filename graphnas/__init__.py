@@ -12,12 +12,13 @@ from __future__ import annotations
 from graphnas._lazy import lazy_exports
 from graphnas.converters import _LAZY as _CONVERTERS
 from graphnas.dag import COMBINES, DAG, GraphError, Node
+from graphnas.registry import UnknownNameError
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edge_cells", **_CONVERTERS}
 
-__all__ = ["COMBINES", "DAG", "GraphError", "Node", "__version__", *sorted(_LAZY)]
+__all__ = ["COMBINES", "DAG", "GraphError", "Node", "UnknownNameError", "__version__", *sorted(_LAZY)]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

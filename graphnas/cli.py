@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from graphnas.dag import DAG, GraphError
+from graphnas.registry import UnknownNameError
 
 __all__ = ["UserError", "app", "main"]
 
@@ -31,6 +32,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import graphnas
+
+        typer.echo(f"graphnas {graphnas.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Neural architecture search where every architecture is a DAG: generate, render, compile, search."""
 
 
 class UserError(Exception):
@@ -88,43 +105,47 @@ def _parse_extra(args: Sequence[str]) -> dict[str, Any]:
     return params
 
 
-def _check_params(name: str, target: Any, params: dict[str, Any], *, command: str | None = None) -> None:
-    """Refuse ``--name value`` pairs that ``target`` does not take, or missing required ones, in one line.
+def _parameters(target: Any, skip: Sequence[str] = ()) -> tuple[list[str], list[str], bool]:
+    """The keyword parameters ``target`` takes, those it needs, and whether it takes ``**kwargs``.
 
-    ``command`` (e.g. ``"search"``) words the refusal for extra options of that command.
+    ``self``, ``seed`` (an option of its own) and the names in ``skip`` (given by the command) are left out.
     """
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return
-    accepted = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                and p.name not in ("self", "seed")]
-    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
+        return [], [], True
+    left_out = {"self", "seed", *skip}
+    named = [p for p in sig.parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in left_out]
+    return ([p.name for p in named], [p.name for p in named if p.default is p.empty],
+            any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()))
+
+
+def _flags(names: Sequence[str]) -> str:
+    return ", ".join("--" + n for n in names) or "no parameters"
+
+
+def _check_params(kind: str, name: str, target: Any, params: dict[str, Any], skip: Sequence[str] = ()) -> None:
+    """Refuse ``--name value`` pairs that ``target`` does not take, or missing required ones, in one line."""
+    accepted, required, var_kw = _parameters(target, skip)
     unknown = [k for k in params if k not in accepted]
-    if unknown:
-        flags, takes = ", ".join("--" + k for k in unknown), ", ".join("--" + a for a in accepted) or "no parameters"
-        if command is not None:
-            raise UserError(f"{command} has no option {flags}, and space {name!r} has no such parameter (it takes "
-                            f"{takes}); see 'graphnas {command} --help'")
-        raise UserError(f"generator {name!r} has no parameter {flags}; it takes {takes}")
-    missing = [p.name for p in sig.parameters.values()
-               if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-               and p.name not in ("self", "seed") and p.name not in params]
+    if unknown and not var_kw:
+        raise UserError(f"{kind} {name!r} has no parameter {_flags(unknown)}; it takes {_flags(accepted)}")
+    missing = [m for m in required if m not in params]
     if missing:
-        raise UserError(f"generator {name!r} needs {', '.join('--' + m for m in missing)}")
+        raise UserError(f"{kind} {name!r} needs {_flags(missing)}")
 
 
 def _generator(name: str, params: dict[str, Any]) -> Any:
-    from graphnas.generators import registry
+    from graphnas.generators import get_generator, get_generator_builder
 
-    names = registry.list_generators()
-    if name not in names:
-        raise UserError(f"unknown generator or space {name!r}; known: {', '.join(names)}")
-    target = registry._REGISTRY[name]
-    _check_params(name, target, params)
     try:
-        return registry.get_generator(name, **params)
+        target = get_generator_builder(name)
+    except UnknownNameError as err:
+        raise UserError(str(err)) from None
+    _check_params("generator", name, target, params)
+    try:
+        return get_generator(name, **params)
     except (TypeError, ValueError) as err:
         raise UserError(f"generator {name!r}: {err}") from None
 
@@ -195,38 +216,40 @@ def render(
     _console(stderr=True).print(f"wrote {output}")
 
 
-_MODELS = ("digits", "nb201", "darts", "none")
-
-
-def _build_network(obj: Any, source: str, model: str, C: int | None, N: int | None, num_classes: int,
+def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], num_classes: int,
                    in_channels: int, size: int | None) -> tuple[DAG, int, tuple[int, int, int]]:
-    """The network DAG to compile, its input channels and the input shape ``(C, H, W)`` of one sample."""
-    if model not in _MODELS:
-        raise UserError(f"unknown --model {model!r}; expected one of {', '.join(_MODELS)}")
-    if model == "darts":
-        from graphnas import models
-        from graphnas.genotypes import dag_to_genotype
+    """The network DAG to compile, its input channels and the input shape ``(C, H, W)`` of one sample.
 
-        try:
-            obj = dag_to_genotype(obj)
-        except GraphError:
-            raise UserError(f"{source}: --model darts needs a genotype name such as DARTS_V2, NASNet or ENAS") from None
-        n = 6 if N is None else N
-        return models.darts_cifar_dag(obj, C=36 if C is None else C, layers=3 * n + 2,
-                                      num_classes=num_classes), 3, (3, size or 32, size or 32)
-    if model == "digits":
-        from graphnas.benchmarks.digits import digits_network, is_network
+    ``model`` is a registered model (``graphnas.models.list_models()``) built around the cell with ``params``,
+    or ``none`` for the graph as it is.
+    """
+    if model == "none":
+        if params:
+            raise UserError(f"--model none builds no network, so it takes no parameter {_flags(list(params))}")
+        dag = obj if isinstance(obj, DAG) else _load_dag(source)
+        return dag, in_channels, (in_channels, size or 32, size or 32)
+    from graphnas.models import get_model_builder
 
-        if is_network(obj):
-            return obj, 1, (1, size or 8, size or 8)
-        return digits_network(obj, C=8 if C is None else C, N=1 if N is None else N,
-                              num_classes=num_classes), 1, (1, size or 8, size or 8)
-    if model == "nb201":
-        from graphnas import models
-
-        return models.nb201_dag(obj, C=16 if C is None else C, N=5 if N is None else N,
-                                num_classes=num_classes), 3, (3, size or 32, size or 32)
-    return obj, in_channels, (in_channels, size or 32, size or 32)
+    try:
+        builder = get_model_builder(model)
+    except UnknownNameError as err:
+        raise UserError(f"--model: {err} (or none: the graph as it is)") from None
+    accepted, required, _ = _parameters(builder.fn)
+    if not required:
+        raise UserError(f"model {model!r} builds its own graphs and takes no cell; build it in Python with "
+                        f"graphnas.models.get_model({model!r}, ...)")
+    _check_params("model", model, builder.fn, params, skip=[required[0], "num_classes"])
+    if isinstance(obj, str):
+        obj = _load_dag(source)
+    config = dict(params)
+    if "num_classes" in accepted:
+        config["num_classes"] = num_classes
+    try:
+        net = builder(obj, **config)
+    except (TypeError, ValueError, AttributeError) as err:
+        raise UserError(f"{source}: model {model!r}: {err}") from None
+    side = size or builder.input_size
+    return net, builder.in_channels, (builder.in_channels, side, side)
 
 
 def write_model(module: Any, example: Any, output: Path) -> str:
@@ -240,9 +263,8 @@ def write_model(module: Any, example: Any, output: Path) -> str:
         torch.save(module.state_dict(), output)
         return "state_dict"
     if suffix == ".onnx":
-        from graphnas.report import export_onnx
+        from graphnas.converters.onnx import export_onnx
 
-        module.eval()
         export_onnx(module, example, output)
         return "ONNX"
     if suffix == ".py":
@@ -253,25 +275,28 @@ def write_model(module: Any, example: Any, output: Path) -> str:
     raise UserError(f"{output}: unknown output type {suffix or '(none)'!r}; use .pt (state_dict), .onnx or .py")
 
 
-@app.command("compile")
+@app.command("compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def compile_(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A DAG JSON file (a cell or a whole network), a NAS-Bench-201 arch "
                                            "string, or a genotype name for --model darts.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="model.pt (state_dict), model.onnx, model.py "
                                                             "(generated code) or net.json (the network DAG).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Skeleton around the cell: digits (8x8x1, what "
-                                                              "search trains), nb201, darts, or none (the graph "
+    model: Annotated[str, typer.Option("--model", "-m", help="A registered model around the cell (see "
+                                                              "'graphnas info'): digits (8x8x1, what search "
+                                                              "trains), nb201, darts, ...; or none (the graph "
                                                               "as it is).")] = "digits",
-    C: Annotated[int | None,
-                 typer.Option("--C", help="Channels of the first stage (digits 8, nb201 16, darts 36).")] = None,
-    N: Annotated[int | None, typer.Option("--N", help="Cells per stage (digits 1, nb201 5, darts 6).")] = None,
     num_classes: Annotated[int, typer.Option("--num-classes", help="Classifier outputs.")] = 10,
     in_channels: Annotated[int, typer.Option("--in-channels", help="Input channels for --model none.")] = 3,
     size: Annotated[int | None, typer.Option("--size", help="Input height and width for the example input "
                                                          "(ONNX, FLOPs).")] = None,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the initial weights.")] = 0,
 ) -> None:
-    """Compile a graph into a PyTorch module: graphnas compile g.json -o model.pt (or .onnx, .py)."""
+    """Compile a graph into a PyTorch module: graphnas compile g.json -o model.pt (or .onnx, .py).
+
+    Parameters of the model follow as --name value, e.g. --C 16 --N 5 for nb201 (its defaults otherwise);
+    graphnas.models documents each model's parameters.
+    """
     import torch
 
     from graphnas.converters.torch import count_flops, count_params, to_torch
@@ -279,8 +304,9 @@ def compile_(
     if output.suffix.lower() not in (".pt", ".pth", ".onnx", ".py", ".json"):
         raise UserError(f"{output}: unknown output type {output.suffix or '(none)'!r}; use .pt (state_dict), "
                         ".onnx, .py (generated code) or .json (the network DAG)")
+    params = _parse_extra(ctx.args)
     obj = _load_graph(source)
-    net, chans, shape = _build_network(obj, source, model, C, N, num_classes, in_channels, size)
+    net, chans, shape = _build_network(obj, source, model, params, num_classes, in_channels, size)
     if output.suffix.lower() == ".json":
         _write_text(output, net.to_json(indent=1) + "\n")
         _console(stderr=True).print(f"wrote {output}: the network DAG, {len(net)} nodes")
@@ -325,6 +351,32 @@ def _history_table(title: str, history: Any, top: int = 5) -> Any:
     return table
 
 
+def _split_search_params(extra: dict[str, Any], space: str, space_target: Any, optimizer: str, opt_target: Any,
+                         initial: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Share the ``--name value`` pairs of ``graphnas search`` between the space and the optimizer."""
+    space_names, space_required, _ = _parameters(space_target)
+    opt_names, _, _ = _parameters(opt_target, skip=["space", "surrogate"])
+    both = sorted(set(extra) & set(space_names) & set(opt_names))
+    if both:
+        raise UserError(f"{_flags(both)} is a parameter of both space {space!r} and optimizer {optimizer!r}")
+    unknown = [k for k in extra if k not in space_names and k not in opt_names]
+    if unknown:
+        raise UserError(f"search has no option {_flags(unknown)}, and neither space {space!r} (it takes "
+                        f"{_flags(space_names)}) nor optimizer {optimizer!r} (it takes {_flags(opt_names)}) has "
+                        "such a parameter; see 'graphnas search --help'")
+    space_params = {k: v for k, v in extra.items() if k in space_names}
+    missing = [m for m in space_required if m not in space_params]
+    if missing:
+        raise UserError(f"space {space!r} needs {_flags(missing)}")
+    opt_params = {k: v for k, v in extra.items() if k in opt_names}
+    if initial is not None:
+        if "initial" not in opt_names:
+            raise UserError(f"--initial: optimizer {optimizer!r} takes no initial samples; it takes "
+                            f"{_flags(opt_names)}")
+        opt_params["initial"] = initial
+    return space_params, opt_params
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def search(
     ctx: typer.Context,
@@ -340,42 +392,51 @@ def search(
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation (digits).")] = 3,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel evaluations in worker processes "
                                                                  "(1: in this process).")] = 1,
-    initial: Annotated[int, typer.Option("--initial", help="Random samples before BO's surrogate (and REA's "
-                                                           "population size).")] = 10,
+    initial: Annotated[int | None, typer.Option("--initial", help="Random samples before the optimizer starts "
+                                                                  "to learn (bo: 10).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journal in "
                                                         "--out.")] = False,
 ) -> None:
     """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo.
 
-    Parameters of the space follow as --name value (values are read as JSON where they parse), e.g.
-    graphnas search --space randwire --generator er --n 16 --params '{"p": 0.3}'.
+    Parameters of the space and of the optimizer follow as --name value (values are read as JSON where they
+    parse), e.g. graphnas search --space randwire --generator er --n 16 --params '{"p": 0.3}' --optimizer rea
+    --population 10 --sample-size 3.
     """
     import math
 
-    from graphnas import report
-    from graphnas.generators import registry
+    from graphnas.benchmarks.objectives import get_objective
+    from graphnas.generators import get_generator, get_generator_builder
+    from graphnas.jobs import prepare_output
+    from graphnas.search import get_optimizer, get_optimizer_builder
 
     if budget < 1:
         raise UserError(f"--budget must be at least 1, got {budget}")
-    names = registry.list_generators()
-    if space not in names:
-        raise UserError(f"unknown space {space!r}; known: {', '.join(names)}")
+    try:
+        space_target = get_generator_builder(space)
+    except UnknownNameError as err:
+        raise UserError(str(UnknownNameError("space", space, err.known))) from None
+    try:
+        opt_target = get_optimizer_builder(optimizer)
+    except UnknownNameError as err:
+        raise UserError(str(err)) from None
     hint = ""
     if space in ("ws", "er", "ba"):  # generator functions: they sample but cannot mutate
         hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
-    space_params = _parse_extra(ctx.args)
     try:
-        _check_params(space, registry._REGISTRY[space], space_params, command="search")
-        objective_fn = report.make_objective(objective, epochs=epochs, seed=seed, space=space)
-        space_obj = report.make_space(space, **space_params)
+        space_params, opt_params = _split_search_params(_parse_extra(ctx.args), space, space_target, optimizer,
+                                                        opt_target, initial)
+        objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space)
+        space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
-        opt = report.make_optimizer(optimizer, space_obj, seed=seed, initial=initial)
+        opt = get_optimizer(optimizer, space_obj, seed=seed, **opt_params)
     except (UserError, ValueError, TypeError, KeyError) as err:
         raise UserError(str(err).strip("'\"") + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
-                "optimizer": optimizer, "seed": seed, "epochs": epochs, "initial": initial, "budget": budget}
+                "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
+                "budget": budget}
     try:  # resuming a journal of other settings would mix two searches
-        report.prepare_output(out, settings, fresh=fresh)
+        prepare_output(out, settings, fresh=fresh)
     except ValueError as err:
         raise UserError(str(err)) from None
     from graphnas.search import run
@@ -404,7 +465,7 @@ def search(
     console.print(_history_table(f"best of {len(history)} evaluations", history))
     best = history.best_dag
     summary = {"space": space, "space_params": space_params, "objective": objective, "optimizer": optimizer,
-               "budget": budget, "seed": seed,
+               "optimizer_params": opt_params, "budget": budget, "seed": seed,
                "evaluations": len(history), "failed": len(history.failed),
                "best_value": None if best is None else history.best_value,
                "best_so_far": [v if math.isfinite(v) else None for v in history.best_so_far]}
@@ -447,7 +508,7 @@ def demo(
     """
     import math
 
-    from graphnas.report import MainJobConfig, main_job, prepare_output
+    from graphnas.jobs import MainJobConfig, main_job, prepare_output
 
     if budget < 2:
         raise UserError(f"--budget must be at least 2, got {budget}")
@@ -511,7 +572,7 @@ def demo(
 
 @app.command()
 def info() -> None:
-    """Versions, whether Graphviz is found, and the registered generators, spaces and ops."""
+    """Versions, whether Graphviz is found, and the registered generators, spaces, models, optimizers and ops."""
     import platform
     import shutil
     import subprocess
@@ -542,14 +603,18 @@ def info() -> None:
                                       "render pictures")
     console.print(table)
 
-    from graphnas.generators import registry
+    from graphnas.benchmarks.objectives import list_objectives
+    from graphnas.generators import is_space, list_generators
+    from graphnas.models import list_models
+    from graphnas.search import list_acquisitions, list_optimizers
 
-    gens: list[str] = []
-    spaces: list[str] = []
-    for name in registry.list_generators():
-        (spaces if isinstance(registry._REGISTRY[name], type) else gens).append(name)
+    gens = [name for name in list_generators() if not is_space(name)]
+    spaces = [name for name in list_generators() if is_space(name)]
     console.print(f"[bold]generators[/bold] ({len(gens)}): {', '.join(gens)}")
     console.print(f"[bold]spaces[/bold] ({len(spaces)}): {', '.join(spaces)}")
+    for what, names in (("models", list_models()), ("optimizers", list_optimizers()),
+                        ("acquisitions", list_acquisitions()), ("objectives", list_objectives())):
+        console.print(f"[bold]{what}[/bold] ({len(names)}): {', '.join(names)}")
     try:
         from graphnas.ops import list_ops
     except ImportError:  # pragma: no cover
@@ -561,13 +626,13 @@ def info() -> None:
 
 # --------------------------------------------------------------------------- entry point
 
-_USER_ERRORS: tuple[type[BaseException], ...] = (UserError, GraphError, OSError)
+_USER_ERRORS: tuple[type[BaseException], ...] = (UserError, GraphError, UnknownNameError, OSError)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     errors = list(_USER_ERRORS)
     from graphnas.converters.dot import RenderError
-    from graphnas.report import ExportError
+    from graphnas.converters.onnx import ExportError
 
     errors += [RenderError, ExportError]
     return tuple(errors)

@@ -1,41 +1,108 @@
-"""The published macro networks, each a DAG of stages or cells compiled by :func:`graphnas.to_torch`.
+"""The published macro networks as :class:`graphnas.DAG` builders, in a registry (torchvision style).
 
-Every network has two functions: ``<name>_dag(...)`` returns the network as a
-:class:`graphnas.DAG` (cells and stages are nested DAGs, so it can be rendered,
-saved as JSON or flattened), and ``<name>(...)`` compiles it.
+Every model is a function that returns the network as a DAG (cells and stages
+are nested DAGs, so it can be rendered, saved as JSON or flattened);
+:func:`graphnas.to_torch` compiles it. ``list_models()`` names them and
+``get_model(name, *args, **config)`` builds one; each model's defaults are its
+function's defaults.
 
-- :func:`darts_cifar`, :func:`darts_imagenet`: DARTS' evaluation networks
+- ``darts_cifar``, ``darts_imagenet``: DARTS' evaluation networks
   (quark0/darts ``cnn/model.py``) for any genotype in the DARTS form.
-- :func:`nb201`: the NAS-Bench-201 skeleton (stem, 3 stages of N cells, ResNet
+- ``nb201``: the NAS-Bench-201 skeleton (stem, 3 stages of N cells, ResNet
   reduction blocks between them).
-- :func:`nb101`: the NAS-Bench-101 skeleton, with its cells lowered to explicit
+- ``nb101``: the NAS-Bench-101 skeleton, with its cells lowered to explicit
   projection, truncation and concatenation nodes (:func:`nb101_cell`).
-- :func:`randwire`: RandWireNN's small and regular regimes (Xie et al. 2019, Table 1).
-- :func:`chain_net`: a NAS-RL chain of ``chain_conv`` layers with a classifier.
+- ``randwire``: RandWireNN's small and regular regimes (Xie et al. 2019, Table 1).
+- ``chain_net``: a NAS-RL chain of ``chain_conv`` layers with a classifier.
+- ``digits``: the small skeleton for 8x8 digits that search trains
+  (:func:`graphnas.benchmarks.digits.digits_network`).
 
 Example::
 
+    >>> from graphnas import count_params, to_torch
     >>> from graphnas.genotypes import DARTS_V2
-    >>> from graphnas import count_params
-    >>> count_params(darts_cifar(DARTS_V2))
+    >>> net = get_model("darts_cifar", DARTS_V2)       # a DAG; the same as darts_cifar(DARTS_V2)
+    >>> count_params(to_torch(net))
     3349342
+
+Add a model with ``@register_model("name", in_channels=3, input_size=32)`` on a
+function returning a DAG.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import torch.fx as fx
-import torch.nn as nn
-
-from graphnas.converters.torch import to_torch
 from graphnas.dag import DAG, GraphError, Node
+from graphnas.registry import Registry
 
 __all__ = [
-    "chain_net", "chain_net_dag", "darts_cifar", "darts_cifar_dag", "darts_imagenet", "darts_imagenet_dag",
-    "nb101", "nb101_cell", "nb101_dag", "nb201", "nb201_dag", "randwire", "randwire_dag", "set_drop_path",
+    "MODELS", "ModelBuilder", "chain_net", "darts_cifar", "darts_imagenet", "digits", "get_model",
+    "get_model_builder", "list_models", "nb101", "nb101_cell", "nb201", "randwire", "register_model",
+    "set_drop_path",
 ]
+
+F = TypeVar("F", bound=Callable[..., DAG])
+
+
+@dataclass(frozen=True)
+class ModelBuilder:
+    """A registered model: its DAG-building function and the input it expects.
+
+    ``in_channels`` and ``input_size`` (height = width) describe one input sample,
+    e.g. for :func:`graphnas.to_torch` and an example tensor ``(1, in_channels,
+    input_size, input_size)``. Calling it builds the DAG.
+    """
+
+    name: str
+    fn: Callable[..., DAG]
+    in_channels: int = 3
+    input_size: int = 32
+
+    def __call__(self, *args: Any, **config: Any) -> DAG:
+        return self.fn(*args, **config)
+
+
+#: The model registry (a :class:`graphnas.registry.Registry` of :class:`ModelBuilder`).
+MODELS: Registry[ModelBuilder] = Registry("model")
+
+
+def register_model(name: str, *, in_channels: int = 3, input_size: int = 32,
+                   aliases: Sequence[str] = ()) -> Callable[[F], F]:
+    """Decorator: register a function returning a network DAG under ``name``.
+
+    Registering a name again raises ValueError unless it is the same function with the same settings.
+    """
+
+    def deco(fn: F) -> F:
+        MODELS.add(name, ModelBuilder(name, fn, in_channels, input_size), aliases=aliases)
+        return fn
+
+    return deco
+
+
+def list_models() -> list[str]:
+    """The registered model names, sorted."""
+    return MODELS.names()
+
+
+def get_model_builder(name: str) -> ModelBuilder:
+    """The registered model ``name`` (its function and input size); :class:`graphnas.UnknownNameError` otherwise."""
+    return MODELS.get(name)
+
+
+def get_model(name: str, *args: Any, **config: Any) -> DAG:
+    """The network DAG of model ``name``, built with ``args`` and ``config`` (the model function's parameters).
+
+    Example: ``get_model("nb201", "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|", C=4,
+    N=1)``. Compile it with :func:`graphnas.to_torch`.
+
+    Raises:
+        graphnas.UnknownNameError: no such model (the message suggests the closest names).
+    """
+    return MODELS.get(name)(*args, **config)
 
 
 class _Net:
@@ -121,8 +188,9 @@ def _darts_dag(genotype: Any, C: int, layers: int, num_classes: int, auxiliary: 
     return net.dag([logits] if aux is None else [logits, aux])
 
 
-def darts_cifar_dag(genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10, auxiliary: bool = False,
-                    drop_path: float = 0.0) -> DAG:
+@register_model("darts_cifar", aliases=("darts",))
+def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10, auxiliary: bool = False,
+                drop_path: float = 0.0) -> DAG:
     """DARTS' CIFAR network as a DAG: a 3x3 stem to 3C channels, ``layers`` cells (reductions at 1/3 and 2/3).
 
     ``genotype`` is a DARTS-form :class:`~graphnas.genotypes.Genotype` (DARTS, NASNet,
@@ -130,37 +198,26 @@ def darts_cifar_dag(genotype: Any, C: int = 36, layers: int = 20, num_classes: i
     Before each cell, ``relu_conv_bn`` nodes bring both inputs to the cell's C
     (``factorized_reduce`` for the input from before a reduction). With
     ``auxiliary=True`` DARTS' auxiliary head after cell ``2*layers//3`` is a
-    second output; ``drop_path > 0`` adds ``drop_path`` nodes in the cells.
+    second output; ``drop_path > 0`` adds ``drop_path`` nodes in the cells. Compiled
+    (``graphnas.to_torch``), it is DARTS' ``NetworkCIFAR``: logits, or ``(logits, aux_logits)``.
     """
     return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=False)
 
 
-def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10, auxiliary: bool = False,
-                drop_path: float = 0.0) -> fx.GraphModule:
-    """DARTS' CIFAR evaluation network (``NetworkCIFAR``), compiled; see :func:`darts_cifar_dag`.
+@register_model("darts_imagenet", input_size=224)
+def darts_imagenet(genotype: Any, C: int = 48, layers: int = 14, num_classes: int = 1000,
+                   auxiliary: bool = False, drop_path: float = 0.0) -> DAG:
+    """DARTS' ImageNet network as a DAG: two strided stems (stride 4 and 8), then the cells.
 
-    Returns logits, or ``(logits, aux_logits)`` with ``auxiliary=True``.
+    Global average pooling stands in for DARTS' ``AvgPool2d(7)`` (the same at 224x224 input);
+    the parameters are those of :func:`darts_cifar`.
     """
-    return to_torch(darts_cifar_dag(genotype, C, layers, num_classes, auxiliary, drop_path), 3,
-                    class_name="DARTSNetworkCIFAR")
-
-
-def darts_imagenet_dag(genotype: Any, C: int = 48, layers: int = 14, num_classes: int = 1000,
-                       auxiliary: bool = False, drop_path: float = 0.0) -> DAG:
-    """DARTS' ImageNet network as a DAG: two strided stems (stride 4 and 8), then the cells."""
     return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=True)
 
 
-def darts_imagenet(genotype: Any, C: int = 48, layers: int = 14, num_classes: int = 1000, auxiliary: bool = False,
-                   drop_path: float = 0.0) -> fx.GraphModule:
-    """DARTS' ImageNet evaluation network (``NetworkImageNet``), compiled. Global average pooling replaces
-    its ``AvgPool2d(7)`` (the same at 224x224 input)."""
-    return to_torch(darts_imagenet_dag(genotype, C, layers, num_classes, auxiliary, drop_path), 3,
-                    class_name="DARTSNetworkImageNet")
-
-
-def set_drop_path(model: nn.Module, p: float) -> None:
-    """Set the drop-path probability of every ``drop_path`` node (DARTS raises it linearly over training)."""
+def set_drop_path(model: Any, p: float) -> None:
+    """Set the drop-path probability of every ``drop_path`` node of a compiled ``model`` (an ``nn.Module``;
+    DARTS raises it linearly over training)."""
     from graphnas.ops import DropPath
 
     for m in model.modules():
@@ -179,7 +236,8 @@ def _resnet_block(C: int) -> DAG:
                [(0, 1), (1, 2), (0, 3), (2, 4), (3, 4)])
 
 
-def nb201_dag(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DAG:
+@register_model("nb201")
+def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DAG:
     """The NAS-Bench-201 network as a DAG: 3x3 conv-BN stem to C, then N cells at C, a ResNet reduction
     block, N cells at 2C, another, N cells at 4C, BN-ReLU, global pooling, linear.
 
@@ -201,11 +259,6 @@ def nb201_dag(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -
     x = net.add("bn_relu", [x])
     x = net.add("global_avg_pool", [x])
     return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
-
-
-def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> fx.GraphModule:
-    """The NAS-Bench-201 network (``TinyNetwork`` with an inferred cell), compiled; see :func:`nb201_dag`."""
-    return to_torch(nb201_dag(cell, C, N, num_classes), 3, class_name="NB201Network")
 
 
 # --------------------------------------------------------------------------- NAS-Bench-101
@@ -292,8 +345,9 @@ def nb101_cell(cell: Any, C_in: int, C_out: int) -> DAG:
     return net.dag([out])
 
 
-def nb101_dag(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
-              num_classes: int = 10) -> DAG:
+@register_model("nb101")
+def nb101(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
+          num_classes: int = 10) -> DAG:
     """The NAS-Bench-101 network as a DAG: 3x3 conv-BN-ReLU stem, ``stacks`` stacks of cells with 2x2
     max pooling and doubled channels between stacks, global pooling, linear."""
     net = _Net()
@@ -308,12 +362,6 @@ def nb101_dag(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int 
             C_in = C
     x = net.add("global_avg_pool", [x])
     return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
-
-
-def nb101(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
-          num_classes: int = 10) -> fx.GraphModule:
-    """The NAS-Bench-101 network, compiled; see :func:`nb101_dag`."""
-    return to_torch(nb101_dag(cell, stem, stacks, cells_per_stack, num_classes), 3, class_name="NB101Network")
 
 
 # --------------------------------------------------------------------------- RandWire
@@ -347,8 +395,9 @@ _REGIMES: dict[str, list[tuple[float, int]]] = {
 }
 
 
-def randwire_dag(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
-                 regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> DAG:
+@register_model("randwire", input_size=224)
+def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
+             regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> DAG:
     """RandWireNN (Xie et al. 2019, Table 1) as a DAG of random-graph stages.
 
     ``small``: 3x3 conv to C/2 (stride 2), 3x3 ReLU-conv-BN to C (stride 2), stages of
@@ -372,17 +421,11 @@ def randwire_dag(generator: str = "ws", generator_params: Mapping[str, Any] | No
     return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
 
 
-def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
-             regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> fx.GraphModule:
-    """RandWireNN, compiled; see :func:`randwire_dag`."""
-    return to_torch(randwire_dag(generator, generator_params, n, regime, C, num_classes, seed), 3,
-                    class_name="RandWireNetwork")
-
-
 # --------------------------------------------------------------------------- chains
 
 
-def chain_net_dag(chain: DAG, num_classes: int = 10) -> DAG:
+@register_model("chain_net")
+def chain_net(chain: DAG, num_classes: int = 10) -> DAG:
     """A NAS-RL chain (a DAG of ``chain_conv`` layers, e.g. from ``ChainSpace``) with global pooling and a
     linear classifier."""
     net = _Net()
@@ -391,6 +434,18 @@ def chain_net_dag(chain: DAG, num_classes: int = 10) -> DAG:
     return net.dag([net.add(Node("linear", {"C": num_classes}), [x])])
 
 
-def chain_net(chain: DAG, num_classes: int = 10, in_channels: int = 3) -> fx.GraphModule:
-    """A chain network, compiled; see :func:`chain_net_dag`."""
-    return to_torch(chain_net_dag(chain, num_classes), in_channels, class_name="ChainNetwork")
+# --------------------------------------------------------------------------- digits
+
+
+@register_model("digits", in_channels=1, input_size=8)
+def digits(cell: DAG, C: int = 8, N: int = 1, num_classes: int = 10) -> DAG:
+    """The small network for 8x8 one-channel digits that search trains (see
+    :func:`graphnas.benchmarks.digits.digits_network`).
+
+    A DAG that already is such a network (e.g. ``best_network.json`` of the main job) is returned as it is.
+    """
+    from graphnas.benchmarks.digits import digits_network, is_network
+
+    if isinstance(cell, DAG) and is_network(cell):
+        return cell
+    return digits_network(cell, C=C, N=N, num_classes=num_classes)

@@ -9,6 +9,8 @@ passed to the factory as a keyword argument.
 Adding an op takes a few lines and no edits elsewhere::
 
     >>> import torch.nn as nn
+
+from graphnas.registry import Registry
     >>> from graphnas.ops import register_op
     >>> @register_op("my_conv_3x3")
     ... def my_conv_3x3(C_in, C_out, stride):
@@ -47,8 +49,10 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from graphnas.registry import Registry
+
 __all__ = [
-    "OpSpec", "register_op", "get_op", "list_ops",
+    "OPS", "OpSpec", "register_op", "get_op", "list_ops",
     "Zero", "FactorizedReduce", "ReLUConvBN", "SepConv", "DilConv", "DropPath",
 ]
 
@@ -93,7 +97,8 @@ def whole(value: Any, what: str) -> int:
     return int(value)
 
 
-_REGISTRY: dict[str, OpSpec] = {}
+#: The op registry (a :class:`graphnas.registry.Registry` of :class:`OpSpec`).
+OPS: Registry[OpSpec] = Registry("op")
 
 
 Factory = Callable[..., nn.Module]
@@ -104,31 +109,31 @@ def register_op(name: str, *, out_channels: OutChannels | None = None, vector: b
     """Decorator adding a factory ``(C_in, C_out, stride, **params) -> nn.Module`` under ``name``.
 
     ``fixed_channels=True`` marks an op that cannot change the channel count
-    (asking it to is a shape error the converter reports).
+    (asking it to is a shape error the converter reports). Registering a name
+    again raises ValueError unless it is the same factory with the same settings.
     """
     if not isinstance(name, str) or not name or name in ("input", "identity"):
         raise ValueError(f"cannot register an op named {name!r}")
 
     def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY and _REGISTRY[name].factory is not fn:
-            raise ValueError(f"op {name!r} is already registered")
-        _REGISTRY[name] = OpSpec(name, fn, out_channels, vector, fixed_channels, vector_in)
+        OPS.add(name, OpSpec(name, fn, out_channels, vector, fixed_channels, vector_in))
         return fn
 
     return deco
 
 
 def get_op(name: str) -> OpSpec:
-    """The registered op ``name`` (callable as its factory). Raises KeyError listing the known ops."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown op {name!r}; known ops: {', '.join(list_ops())}") from None
+    """The registered op ``name`` (callable as its factory).
+
+    Raises:
+        graphnas.UnknownNameError: (a KeyError) naming the closest known ops.
+    """
+    return OPS.get(name)
 
 
 def list_ops() -> list[str]:
     """All registered op names, sorted."""
-    return sorted(_REGISTRY)
+    return OPS.names()
 
 
 # --------------------------------------------------------------------------- building blocks

@@ -100,8 +100,28 @@ def test_compile_outputs(capsys, tmp_path):
     code, _, err = cli(capsys, "compile", cell, "-o", tmp_path / "net.json")
     net = DAG.load(str(tmp_path / "net.json"))
     assert net.nodes[-1].op == "linear" and sum(n.is_nested for n in net.nodes) == 2
-    code, _, err = cli(capsys, "compile", "DARTS_V2", "-m", "darts", "-o", tmp_path / "d.pt", "--C", "8", "--N", "1")
+    code, _, err = cli(capsys, "compile", "DARTS_V2", "-m", "darts", "-o", tmp_path / "d.pt", "--C", "8", "--layers",
+                       "5")
     assert code == 0, err
+    from graphnas import count_params, models, to_torch
+    from graphnas.genotypes import DARTS_V2
+
+    # the model's parameters reach its builder: the same network as graphnas.models.darts_cifar
+    assert f"{count_params(to_torch(models.darts_cifar(DARTS_V2, C=8, layers=5))):,} parameters" in err
+    assert_one_line_error(*cli(capsys, "compile", "DARTS_V2", "-m", "darts", "-o", tmp_path / "d.pt", "--N",
+                               "1")[::2], "model 'darts' has no parameter --N", "--layers")
+    assert_one_line_error(*cli(capsys, "compile", cell, "-m", "nb202", "-o", tmp_path / "x.pt")[::2],
+                          "unknown model 'nb202'", "did you mean 'nb201'", "darts_cifar")
+
+
+def test_version_through_the_real_entry_point():
+    import graphnas
+
+    exe = shutil.which("graphnas") or str(Path(sys.executable).with_name("graphnas"))
+    for flag in ("--version", "-V"):
+        proc = subprocess.run([exe, flag], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"graphnas {graphnas.__version__}"
 
 
 def test_compile_onnx(capsys, tmp_path):
@@ -120,7 +140,7 @@ def test_info(capsys):
     code, out, _ = cli(capsys, "info")
     assert code == 0
     for needle in ("graphnas", "torch", "graphviz dot", "generators", "spaces", "ops", "ws", "nb201",
-                   "nor_conv_3x3"):
+                   "nor_conv_3x3", "models (", "darts_cifar", "optimizers (", "bo, random, rea"):
         assert needle in out
 
 
@@ -152,6 +172,10 @@ def test_user_mistakes_are_one_line(capsys, tmp_path):
                                tmp_path / "s")[::2], "/no/such.csv")
     assert_one_line_error(*cli(capsys, "search", "--optimizer", "sgd", "--budget", "2", "--out",
                                tmp_path / "s")[::2], "unknown optimizer 'sgd'")
+    assert_one_line_error(*cli(capsys, "search", "--optimizer", "REA", "--budget", "2", "--out",
+                               tmp_path / "s")[::2], "unknown optimizer 'REA'", "did you mean 'rea'")
+    assert_one_line_error(*cli(capsys, "search", "--optimizer", "random", "--initial", "3", "--budget", "2",
+                               "--out", tmp_path / "s")[::2], "--initial", "optimizer 'random'")
     assert_one_line_error(*cli(capsys, "compile", tmp_path / "op.json", "-o", tmp_path / "m.txt")[::2],
                           "unknown output type")
     assert_one_line_error(*cli(capsys, "render", "DARTS_V2", "-o", tmp_path / "x.jpg")[::2], "x.jpg")
@@ -192,21 +216,23 @@ def test_search_with_a_table_objective(capsys, tmp_path):
 def test_search_digits_rea(capsys, tmp_path):
     out = tmp_path / "rea"
     code, stdout, err = cli(capsys, "search", "--space", "nb201", "--objective", "digits", "--optimizer", "rea",
-                            "--budget", "4", "--initial", "3", "--epochs", "1", "--out", out)
+                            "--budget", "4", "--population", "3", "--sample-size", "2", "--epochs", "1", "--out", out)
     assert code == 0, err
     assert "best of 4 evaluations" in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["evaluations"] == 4 and 0 < summary["best_value"] <= 100
+    assert summary["optimizer_params"] == {"population": 3, "sample_size": 2}
     assert DAG.load(str(out / "best.json"))
 
 
-@pytest.mark.parametrize("optimizer", ["random", "rea", "bo"])
-def test_search_randwire_on_digits(capsys, tmp_path, optimizer):
+@pytest.mark.parametrize(("optimizer", "params"), [("random", []), ("rea", ["--population", "2", "--sample-size", "1"]),
+                                                   ("bo", ["--initial", "2"])])
+def test_search_randwire_on_digits(capsys, tmp_path, optimizer, params):
     from graphnas.generators import RandWireSpace
 
     out = tmp_path / optimizer
     code, stdout, err = cli(capsys, "search", "--space", "randwire", "--n", "6", "--objective", "digits",
-                            "--optimizer", optimizer, "--budget", "3", "--initial", "2", "--epochs", "2",
+                            "--optimizer", optimizer, "--budget", "3", *params, "--epochs", "2",
                             "--seed", "0", "--out", out)
     assert code == 0, err
     assert "best of 3 evaluations" in stdout
@@ -232,7 +258,7 @@ def test_search_randwire_mistakes_are_one_line(capsys, tmp_path):
     assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--n", "4", "--budget", "2",
                                "--out", out)[::2], "even k")
     assert_one_line_error(*cli(capsys, "search", "--space", "randwire", "--bogus", "1", "--budget", "2",
-                               "--out", out)[::2], "no option --bogus", "--generator, --n, --params")
+                               "--out", out)[::2], "no option --bogus", "--generator, --n, --params", "--initial")
     assert_one_line_error(*cli(capsys, "search", "--space", "ws", "--optimizer", "bo", "--budget", "2",
                                "--out", out)[::2], "--space randwire --generator ws")
     assert not (out / "journal.jsonl").exists()

@@ -113,7 +113,7 @@ def test_resume_and_settings_guard(runs, capsys):
 
 
 def test_main_job_refuses_zero_epochs_before_writing_anything(tmp_path):
-    from graphnas.report import MainJobConfig, main_job
+    from graphnas.jobs import MainJobConfig, main_job
 
     with pytest.raises(ValueError, match="at least 1 training epoch"):
         main_job(tmp_path / "z", MainJobConfig(epochs=0, budget=2))

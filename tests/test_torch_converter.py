@@ -156,7 +156,7 @@ def test_several_outputs_are_a_tuple_at_top_level():
 def test_registry_reads_like_timm():
     assert {"sep_conv_3x3", "nor_conv_3x3", "randwire_node", "chain_conv", "conv3x3-bn-relu"} <= set(list_ops())
     assert list_ops() == sorted(list_ops())
-    with pytest.raises(KeyError, match="known ops"):
+    with pytest.raises(KeyError, match="unknown op .nope. \\(did you mean .none.\\?\\); known: "):
         get_op("nope")
 
     @register_op("test_double_conv")

@@ -1,4 +1,5 @@
-"""The published macro networks, compiled from DAGs, with the papers' exact parameter counts."""
+"""The published macro networks: DAG builders (graphnas.models), compiled by to_torch, with the papers' exact
+parameter counts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import statistics
 import pytest
 import torch
 
-from graphnas import DAG, GraphError, Node, count_flops, count_params, models
+from graphnas import DAG, GraphError, Node, count_flops, count_params, models, to_torch
 from graphnas.genotypes import DARTS_V2, ENAS, AmoebaNet, NASNet
 
 torch.set_num_threads(1)
@@ -16,24 +17,24 @@ ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor
 
 
 def test_darts_v2_cifar_has_the_published_parameter_count():
-    net = models.darts_cifar(DARTS_V2, C=36, layers=20, num_classes=10, auxiliary=False)
+    net = to_torch(models.darts_cifar(DARTS_V2, C=36, layers=20, num_classes=10, auxiliary=False))
     assert count_params(net) == 3_349_342
 
 
 def test_darts_network_is_a_dag_of_cells_and_runs():
-    dag = models.darts_cifar_dag(DARTS_V2, C=8, layers=5)
-    assert sum(node.is_nested for node in dag.nodes) == 5
-    net = models.darts_cifar(DARTS_V2, C=8, layers=5)
+    dag = models.darts_cifar(DARTS_V2, C=8, layers=5)
+    assert isinstance(dag, DAG) and sum(node.is_nested for node in dag.nodes) == 5
+    net = to_torch(dag)
     assert net(torch.randn(2, 3, 16, 16)).shape == (2, 10)
 
 
 @pytest.mark.parametrize("genotype", [NASNet, AmoebaNet, ENAS])
 def test_other_genotypes_in_darts_form_run(genotype):
-    assert models.darts_cifar(genotype, C=8, layers=3)(torch.randn(1, 3, 16, 16)).shape == (1, 10)
+    assert to_torch(models.darts_cifar(genotype, C=8, layers=3))(torch.randn(1, 3, 16, 16)).shape == (1, 10)
 
 
 def test_darts_auxiliary_head_and_drop_path():
-    net = models.darts_cifar(DARTS_V2, C=8, layers=5, auxiliary=True, drop_path=0.3).train()
+    net = to_torch(models.darts_cifar(DARTS_V2, C=8, layers=5, auxiliary=True, drop_path=0.3)).train()
     logits, aux = net(torch.randn(2, 3, 32, 32))
     assert logits.shape == aux.shape == (2, 10)
     models.set_drop_path(net, 0.0)
@@ -41,25 +42,25 @@ def test_darts_auxiliary_head_and_drop_path():
 
 
 def test_darts_imagenet_counts_and_runs():
-    net = models.darts_imagenet(DARTS_V2)
+    net = to_torch(models.darts_imagenet(DARTS_V2))
     assert count_params(net) == 4_718_752  # DARTS paper: 4.7M
-    small = models.darts_imagenet(DARTS_V2, C=8, layers=3, num_classes=7)
+    small = to_torch(models.darts_imagenet(DARTS_V2, C=8, layers=3, num_classes=7))
     assert small(torch.randn(1, 3, 64, 64)).shape == (1, 7)
 
 
 def test_darts_imagenet_auxiliary_head_is_darts_own():
     # DARTS' AuxiliaryHeadImageNet on the 768-channel 7x7 map: 1x1 conv to 128, BN, 2x2 conv to 768 (its BN
     # commented out in DARTS), Linear(768, 1000): 98,304 + 256 + 393,216 + 769,000 = 1,260,776 parameters.
-    net = models.darts_imagenet(DARTS_V2, auxiliary=True)
+    net = to_torch(models.darts_imagenet(DARTS_V2, auxiliary=True))
     assert count_params(net) == 4_718_752 + 1_260_776
     logits, aux = net.train()(torch.randn(2, 3, 224, 224))
     assert logits.shape == aux.shape == (2, 1000)
 
 
 def test_nb201_all_conv3x3_has_the_published_parameter_count():
-    net = models.nb201(ALL_CONV, C=16, N=5, num_classes=10)
+    net = to_torch(models.nb201(ALL_CONV, C=16, N=5, num_classes=10))
     assert count_params(net) == 1_531_546
-    assert models.nb201(ALL_CONV, C=4, N=1)(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+    assert to_torch(models.nb201(ALL_CONV, C=4, N=1))(torch.randn(2, 3, 16, 16)).shape == (2, 10)
 
 
 def test_nb101_lowered_cell_follows_the_channel_rule():
@@ -69,7 +70,7 @@ def test_nb101_lowered_cell_follows_the_channel_rule():
     # the output's 33 channels are split 17 + 16; each input edge is a 1x1 projection
     chans = [dict(n.params).get("C") for n in cell.nodes]
     assert chans.count(17) == 2 and 16 in chans  # projection + conv at 17, projection at 16
-    net = models.nb101((matrix, ops), stem=8, stacks=2, cells_per_stack=1)
+    net = to_torch(models.nb101((matrix, ops), stem=8, stacks=2, cells_per_stack=1))
     assert net(torch.randn(1, 3, 16, 16)).shape == (1, 10)
 
 
@@ -81,7 +82,8 @@ def test_nb101_input_to_output_edge_adds_a_projection():
 
 def test_randwire_ws_small_matches_the_paper_within_two_percent():
     # the paper reports the mean over random graph instances: 5.6M params, 583M FLOPs
-    nets = [models.randwire("ws", {"k": 4, "p": 0.75}, n=32, regime="small", C=78, seed=s) for s in range(3)]
+    nets = [to_torch(models.randwire("ws", {"k": 4, "p": 0.75}, n=32, regime="small", C=78, seed=s))
+            for s in range(3)]
     params = statistics.mean(count_params(m) for m in nets)
     flops = statistics.mean(count_flops(m, (3, 224, 224)) for m in nets)
     assert abs(params / 5.6e6 - 1) < 0.02, params
@@ -89,20 +91,20 @@ def test_randwire_ws_small_matches_the_paper_within_two_percent():
 
 
 def test_randwire_stage_nodes_fed_by_the_input_are_strided():
-    dag = models.randwire_dag(n=12, C=8, num_classes=5, regime="regular")
+    dag = models.randwire(n=12, C=8, num_classes=5, regime="regular")
     stage = dag.nodes[2].op
     for i, node in enumerate(stage.nodes):
         if i not in stage.inputs and node.op == "randwire_node":
             fed = any(p in stage.inputs for p in stage.predecessors(i))
             assert node.params.get("stride", 1) == (2 if fed else 1)
-    net = models.randwire(n=12, C=8, num_classes=5, regime="regular", seed=1)
+    net = to_torch(models.randwire(n=12, C=8, num_classes=5, regime="regular", seed=1))
     assert net(torch.randn(1, 3, 64, 64)).shape == (1, 5)
 
 
 def test_chain_network():
     chain = DAG([Node("input"), Node("chain_conv", {"kernel": [3, 5], "filters": 6, "stride": 1}),
                  Node("chain_conv", {"kernel": [1, 1], "filters": 12, "stride": 2})], [(0, 1), (1, 2)])
-    net = models.chain_net(chain, num_classes=4)
+    net = to_torch(models.chain_net(chain, num_classes=4))
     assert net(torch.randn(2, 3, 8, 8)).shape == (2, 4)
     assert count_params(net) == 3 * 6 * 15 + 12 + 6 * 12 + 24 + 12 * 4 + 4
 

@@ -8,6 +8,8 @@ _LAZY = {
     "NB201Table": "graphnas.benchmarks.nb201",
     "train_eval": "graphnas.benchmarks.digits",
     "load_digits_split": "graphnas.benchmarks.digits",
+    "get_objective": "graphnas.benchmarks.objectives",
+    "list_objectives": "graphnas.benchmarks.objectives",
 }
 
 __all__ = sorted(_LAZY)

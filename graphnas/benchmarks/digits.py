@@ -103,9 +103,9 @@ def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_
         raise ValueError(f"C and N must be positive, got C={C}, N={N}")
     pair = _cell_pair(cell)
     if pair is not None:
-        from graphnas.models import darts_cifar_dag
+        from graphnas.models import darts_cifar
 
-        return darts_cifar_dag(pair, C=C, layers=3 * N + 2, num_classes=num_classes)
+        return darts_cifar(pair, C=C, layers=3 * N + 2, num_classes=num_classes)
     nodes: list[Node] = [Node("input")]
     preds: list[list[int]] = [[]]
     scale = [1]

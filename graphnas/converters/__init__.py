@@ -1,4 +1,4 @@
-"""Converters: a :class:`graphnas.DAG` to PyTorch, PyG, Graphviz and back.
+"""Converters: a :class:`graphnas.DAG` to PyTorch, PyG, Graphviz and back, and a compiled module to ONNX.
 
 Each target lives in its own module and is imported on first use, so that
 reading JSON does not import torch.
@@ -16,6 +16,8 @@ _LAZY = {
     "count_flops": "graphnas.converters.torch",
     "render": "graphnas.converters.dot",
     "to_dot": "graphnas.converters.dot",
+    "export_onnx": "graphnas.converters.onnx",
+    "ExportError": "graphnas.converters.onnx",
 }
 
 __all__ = sorted(_LAZY)

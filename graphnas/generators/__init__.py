@@ -5,7 +5,8 @@
   :class:`NASNetSpace`, NAS-RL chains :class:`ChainSpace` with the :func:`chain` helper, and RandWire graphs
   searched by rewiring, :class:`RandWireSpace`;
 - edge-labelled cells to node form: :func:`from_edge_ops`;
-- the registry: :func:`register_generator`, :func:`list_generators`, :func:`get_generator`.
+- the registry: :func:`register_generator`, :func:`list_generators`, :func:`get_generator`
+  (:data:`GENERATORS`, a :class:`graphnas.registry.Registry`).
 
 Names are imported on first use, so ``import graphnas.generators`` stays cheap.
 """
@@ -17,7 +18,15 @@ import importlib
 from graphnas._lazy import lazy_exports
 from graphnas.generators._random import Seed, as_numpy, as_random
 from graphnas.generators.base import SearchSpace
-from graphnas.generators.registry import FunctionGenerator, get_generator, list_generators, register_generator
+from graphnas.generators.registry import (
+    GENERATORS,
+    FunctionGenerator,
+    get_generator,
+    get_generator_builder,
+    is_space,
+    list_generators,
+    register_generator,
+)
 
 # public name -> module defining it
 _LAZY = {
@@ -41,8 +50,8 @@ _LAZY = {
 # modules whose decorators fill the registry; imported by list_generators/get_generator
 _REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains", "randwire_space")
 
-__all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
-           "list_generators", "register_generator", *sorted(_LAZY)]
+__all__ = ["GENERATORS", "FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
+           "get_generator_builder", "is_space", "list_generators", "register_generator", *sorted(_LAZY)]
 
 
 def _import_registering() -> None:

@@ -102,9 +102,9 @@ class RandWireSpace(SearchSpace):
         from graphnas.generators import registry
 
         known = registry.list_generators()
-        target = registry._REGISTRY.get(self.generator) if isinstance(self.generator, str) else None
-        if target is None or isinstance(target, type):
-            functions = [g for g in known if not isinstance(registry._REGISTRY[g], type)]
+        if not isinstance(self.generator, str) or self.generator not in registry.GENERATORS \
+                or registry.is_space(self.generator):
+            functions = [g for g in known if not registry.is_space(g)]
             raise ValueError(f"RandWireSpace generator must be a registered generator function such as ws, er "
                              f"or ba, got {self.generator!r}; known: {', '.join(functions)}")
         return registry.get_generator(self.generator, n=self.n, **self.generator_params())

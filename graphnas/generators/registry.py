@@ -13,31 +13,46 @@ from typing import Any, TypeVar
 
 from graphnas.dag import DAG
 from graphnas.generators._random import Seed
+from graphnas.registry import Registry
 
-__all__ = ["FunctionGenerator", "get_generator", "list_generators", "register_generator"]
+__all__ = ["GENERATORS", "FunctionGenerator", "get_generator", "get_generator_builder", "is_space",
+           "list_generators", "register_generator"]
 
-_REGISTRY: dict[str, Any] = {}
 T = TypeVar("T")
 
 
+def _load_builtins() -> None:
+    # The built-in generators register themselves when their modules are imported.
+    from graphnas.generators import _import_registering
+
+    _import_registering()
+
+
+#: The generator registry: name -> a space class or a DAG-returning function.
+GENERATORS: Registry[Any] = Registry("generator or space", loader=_load_builtins)
+
+
 def register_generator(name: str) -> Callable[[T], T]:
-    """Register a space class or a DAG-returning function under ``name`` (a decorator)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a generator name must be a non-empty string, got {name!r}")
+    """Register a space class or a DAG-returning function under ``name`` (a decorator).
 
-    def decorate(obj: T) -> T:
-        if name in _REGISTRY and _REGISTRY[name] is not obj:
-            raise ValueError(f"a generator named {name!r} is already registered ({_REGISTRY[name]!r})")
-        _REGISTRY[name] = obj
-        return obj
-
-    return decorate
+    Registering a name again raises ValueError unless it is the same object.
+    """
+    return GENERATORS.register(name)
 
 
 def list_generators() -> list[str]:
     """The registered generator names, sorted."""
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return GENERATORS.names()
+
+
+def get_generator_builder(name: str) -> Any:
+    """What is registered under ``name``: a space class or a generator function (unconfigured)."""
+    return GENERATORS.get(name)
+
+
+def is_space(name: str) -> bool:
+    """True if ``name`` is a search space (a class, which can also mutate), False for a generator function."""
+    return isinstance(GENERATORS.get(name), type)
 
 
 class FunctionGenerator:
@@ -63,19 +78,11 @@ def get_generator(name: str, **params: Any) -> Any:
     """The generator ``name`` configured with ``params``: a space instance, or a :class:`FunctionGenerator`.
 
     Both have ``sample(seed) -> DAG``. Example: ``get_generator("ws", n=32, k=4, p=0.75).sample(0)``.
+
+    Raises:
+        graphnas.UnknownNameError: (a KeyError) naming the closest known generators.
     """
-    _load_builtins()
-    try:
-        obj = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"no generator named {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    obj = GENERATORS.get(name)
     if isinstance(obj, type):
         return obj(**params)
     return FunctionGenerator(name, obj, params)
-
-
-def _load_builtins() -> None:
-    # The built-in generators register themselves when their modules are imported.
-    from graphnas.generators import _import_registering
-
-    _import_registering()

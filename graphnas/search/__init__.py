@@ -1,5 +1,8 @@
 """Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO) and the loop that runs them.
 
+Optimisers are registered by name: ``list_optimizers()``, ``get_optimizer(name, space, **kw)``,
+``@register_optimizer(name)``.
+
 Example::
 
     >>> from graphnas.generators import NB201Space
@@ -16,6 +19,14 @@ from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
 from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
+from graphnas.search.registry import (
+    OPTIMIZERS,
+    get_optimizer,
+    get_optimizer_builder,
+    list_optimizers,
+    register_optimizer,
+)
 
-__all__ = ["BayesianOptimization", "Evaluation", "History", "Optimizer", "RandomSearch", "RegularizedEvolution",
-           "Space", "get_acquisition", "list_acquisitions", "read_journal", "register_acquisition", "run"]
+__all__ = ["OPTIMIZERS", "BayesianOptimization", "Evaluation", "History", "Optimizer", "RandomSearch",
+           "RegularizedEvolution", "Space", "get_acquisition", "get_optimizer", "get_optimizer_builder",
+           "list_acquisitions", "list_optimizers", "read_journal", "register_acquisition", "register_optimizer", "run"]

@@ -12,34 +12,29 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["expected_improvement", "get_acquisition", "list_acquisitions", "register_acquisition",
+from graphnas.registry import Registry
+
+__all__ = ["ACQUISITIONS", "expected_improvement", "get_acquisition", "list_acquisitions", "register_acquisition",
            "thompson_sampling", "upper_confidence_bound"]
 
 Acquisition = Callable[[np.ndarray, float, random.Random], np.ndarray]
-_REGISTRY: dict[str, Acquisition] = {}
+#: The acquisition registry (a :class:`graphnas.registry.Registry`).
+ACQUISITIONS: Registry[Acquisition] = Registry("acquisition")
 
 
 def register_acquisition(name: str) -> Callable[[Acquisition], Acquisition]:
-    """Decorator: make an acquisition function available by ``name``."""
-    def deco(fn: Acquisition) -> Acquisition:
-        if name in _REGISTRY:
-            raise ValueError(f"acquisition {name!r} is already registered")
-        _REGISTRY[name] = fn
-        return fn
-    return deco
+    """Decorator: make an acquisition function available by ``name`` (ValueError if the name is taken)."""
+    return ACQUISITIONS.register(name)
 
 
 def list_acquisitions() -> list[str]:
     """The registered acquisition names."""
-    return sorted(_REGISTRY)
+    return ACQUISITIONS.names()
 
 
 def get_acquisition(name: str) -> Acquisition:
-    """The acquisition function called ``name`` (ValueError listing the known ones otherwise)."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown acquisition {name!r}; expected one of {', '.join(list_acquisitions())}") from None
+    """The acquisition function called ``name``; :class:`graphnas.UnknownNameError` (a ValueError) otherwise."""
+    return ACQUISITIONS.get(name)
 
 
 @register_acquisition("ei")

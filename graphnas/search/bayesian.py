@@ -17,12 +17,14 @@ import numpy as np
 from graphnas.dag import DAG
 from graphnas.search.acquisition import get_acquisition
 from graphnas.search.base import Optimizer
+from graphnas.search.registry import register_optimizer
 
 __all__ = ["BayesianOptimization"]
 
 log = logging.getLogger(__name__)
 
 
+@register_optimizer("bo", aliases=("bayesian",))
 class BayesianOptimization(Optimizer):
     """Ask/tell BO with a :class:`~graphnas.surrogate.GNNSurrogate` (or any object with ``fit``/``predict``).
 

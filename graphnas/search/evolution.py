@@ -8,10 +8,12 @@ from typing import Any
 
 from graphnas.dag import DAG
 from graphnas.search.base import Optimizer
+from graphnas.search.registry import register_optimizer
 
 __all__ = ["RegularizedEvolution"]
 
 
+@register_optimizer("rea", aliases=("evolution",))
 class RegularizedEvolution(Optimizer):
     """Aging evolution over any space with ``sample`` and ``mutate``.
 

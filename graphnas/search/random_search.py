@@ -6,10 +6,12 @@ from typing import Any
 
 from graphnas.dag import DAG
 from graphnas.search.base import Optimizer
+from graphnas.search.registry import register_optimizer
 
 __all__ = ["RandomSearch"]
 
 
+@register_optimizer("random")
 class RandomSearch(Optimizer):
     """Samples the space; never proposes a graph isomorphic to one asked before.
 
