@@ -128,7 +128,10 @@ class _Net:
 def _darts_cells(genotype: Any) -> tuple[DAG, DAG]:
     if isinstance(genotype, tuple) and len(genotype) == 2 and all(isinstance(c, DAG) for c in genotype):
         return genotype[0], genotype[1]
-    from graphnas.genotypes import genotype_to_dag
+    from graphnas.genotypes import genotype_to_dag, pair_cells
+
+    if isinstance(genotype, DAG):  # a cell-pair DAG, as graphnas.as_dag reads a genotype name
+        return pair_cells(genotype)
 
     return genotype_to_dag(genotype, "normal"), genotype_to_dag(genotype, "reduce")
 

@@ -143,7 +143,7 @@ def test_compile_path_reads_arch_strings_with_the_same_parser():
     models = pytest.importorskip("graphnas.models")
     for arch in BOGUS:
         with pytest.raises(GraphError) as info:
-            models.nb201_dag(arch, C=4, N=1)
+            models.nb201(arch, C=4, N=1)
         assert str(info.value) == parser_error(arch)
 
 
