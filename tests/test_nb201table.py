@@ -123,7 +123,7 @@ def test_packaged_table_errors_pickling_and_licence():
     assert len(blob) < 1000  # workers read the packaged file themselves instead of receiving 15,625 rows
     again = pickle.loads(blob)
     assert again.metric == "cifar10_test_acc_12ep" and len(again) == 15_625 and again(BEST_12) == 89.16
-    data = resources.files("graphnas.benchmarks").joinpath("data")
+    data = resources.files("graphnas.benchmarks") / "data"
     notice = data.joinpath("LICENSE").read_text(encoding="utf-8")
     assert "Xuanyi Dong" in notice and "BayesWatch" in notice and notice.count("Copyright (c)") == 2
     assert "cifar10_test_acc_12ep" in data.joinpath("README.md").read_text(encoding="utf-8")

@@ -99,7 +99,7 @@ def _parse(fh: TextIO, name: str, metric: str | None) -> tuple[str, list[str], d
 @functools.cache
 def _packaged(metric: str) -> tuple[list[str], dict[str, float]]:
     """The packaged table's column ``metric``, read once per process (tables and workers share it)."""
-    data = resources.files("graphnas.benchmarks").joinpath("data", _PACKAGED_FILE)
+    data = resources.files("graphnas.benchmarks") / "data" / _PACKAGED_FILE
     with data.open("rb") as raw, io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", newline="") as fh:
         _, metrics, table = _parse(fh, _PACKAGED_NAME, metric)
     return metrics, table
