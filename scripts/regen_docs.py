@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 CLI_MD = DOCS / "cli.md"
-BEGIN = "<!-- regen_docs: demo output. scripts/regen_docs.py writes from here to the end marker; do not edit -->"
+BEGIN = "<!-- regen_docs: demo output (scripts/regen_docs.py rewrites this part; do not edit) -->"
 END = "<!-- /regen_docs: demo output -->"
 DEMO_ARGS = ["demo", "--out", "runs/demo", "--seed", "0"]
 DEMO_PICTURES = {"search_curve.png": "demo-search-curve.png", "best.svg": "demo-best-cell.svg"}
@@ -95,10 +96,14 @@ def demo_section(output: str, summary: dict[str, Any], *, date: str, machine: st
     if bo["mean_value"] > rnd["mean_value"]:
         means += ": after its first few samples the surrogate keeps proposing good cells"
     command = " ".join(["graphnas", *DEMO_ARGS])
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, width=100, break_long_words=False, break_on_hyphens=False)
+
     return "\n".join([
         BEGIN,
-        f"What `{command}` printed on {date} ({machine}; {summary['seconds']:.0f} s wall clock), "
-        "progress bars as a pipe 80 columns wide shows their last state:",
+        fill(f"What `{command}` printed on {date} ({machine}; {summary['seconds']:.0f} s wall clock), "
+             "progress bars as a pipe 80 columns wide shows their last state:"),
         "",
         "```text",
         output,
@@ -108,10 +113,10 @@ def demo_section(output: str, summary: dict[str, Any], *, date: str, machine: st
         "",
         "![the best cell](img/demo-best-cell.svg)",
         "",
-        f"One run with one seed: {compare}, and {means}. That is one seed, not a significance test; "
-        "the 25-seed comparison on NAS-Bench-201 is in [the search benchmark](benchmarks/search.md). "
-        f"Of BO's {bo['seconds']:.0f} s, {bo['train_seconds']:.0f} s went to training and the rest to "
-        "fitting the surrogate and scoring candidates.",
+        fill(f"One run with one seed: {compare}, and {means}. That is one seed, not a significance test; "
+             "the 25-seed comparison on NAS-Bench-201 is in [the search benchmark](benchmarks/search.md). "
+             f"Of BO's {bo['seconds']:.0f} s, {bo['train_seconds']:.0f} s went to training and the rest to "
+             "fitting the surrogate and scoring candidates."),
         END,
     ])
 
