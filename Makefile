@@ -3,7 +3,7 @@ VENV ?= .venv
 OUT ?= runs/demo
 SEED ?= 0
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs docs-outputs clean
 
 demo:
 	@./scripts/bootstrap.sh
@@ -21,6 +21,12 @@ lint:
 docs:
 	@./scripts/bootstrap.sh
 	$(VENV)/bin/mkdocs build --strict
+
+# Regenerate every output the docs quote: the main job's printed output in docs/cli.md, its pictures and
+# the other pictures in docs/img (runs `graphnas demo --out runs/demo --seed 0` once, in a temporary folder).
+docs-outputs:
+	@./scripts/bootstrap.sh
+	$(VENV)/bin/python scripts/regen_docs.py
 
 clean:
 	rm -rf $(VENV) site runs .pytest_cache .hypothesis

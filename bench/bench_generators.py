@@ -6,7 +6,7 @@ in their own library. All are timed in the same process, interleaved, and the
 median of the repeats is reported. Also checks, once, that every arch string of
 the NAS-Bench-201 table round-trips through :class:`NB201Space`.
 
-    python bench/bench_generators.py [--repeats 7] [--nb201 ../shared/data/nb201_cifar10.csv]
+    python bench/bench_generators.py [--repeats 7] [--nb201 TABLE.csv]   (default: the packaged NB201 table)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 import igraph as ig
 import networkx as nx
 
+from graphnas.benchmarks import NB201Table
 from graphnas.generators import NB201Space, barabasi_albert, erdos_renyi, watts_strogatz
 
 P_ER, M_BA, K_WS, P_WS = 0.2, 5, 4, 0.75  # RandWire's settings: ER P=0.2, BA M=5, WS K=4 P=0.75
@@ -70,25 +71,26 @@ def bench(repeats: int) -> list[str]:
     return lines
 
 
-def check_nb201(path: str) -> str:
-    if not os.path.exists(path):
-        return f"NB201 table not found at {path}; round-trip check skipped"
+def check_nb201(path: str | None) -> str:
+    if path is None:
+        archs = [arch for arch, _ in NB201Table().items()]
+    else:
+        with open(path, newline="") as fh:
+            archs = [row["arch"] for row in csv.DictReader(fh)]
     space = NB201Space()
-    with open(path, newline="") as fh:
-        archs = [row["arch"] for row in csv.DictReader(fh)]
     t = time.perf_counter()
     bad = [a for a in archs if space.to_string(space.from_string(a)) != a]
     distinct = len({space.from_string(a) for a in archs})
     dt = time.perf_counter() - t
-    return (f"NB201 table {path}: {len(archs)} arch strings, {len(archs) - len(bad)} round-trip exactly, "
+    return (f"NB201 table {path or '(packaged)'}: {len(archs)} arch strings, "
+            f"{len(archs) - len(bad)} round-trip exactly, "
             f"{len(bad)} fail; {distinct} distinct DAGs ({dt:.1f} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--nb201", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
-                                                        "nb201_cifar10.csv"))
+    parser.add_argument("--nb201", default=None, help="a NAS-Bench-201 CSV table (default: the packaged one)")
     args = parser.parse_args()
     try:  # the generators do not use torch; keep any BLAS-threaded code single-threaded all the same
         import torch
@@ -101,7 +103,7 @@ def main() -> None:
     for line in bench(args.repeats):
         print(line)
     print()
-    print(check_nb201(os.path.normpath(args.nb201)))
+    print(check_nb201(args.nb201))
 
 
 if __name__ == "__main__":

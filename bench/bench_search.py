@@ -89,7 +89,8 @@ def summarise(rows: list[dict], budget: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--table", default="/work/shared/data/nb201_cifar10.csv")
+    p.add_argument("--table", default=None, help="a NAS-Bench-201 CSV table (default: the packaged one)")
+    p.add_argument("--metric", default=None, help="the table's metric column (default: 200-epoch test accuracy)")
     p.add_argument("--space", choices=["nb201", "nb101"], default="nb201")
     p.add_argument("--seeds", type=int, default=25)
     p.add_argument("--first-seed", type=int, default=0)
@@ -107,9 +108,9 @@ def main() -> None:
         if args.space == "nb201":
             from graphnas.benchmarks import NB201Table
 
-            objective = NB201Table(args.table)
+            objective = NB201Table(args.table, metric=args.metric)
             space = objective.space
-            print(f"table {args.table}: {len(objective)} cells, optimum {objective.best()[1]}")
+            print(f"{objective!r}, optimum {objective.best()[1]}")
         else:
             from graphnas.generators import NB101Space
 

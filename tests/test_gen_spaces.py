@@ -236,16 +236,29 @@ def test_registry():
         get_generator("nope")
 
 
-def test_register_a_new_generator_in_one_function():
-    @register_generator("test_line")
+@pytest.fixture()
+def scratch_generator():
+    """A name for a test generator, unregistered after the test so no other test sees it."""
+    name = "test_line"
+    assert name not in list_generators()
+    yield name
+    from graphnas.generators import GENERATORS
+
+    if name in GENERATORS:
+        GENERATORS.remove(name)
+    assert name not in list_generators()
+
+
+def test_register_a_new_generator_in_one_function(scratch_generator):
+    @register_generator(scratch_generator)
     def line(n: int, seed=None) -> DAG:
         rng = random.Random(seed)
         return chain([rng.choice(["a", "b"]) for _ in range(n)])
 
-    assert "test_line" in list_generators()
-    assert len(get_generator("test_line", n=3).sample(0)) == 4
+    assert scratch_generator in list_generators()
+    assert len(get_generator(scratch_generator, n=3).sample(0)) == 4
     with pytest.raises(ValueError, match="already"):
-        register_generator("test_line")(lambda seed=None: None)
+        register_generator(scratch_generator)(lambda seed=None: None)
 
 
 def test_bad_members_are_refused():

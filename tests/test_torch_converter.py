@@ -153,17 +153,30 @@ def test_several_outputs_are_a_tuple_at_top_level():
     assert a.shape == b.shape == (1, 3, 4, 4)
 
 
-def test_registry_reads_like_timm():
+@pytest.fixture()
+def scratch_op():
+    """A name for a test op, unregistered after the test so no other test sees it."""
+    name = "test_double_conv"
+    assert name not in list_ops()
+    yield name
+    from graphnas.ops import OPS
+
+    if name in OPS:
+        OPS.remove(name)
+    assert name not in list_ops()
+
+
+def test_registry_reads_like_timm(scratch_op):
     assert {"sep_conv_3x3", "nor_conv_3x3", "randwire_node", "chain_conv", "conv3x3-bn-relu"} <= set(list_ops())
     assert list_ops() == sorted(list_ops())
     with pytest.raises(KeyError, match="unknown op .nope. \\(did you mean .none.\\?\\); known: "):
         get_op("nope")
 
-    @register_op("test_double_conv")
+    @register_op(scratch_op)
     def _make(C_in, C_out, stride):
         return nn.Sequential(nn.Conv2d(C_in, C_out, 3, stride, 1), nn.Conv2d(C_out, C_out, 3, 1, 1))
 
-    g = DAG([Node("input"), Node("test_double_conv", {"C": 6, "stride": 2})], [(0, 1)])
+    g = DAG([Node("input"), Node(scratch_op, {"C": 6, "stride": 2})], [(0, 1)])
     assert to_torch(g)(torch.randn(1, 3, 8, 8)).shape == (1, 6, 4, 4)
 
 

@@ -37,8 +37,13 @@ def test_darts_auxiliary_head_and_drop_path():
     net = to_torch(models.darts_cifar(DARTS_V2, C=8, layers=5, auxiliary=True, drop_path=0.3)).train()
     logits, aux = net(torch.randn(2, 3, 32, 32))
     assert logits.shape == aux.shape == (2, 10)
+    drop = [m for m in net.modules() if type(m).__name__ == "DropPath"]
+    # one per op that is not skip_connect: DARTS_V2 has 6 in a normal cell, 5 in a reduction cell;
+    # 5 layers are 3 normal + 2 reduction cells
+    assert len(drop) == 3 * 6 + 2 * 5
+    assert [m.p for m in drop] == [0.3] * 28
     models.set_drop_path(net, 0.0)
-    assert all(m.p == 0.0 for m in net.modules() if type(m).__name__ == "DropPath")
+    assert [m.p for m in drop] == [0.0] * 28
 
 
 def test_darts_imagenet_counts_and_runs():

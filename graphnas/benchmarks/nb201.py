@@ -1,36 +1,126 @@
-"""NAS-Bench-201 as an objective: look a cell's metric up in a table file instead of training it.
+"""NAS-Bench-201 as an objective: look a cell's metric up in a table instead of training it.
 
-The table is a CSV with a header, a column ``arch`` holding NAS-Bench-201 arch
-strings (``|nor_conv_3x3~0|+|...|``) and one or more metric columns, e.g. the
-CIFAR-10 test accuracy. Calling the table with a cell (a DAG from
+graphnas ships NAS-Bench-201's CIFAR-10 table (all 15,625 cells, no download):
+``NB201Table()`` loads it. Its metric columns, and the training each one costs:
+
+=========================== ======= ==========================================================
+metric                      epochs  what it is
+=========================== ======= ==========================================================
+``cifar10_test_acc``        200     test accuracy (%), trained on train+valid (the default)
+``cifar10_test_acc_12ep``   12      test accuracy (%) after 12 epochs, trained on train+valid
+``cifar10_valid_acc_12ep``  12      validation accuracy (%) after 12 epochs, trained on train
+=========================== ======= ==========================================================
+
+A path loads any table instead: a CSV file (or ``.csv.gz``) with a header, a column
+``arch`` holding NAS-Bench-201 arch strings (``|nor_conv_3x3~0|+|...|``) and one or more
+metric columns. Calling the table with a cell (a DAG from
 :class:`graphnas.generators.NB201Space`, or an arch string) returns the metric.
 
 Example::
 
     >>> from graphnas.benchmarks import NB201Table
-    >>> table = NB201Table("nb201_cifar10.csv")                  # doctest: +SKIP
-    >>> table(table.space.sample(seed=0))                         # doctest: +SKIP
-    93.12
+    >>> table = NB201Table()                                   # 200-epoch test accuracy
+    >>> table.best()[1]
+    94.3733
+    >>> NB201Table(metric="cifar10_test_acc_12ep").epochs       # a cheaper fidelity
+    12
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import gzip
+import io
 import os
+import re
 from collections.abc import Iterator
-from typing import Any
+from importlib import resources
+from typing import Any, TextIO
 
 from graphnas.dag import DAG
 
 __all__ = ["NB201Table"]
+
+#: The packaged table's metric columns and the training epochs behind each (its fidelity).
+PACKAGED_METRICS: dict[str, int] = {
+    "cifar10_test_acc": 200,
+    "cifar10_test_acc_12ep": 12,
+    "cifar10_valid_acc_12ep": 12,
+}
+PACKAGED_DEFAULT = "cifar10_test_acc"
+_PACKAGED_FILE = "nb201_cifar10.csv.gz"
+_PACKAGED_NAME = "the packaged NAS-Bench-201 table"
+_EPOCHS_SUFFIX = re.compile(r"_(\d+)ep$")
+
+
+def _open_text(path: str) -> TextIO:
+    if path.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, newline="", encoding="utf-8")
+
+
+def _parse(fh: TextIO, name: str, metric: str | None) -> tuple[str, list[str], dict[str, float]]:
+    """Read one metric column of a CSV table: (the metric, all metric columns, arch -> value)."""
+    reader = csv.reader(fh)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ValueError(f"{name}: the file is empty; expected a header with 'arch'") from None
+    if "arch" not in header:
+        raise ValueError(f"{name}: no 'arch' column in the header {header}")
+    metrics = [h for h in header if h != "arch"]
+    if not metrics:
+        raise ValueError(f"{name}: no metric column besides 'arch'")
+    if metric is None:
+        if len(metrics) > 1:
+            raise ValueError(f"{name} has several metric columns {metrics}; pick one with metric=")
+        metric = metrics[0]
+    elif metric not in metrics:
+        raise ValueError(f"{name}: no metric column {metric!r}; the columns are {metrics}")
+    a, m = header.index("arch"), header.index(metric)
+    table: dict[str, float] = {}
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            arch, value = row[a].strip(), float(row[m])
+        except (IndexError, ValueError):
+            raise ValueError(f"{name}, line {line}: expected an arch string and a number in "
+                             f"column {metric!r}, got {row!r}") from None
+        if arch in table:  # two scores for one cell: which one the search sees would be an accident
+            raise ValueError(f"{name}, line {line}: {arch!r} appears twice")
+        table[arch] = value
+    if not table:
+        raise ValueError(f"{name}: the table has a header but no rows")
+    return metric, metrics, table
+
+
+@functools.cache
+def _packaged(metric: str) -> tuple[list[str], dict[str, float]]:
+    """The packaged table's column ``metric``, read once per process (tables and workers share it)."""
+    data = resources.files("graphnas.benchmarks") / "data" / _PACKAGED_FILE
+    with data.open("rb") as raw, io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", newline="") as fh:
+        _, metrics, table = _parse(fh, _PACKAGED_NAME, metric)
+    return metrics, table
 
 
 class NB201Table:
     """A tabular objective: ``table(dag_or_arch_string) -> float`` (higher is better).
 
     Args:
-        path: the CSV file.
-        metric: which metric column to return; default the only one besides ``arch``.
+        path: a CSV file (``.csv`` or gzipped ``.csv.gz``) with an ``arch`` column and metric
+            columns; ``None`` (default) loads the NAS-Bench-201 CIFAR-10 table shipped with graphnas.
+        metric: which metric column to return. Default: for the packaged table
+            ``"cifar10_test_acc"`` (200 epochs); for a file, its only column besides ``arch``.
+            The packaged metrics are the keys of :attr:`PACKAGED_METRICS`.
+
+    Attributes:
+        path: the file read, or ``None`` for the packaged table.
+        metric: the metric column this table returns.
+        metrics: every metric column of the file.
+        epochs: training epochs behind :attr:`metric` (its fidelity): 200 or 12 for the packaged
+            metrics; for a file, ``N`` where the column name ends in ``_<N>ep``, else ``None``.
 
     Raises:
         ValueError: the file has no ``arch`` column, no metric column, ``metric`` is
@@ -38,48 +128,36 @@ class NB201Table:
         LookupError: when called with a cell that is not in the table.
     """
 
-    def __init__(self, path: str | os.PathLike, metric: str | None = None) -> None:
-        self.path = os.fspath(path)
-        try:
-            self.metric, self._table = self._read(metric)
-        except (UnicodeDecodeError, csv.Error) as err:
-            raise ValueError(f"{self.path}: not a CSV table of NAS-Bench-201 cells: {err}") from None
+    PACKAGED_METRICS = PACKAGED_METRICS
+
+    def __init__(self, path: str | os.PathLike | None = None, metric: str | None = None) -> None:
+        if path is None:
+            metric = PACKAGED_DEFAULT if metric is None else metric
+            if metric not in PACKAGED_METRICS:
+                raise ValueError(f"{_PACKAGED_NAME}: no metric column {metric!r}; "
+                                 f"the columns are {list(PACKAGED_METRICS)}")
+            self.path: str | None = None
+            metrics, self._table = _packaged(metric)
+            self.metrics: list[str] = list(metrics)
+            self.metric: str = metric
+        else:
+            self.path = os.fspath(path)
+            try:
+                with _open_text(self.path) as fh:
+                    self.metric, self.metrics, self._table = _parse(fh, self.path, metric)
+            except (UnicodeDecodeError, EOFError, OSError, csv.Error) as err:
+                if isinstance(err, FileNotFoundError):
+                    raise
+                raise ValueError(f"{self.path}: not a CSV table of NAS-Bench-201 cells: {err}") from None
         self._space: Any = None
 
-    def _read(self, metric: str | None) -> tuple[str, dict[str, float]]:
-        with open(self.path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            try:
-                header = [h.strip() for h in next(reader)]
-            except StopIteration:
-                raise ValueError(f"{self.path}: the file is empty; expected a header with 'arch'") from None
-            if "arch" not in header:
-                raise ValueError(f"{self.path}: no 'arch' column in the header {header}")
-            metrics = [h for h in header if h != "arch"]
-            if not metrics:
-                raise ValueError(f"{self.path}: no metric column besides 'arch'")
-            if metric is None:
-                if len(metrics) > 1:
-                    raise ValueError(f"{self.path} has several metric columns {metrics}; pick one with metric=")
-                metric = metrics[0]
-            elif metric not in metrics:
-                raise ValueError(f"{self.path}: no metric column {metric!r}; the columns are {metrics}")
-            a, m = header.index("arch"), header.index(metric)
-            table: dict[str, float] = {}
-            for line, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                try:
-                    arch, value = row[a].strip(), float(row[m])
-                except (IndexError, ValueError):
-                    raise ValueError(f"{self.path}, line {line}: expected an arch string and a number in "
-                                     f"column {metric!r}, got {row!r}") from None
-                if arch in table:  # two scores for one cell: which one the search sees would be an accident
-                    raise ValueError(f"{self.path}, line {line}: {arch!r} appears twice")
-                table[arch] = value
-        if not table:
-            raise ValueError(f"{self.path}: the table has a header but no rows")
-        return metric, table
+    @property
+    def epochs(self) -> int | None:
+        """Training epochs behind :attr:`metric` (200 or 12 for the packaged table; see the class)."""
+        if self.path is None:
+            return PACKAGED_METRICS[self.metric]
+        found = _EPOCHS_SUFFIX.search(self.metric)
+        return int(found.group(1)) if found else None
 
     @property
     def space(self) -> Any:
@@ -91,13 +169,25 @@ class NB201Table:
         return self._space
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "metric": self.metric, "_table": self._table, "_space": None}
+        # the packaged table travels to worker processes as its metric name and is read there once
+        table = None if self.path is None else self._table
+        return {"path": self.path, "metric": self.metric, "metrics": self.metrics, "_table": table}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _space=None)
+        if self._table is None:
+            self._table = _packaged(self.metric)[1]
 
     def __len__(self) -> int:
         return len(self._table)
 
     def __repr__(self) -> str:
-        return f"NB201Table({self.path!r}, metric={self.metric!r}, {len(self)} cells)"
+        where = "" if self.path is None else f"{self.path!r}, "
+        return f"NB201Table({where}metric={self.metric!r}, {len(self)} cells)"
+
+    @property
+    def _name(self) -> str:
+        return _PACKAGED_NAME if self.path is None else self.path
 
     def arch(self, cell: DAG | str) -> str:
         """The arch string of ``cell``: a DAG of the NB201 space, or a string, read (and so checked) by
@@ -112,11 +202,11 @@ class NB201Table:
         try:
             return self._table[arch]
         except KeyError:
-            raise LookupError(f"architecture {arch!r} is not in {self.path} ({len(self)} cells, metric "
+            raise LookupError(f"architecture {arch!r} is not in {self._name} ({len(self)} cells, metric "
                               f"{self.metric!r})") from None
 
     def items(self) -> Iterator[tuple[str, float]]:
-        """``(arch string, value)`` pairs in file order."""
+        """``(arch string, value)`` pairs in file order (the packaged table: NAS-Bench-201's index order)."""
         return iter(self._table.items())
 
     def best(self) -> tuple[str, float]:
