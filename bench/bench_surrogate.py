@@ -33,11 +33,16 @@ class BaselineGIN:
             list(vocabulary), members, hidden, epochs, lr, seed
 
     def _batch(self, dags):
-        from torch_geometric.data import Batch
+        from torch_geometric.data import Batch, Data
 
         from graphnas.converters.pyg import to_pyg
 
-        return Batch.from_data_list([to_pyg(d, self.vocab) for d in dags])
+        datas = []
+        for d in dags:
+            data = to_pyg(d, self.vocab)
+            # the baseline sees the op one-hot only (columns 1.., column 0 being "unknown op") and every edge
+            datas.append(Data(x=data.x[:, 1:len(self.vocab) + 1], edge_index=data.dag_edge_index))
+        return Batch.from_data_list(datas)
 
     def _net(self):
         from torch import nn

@@ -8,7 +8,9 @@ inputs before applying the op. Designated ``inputs`` receive the data;
 designated ``outputs`` are what the graph returns.
 
 Bad input is refused at construction with :class:`GraphError`, whose message
-names the node or edge at fault.
+names the node or edge at fault. This module holds the value type and its JSON
+form only; conversions to other forms (networkx, igraph, adjacency matrices, PyG,
+PyTorch, Graphviz) live in :mod:`graphnas.converters`.
 
 Example::
 
@@ -21,16 +23,13 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
-if TYPE_CHECKING:  # pragma: no cover
-    import igraph
-    import networkx
+from graphnas._graph import flatten, reachable
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "JSON_FORMAT", "JSON_VERSION", "MAX_NESTING"]
 
@@ -268,7 +267,7 @@ class DAG:
             if s > d:
                 raise GraphError(
                     f"edge ({s}, {d}) goes from a higher to a lower index: nodes must be numbered in "
-                    "topological order (use DAG.from_networkx or DAG.from_edges to renumber an "
+                    "topological order (use graphnas.from_networkx or graphnas.from_edges to renumber an "
                     "unordered graph)")
             if (s, d) in seen:
                 raise GraphError(f"edge ({s}, {d}) appears twice")
@@ -305,22 +304,17 @@ class DAG:
             if self._preds[i]:
                 raise GraphError(f"input node {i} has incoming edges from {list(self._preds[i])}; inputs "
                                  "take no predecessors")
-        inputs = set(self._inputs)
-        # Forward reachability from the inputs: with topological numbering one pass suffices.
-        reach = [False] * n
+        reach = reachable(n, self._edges, self._inputs)
+        co = reachable(n, self._edges, self._outputs, backward=True)
         for i in range(n):
-            reach[i] = i in inputs or any(reach[p] for p in self._preds[i])
             if not reach[i]:
                 raise GraphError(f"node {i} ({self._op_name(i)}) is not reachable from any input "
                                  f"(inputs are {list(self._inputs)})")
-        outputs = set(self._outputs)
-        co = [False] * n
-        for i in range(n - 1, -1, -1):
-            co[i] = i in outputs or any(co[s] for s in self._succs[i])
         for i in range(n):
             if not co[i]:
                 raise GraphError(f"node {i} ({self._op_name(i)}) has no path to any output "
                                  f"(outputs are {list(self._outputs)})")
+        inputs = set(self._inputs)
         for i, node in enumerate(self._nodes):
             if isinstance(node.op, DAG) and i not in inputs:
                 k = len(node.op.inputs)
@@ -444,10 +438,12 @@ class DAG:
         same for every isomorphic copy. Search uses it to skip duplicates.
         """
         if self._key is None:
-            self._key = _canonical_key(self)
+            from graphnas.converters.igraph import canonical_key
+
+            self._key = canonical_key(self)
         return self._key
 
-    # -- interop ------------------------------------------------------------------
+    # -- JSON ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (schema ``graphnas.dag`` v1) as Python objects."""
@@ -522,168 +518,6 @@ class DAG:
         except GraphError as err:
             raise GraphError(f"{path}: {err}") from None
 
-    @classmethod
-    def from_edges(cls, nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any, Any]], *,
-                   inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None) -> DAG:
-        """Build from nodes with arbitrary hashable labels, renumbering them in topological order.
-
-        Ties are broken by the order of ``nodes``, so the same input gives the same DAG.
-        A cycle raises GraphError naming its nodes.
-        """
-        import networkx as nx
-
-        g = nx.DiGraph()
-        for label, node in nodes.items():
-            g.add_node(label, node=node)
-        for e in edges:
-            try:
-                s, d = e
-            except (TypeError, ValueError):
-                raise GraphError(f"edge {e!r}: expected a (src, dst) pair") from None
-            for end in (s, d):
-                if end not in g:
-                    raise GraphError(f"edge ({s!r}, {d!r}) refers to node {end!r}, which does not exist")
-            g.add_edge(s, d)
-        order = _topological_order(g, {label: i for i, label in enumerate(nodes)})
-        index = {label: i for i, label in enumerate(order)}
-        return cls([_as_node(nodes[label], index[label]) for label in order],
-                   [(index[s], index[d]) for s, d in g.edges],
-                   inputs=None if inputs is None else [_port(index, p, "input") for p in inputs],
-                   outputs=None if outputs is None else [_port(index, p, "output") for p in outputs])
-
-    def to_networkx(self) -> networkx.DiGraph:
-        """A ``networkx.DiGraph`` with nodes ``0..n-1`` carrying ``op``, ``params``, ``combine``.
-
-        The graph attributes ``inputs`` and ``outputs`` list the ports, so
-        ``DAG.from_networkx(dag.to_networkx()) == dag``.
-        """
-        import networkx as nx
-
-        g = nx.DiGraph(inputs=list(self.inputs), outputs=list(self.outputs))
-        for i, node in enumerate(self._nodes):
-            g.add_node(i, op=node.op, params=dict(node.params), combine=node.combine)
-        g.add_edges_from(self._edges)
-        return g
-
-    @classmethod
-    def from_networkx(cls, g: networkx.DiGraph) -> DAG:
-        """Build from a ``networkx.DiGraph`` whose nodes have an ``op`` attribute.
-
-        Labels may be any hashable values; they are renumbered in topological
-        order, ties broken by the graph's node order. Optional node attributes
-        ``params`` and ``combine``, optional graph attributes ``inputs`` and
-        ``outputs`` (lists of labels).
-        """
-        import networkx as nx
-
-        if not isinstance(g, nx.DiGraph) or isinstance(g, nx.MultiDiGraph):
-            raise GraphError(f"from_networkx expects a networkx.DiGraph, got {type(g).__name__}")
-        nodes = {}
-        for label, attrs in g.nodes(data=True):
-            if "op" not in attrs:
-                raise GraphError(f"node {label!r} has no 'op' attribute")
-            try:
-                nodes[label] = Node(attrs["op"], attrs.get("params"), attrs.get("combine", "sum"))
-            except GraphError as err:
-                raise GraphError(f"node {label!r}: {err}") from None
-        return cls.from_edges(nodes, list(g.edges), inputs=g.graph.get("inputs"),
-                              outputs=g.graph.get("outputs"))
-
-    def to_igraph(self) -> igraph.Graph:
-        """An ``igraph.Graph`` (directed) with vertex attributes ``op``, ``params``, ``combine``."""
-        import igraph as ig
-
-        g = ig.Graph(n=len(self._nodes), edges=list(self._edges), directed=True)
-        g.vs["op"] = [node.op for node in self._nodes]
-        g.vs["params"] = [dict(node.params) for node in self._nodes]
-        g.vs["combine"] = [node.combine for node in self._nodes]
-        g["inputs"] = list(self.inputs)
-        g["outputs"] = list(self.outputs)
-        return g
-
-    @classmethod
-    def from_igraph(cls, g: igraph.Graph) -> DAG:
-        """Build from a directed ``igraph.Graph`` whose vertices have an ``op`` attribute.
-
-        Vertices are renumbered in topological order (ties by vertex id); optional
-        graph attributes ``inputs`` and ``outputs`` are vertex ids.
-        """
-        import igraph as ig
-
-        if not isinstance(g, ig.Graph) or not g.is_directed():
-            raise GraphError("from_igraph expects a directed igraph.Graph")
-        if "op" not in g.vs.attributes():
-            raise GraphError("the igraph graph has no vertex attribute 'op'")
-        attrs = g.vs.attributes()
-        nodes = {}
-        for v in g.vs:
-            try:
-                nodes[v.index] = Node(v["op"], v["params"] if "params" in attrs else None,
-                                      v["combine"] if "combine" in attrs and v["combine"] is not None else "sum")
-            except GraphError as err:
-                raise GraphError(f"vertex {v.index}: {err}") from None
-        graph_attrs = g.attributes()
-        return cls.from_edges(nodes, g.get_edgelist(),
-                              inputs=g["inputs"] if "inputs" in graph_attrs else None,
-                              outputs=g["outputs"] if "outputs" in graph_attrs else None)
-
-    @classmethod
-    def from_adjacency(cls, matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[str] = "sum",
-                       prune: bool = False) -> DAG:
-        """Build from an upper-triangular adjacency matrix, NAS-Bench-101 style.
-
-        Row 0 is the input, the last row the output; ``matrix[i][j] == 1`` is an
-        edge ``i -> j``. With ``prune=True`` nodes that lie on no input-to-output
-        path are dropped first (NAS-Bench-101's pruning); otherwise they raise.
-        """
-        import numpy as np
-
-        try:
-            m = np.asarray(matrix)
-        except Exception as err:  # noqa: BLE001 - any conversion failure is bad input
-            raise GraphError(f"adjacency matrix could not be read: {err}") from None
-        if m.ndim != 2 or m.shape[0] != m.shape[1]:
-            raise GraphError(f"adjacency matrix must be square, got shape {m.shape}")
-        n = m.shape[0]
-        if n == 0:
-            raise GraphError("adjacency matrix is empty; a DAG needs at least one node")
-        if len(ops) != n:
-            raise GraphError(f"adjacency matrix has {n} rows but {len(ops)} ops were given")
-        if not np.isin(m, (0, 1)).all():
-            raise GraphError("adjacency matrix entries must be 0 or 1")
-        for i, j in zip(*np.nonzero(np.tril(m))):
-            raise GraphError(f"edge ({i}, {j}) lies on or below the diagonal; the matrix must be "
-                             "upper-triangular (nodes in topological order)")
-        combines = [combine] * n if isinstance(combine, str) else list(combine)
-        if len(combines) != n:
-            raise GraphError(f"{len(combines)} combine rules given for {n} nodes")
-        keep = list(range(n))
-        if prune:
-            fwd = np.zeros(n, bool)
-            fwd[0] = True
-            for j in range(1, n):
-                fwd[j] = bool((m[:j, j].astype(bool) & fwd[:j]).any())
-            bwd = np.zeros(n, bool)
-            bwd[n - 1] = True
-            for i in range(n - 2, -1, -1):
-                bwd[i] = bool((m[i, i + 1:].astype(bool) & bwd[i + 1:]).any())
-            keep = [i for i in range(n) if fwd[i] and bwd[i]]
-            if 0 not in keep or n - 1 not in keep:
-                raise GraphError("the output is not reachable from the input; nothing is left after pruning")
-        index = {old: new for new, old in enumerate(keep)}
-        nodes = [Node(ops[i], combine=combines[i]) for i in keep]
-        edges = [(index[int(i)], index[int(j)]) for i, j in zip(*np.nonzero(m)) if i in index and j in index]
-        return cls(nodes, edges, inputs=[0], outputs=[len(keep) - 1])
-
-    def to_adjacency(self) -> tuple[Any, list[Op]]:
-        """The adjacency matrix (numpy int array) and the ops, NAS-Bench-101 style."""
-        import numpy as np
-
-        m = np.zeros((len(self._nodes), len(self._nodes)), dtype=np.int64)
-        for s, d in self._edges:
-            m[s, d] = 1
-        return m, list(self.ops)
-
     # -- structure ----------------------------------------------------------------
 
     def flatten(self) -> DAG:
@@ -691,56 +525,12 @@ class DAG:
 
         A nested DAG's input nodes are replaced by its outer node's predecessors
         (one per input for several inputs; with one input and several predecessors,
-        an ``identity`` node with the outer node's combine merges them), and its outputs feed the outer successors
-        (several outputs meet in a ``concat`` node); a nested DAG on an input
-        node is inlined with its own inputs as the graph's. The surrogate uses this to
-        see a network as one graph.
+        an ``identity`` node with the outer node's combine merges them), and its
+        outputs feed the outer successors (several outputs meet in a ``concat``
+        node); a nested DAG on an input node is inlined with its own inputs as the
+        graph's. The surrogate uses this to see a network as one graph.
         """
-        if not any(node.is_nested for node in self._nodes):
-            return self
-        nodes: list[Node] = []
-        edges: list[tuple[int, int]] = []
-        # where[i] = index in the new graph that carries the value of old node i
-        where: dict[int, int] = {}
-        # the new graph's inputs standing for old input i (a nested DAG there brings its own inputs)
-        entry: dict[int, list[int]] = {}
-        for i, node in enumerate(self._nodes):
-            preds = [where[p] for p in self._preds[i]]
-            if not isinstance(node.op, DAG):
-                where[i] = len(nodes)
-                nodes.append(node)
-                edges.extend((p, where[i]) for p in preds)
-                continue
-            inner = node.op.flatten()
-            local: dict[int, int] = {}
-            k = len(inner.inputs)
-            for j, inner_node in enumerate(inner.nodes):
-                if j in inner.inputs and i in self.inputs:
-                    local[j] = len(nodes)
-                    nodes.append(inner_node)
-                elif j in inner.inputs and k > 1:
-                    local[j] = preds[inner.inputs.index(j)]
-                elif j in inner.inputs and len(preds) == 1 and node.combine != "weighted_sum":
-                    local[j] = preds[0]  # merging a single value is the identity
-                elif j in inner.inputs:
-                    local[j] = len(nodes)
-                    nodes.append(Node("identity", combine=node.combine))
-                    edges.extend((p, local[j]) for p in preds)
-                else:
-                    local[j] = len(nodes)
-                    nodes.append(inner_node)
-                    edges.extend((local[p], local[j]) for p in inner.predecessors(j))
-            if i in self.inputs:
-                entry[i] = [local[j] for j in inner.inputs]
-            if len(inner.outputs) == 1:
-                where[i] = local[inner.outputs[0]]
-            else:
-                where[i] = len(nodes)
-                nodes.append(Node("identity", combine="concat"))
-                edges.extend((local[o], where[i]) for o in inner.outputs)
-        inputs = [k for i in self.inputs for k in entry.get(i, [where[i]])]
-        outputs = [where[o] for o in self.outputs]
-        return DAG(nodes, sorted(set(edges)), inputs=inputs, outputs=outputs)
+        return flatten(self)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -748,24 +538,6 @@ class DAG:
 
 def _dag_from_parts(nodes: tuple, edges: tuple, inputs: tuple, outputs: tuple) -> DAG:
     return DAG(nodes, edges, inputs=inputs, outputs=outputs)
-
-
-def _port(index: Mapping[Any, int], label: Any, kind: str) -> int:
-    try:
-        return index[label]
-    except (KeyError, TypeError):
-        raise GraphError(f"{kind} {label!r} is not a node of the graph") from None
-
-
-def _topological_order(g: Any, rank: Mapping[Any, int]) -> list[Any]:
-    import networkx as nx
-
-    try:
-        return list(nx.lexicographical_topological_sort(g, key=lambda v: rank[v]))
-    except nx.NetworkXUnfeasible:
-        cycle = nx.find_cycle(g)
-        path = " -> ".join(repr(s) for s, _ in cycle) + f" -> {cycle[0][0]!r}"
-        raise GraphError(f"the graph has a cycle: {path}") from None
 
 
 def _dag_from_body(doc: Any, where: str) -> DAG:
@@ -814,25 +586,3 @@ def _dag_from_body(doc: Any, where: str) -> DAG:
         if where == "$":  # the top-level graph: its node and edge numbers say enough
             raise
         raise GraphError(f"in the nested DAG at {where}: {err}") from None
-
-
-def _canonical_key(dag: DAG) -> str:
-    import igraph as ig
-
-    n = len(dag)
-    in_pos = {v: k for k, v in enumerate(dag.inputs)}
-    out_pos = {v: k for k, v in enumerate(dag.outputs)}
-    labels = [f"{in_pos.get(i, -1)}|{out_pos.get(i, -1)}|{node._label()}" for i, node in enumerate(dag.nodes)]
-    palette = {lab: c for c, lab in enumerate(sorted(set(labels)))}
-    colour = [palette[lab] for lab in labels]
-    g = ig.Graph(n=n, edges=list(dag.edges), directed=True)
-    # igraph returns the labelling as canonical position -> original vertex (checked by
-    # tests/test_dag_properties.py against networkx's isomorphism test).
-    order = g.canonical_permutation(color=colour)
-    new_index = [0] * n
-    for new, old in enumerate(order):
-        new_index[old] = new
-    new_labels = [labels[old] for old in order]
-    new_edges = sorted((new_index[s], new_index[d]) for s, d in dag.edges)
-    payload = json.dumps([new_labels, new_edges], separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()

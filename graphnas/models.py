@@ -151,7 +151,9 @@ def _with_drop_path(cell: DAG, p: float) -> DAG:
         edges.append((src, d))
     edges.extend((i, ("dp", i)) for i in range(len(cell)) if ("dp", i) in nodes)
     outputs = [("dp", o) if ("dp", o) in nodes else o for o in cell.outputs]
-    return DAG.from_edges(nodes, edges, inputs=list(cell.inputs), outputs=outputs)
+    from graphnas.converters.networkx import from_edges
+
+    return from_edges(nodes, edges, inputs=list(cell.inputs), outputs=outputs)
 
 
 def _darts_dag(genotype: Any, C: int, layers: int, num_classes: int, auxiliary: bool, drop_path: float,
@@ -269,7 +271,9 @@ def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DA
 
 def _adjacency(cell: Any) -> tuple[list[list[int]], list[Any]]:
     if isinstance(cell, DAG):
-        m, ops = cell.to_adjacency()
+        from graphnas.converters.adjacency import to_adjacency
+
+        m, ops = to_adjacency(cell)
         if cell.inputs != (0,) or cell.outputs != (len(cell) - 1,):
             raise GraphError("a NAS-Bench-101 cell has node 0 as its input and its last node as its output")
         return m.tolist(), ops

@@ -1,4 +1,4 @@
-"""Unit tests of the DAG value type: construction, validation, identity, interop."""
+"""Unit tests of the DAG value type (construction, validation, identity, JSON) and its graph converters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphnas import DAG, GraphError, Node
+from graphnas import (
+    DAG,
+    GraphError,
+    Node,
+    from_adjacency,
+    from_edges,
+    from_igraph,
+    from_networkx,
+    to_adjacency,
+    to_igraph,
+    to_networkx,
+)
 from graphnas.dag import JSON_VERSION
 
 
@@ -192,10 +203,10 @@ def test_json_of_a_wrong_type():
 
 def test_networkx_roundtrip():
     g = cell()
-    nxg = g.to_networkx()
+    nxg = to_networkx(g)
     assert nxg.nodes[1]["op"] == "conv3x3" and nxg.nodes[1]["params"] == {"C": 16}
     assert nxg.graph["inputs"] == [0] and nxg.graph["outputs"] == [4]
-    assert DAG.from_networkx(nxg) == g
+    assert from_networkx(nxg) == g
 
 
 def test_from_networkx_relabels_arbitrary_labels_deterministically():
@@ -205,10 +216,10 @@ def test_from_networkx_relabels_arbitrary_labels_deterministically():
     nxg.add_node("in", op="input")
     nxg.add_node(7, op="pool")
     nxg.add_edges_from([("in", ("b", 2)), ("in", 7), (("b", 2), "out"), (7, "out")])
-    g = DAG.from_networkx(nxg)
+    g = from_networkx(nxg)
     assert g.ops == ("input", "conv", "pool", "identity")
     assert g.nodes[3].combine == "mean"
-    assert DAG.from_networkx(nxg) == g
+    assert from_networkx(nxg) == g
 
 
 def test_from_networkx_errors():
@@ -218,36 +229,36 @@ def test_from_networkx_errors():
     nxg.add_node("c", op="conv")
     nxg.add_edges_from([("a", "b"), ("b", "c"), ("c", "b")])
     with pytest.raises(GraphError, match="the graph has a cycle: 'b' -> 'c' -> 'b'"):
-        DAG.from_networkx(nxg)
+        from_networkx(nxg)
     bare = nx.DiGraph([(1, 2)])
     with pytest.raises(GraphError, match="node 1 has no 'op' attribute"):
-        DAG.from_networkx(bare)
+        from_networkx(bare)
     with pytest.raises(GraphError, match="expects a networkx.DiGraph"):
-        DAG.from_networkx(nx.Graph())  # type: ignore[arg-type]
+        from_networkx(nx.Graph())  # type: ignore[arg-type]
 
 
 def test_igraph_roundtrip_and_renumbering():
     g = cell()
-    igg = g.to_igraph()
+    igg = to_igraph(g)
     assert igg.vs["op"] == list(g.ops)
-    assert DAG.from_igraph(igg) == g
+    assert from_igraph(igg) == g
     # vertices not in topological order get renumbered
     h = ig.Graph(n=3, edges=[(2, 0), (0, 1)], directed=True)
     h.vs["op"] = ["conv", "identity", "input"]
-    assert DAG.from_igraph(h).ops == ("input", "conv", "identity")
+    assert from_igraph(h).ops == ("input", "conv", "identity")
     h.add_edge(1, 2)
     with pytest.raises(GraphError, match="cycle"):
-        DAG.from_igraph(h)
+        from_igraph(h)
 
 
 def test_from_edges_with_labels_and_ports():
-    g = DAG.from_edges({"x": "input", "y": "input", "z": "identity"}, [("x", "z"), ("y", "z")],
+    g = from_edges({"x": "input", "y": "input", "z": "identity"}, [("x", "z"), ("y", "z")],
                        inputs=["y", "x"], outputs=["z"])
     assert g.inputs == (1, 0)
     with pytest.raises(GraphError, match="refers to node 'w'"):
-        DAG.from_edges({"x": "input"}, [("x", "w")])
+        from_edges({"x": "input"}, [("x", "w")])
     with pytest.raises(GraphError, match="input 'q' is not a node"):
-        DAG.from_edges({"x": "input", "z": "a"}, [("x", "z")], inputs=["q"])
+        from_edges({"x": "input", "z": "a"}, [("x", "z")], inputs=["q"])
 
 
 # ----------------------------------------------------------------------------- adjacency
@@ -258,11 +269,11 @@ def test_from_adjacency_nasbench101_style():
          [0, 0, 0, 1],
          [0, 0, 0, 1],
          [0, 0, 0, 0]]
-    g = DAG.from_adjacency(m, ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    g = from_adjacency(m, ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
     assert g.edges == ((0, 1), (0, 2), (1, 3), (2, 3))
-    matrix, ops = g.to_adjacency()
+    matrix, ops = to_adjacency(g)
     assert np.array_equal(matrix, np.array(m)) and ops == ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
-    assert DAG.from_adjacency(matrix, ops) == g
+    assert from_adjacency(matrix, ops) == g
 
 
 def test_from_adjacency_pruning_is_explicit():
@@ -272,15 +283,15 @@ def test_from_adjacency_pruning_is_explicit():
          [0, 0, 0, 0]]
     ops = ["input", "a", "b", "output"]
     with pytest.raises(GraphError, match="node 2 .* not reachable"):
-        DAG.from_adjacency(m, ops)
-    pruned = DAG.from_adjacency(m, ops, prune=True)
+        from_adjacency(m, ops)
+    pruned = from_adjacency(m, ops, prune=True)
     assert pruned.ops == ("input", "a", "output")
     with pytest.raises(GraphError, match="upper-triangular"):
-        DAG.from_adjacency([[0, 0], [1, 0]], ["input", "output"])
+        from_adjacency([[0, 0], [1, 0]], ["input", "output"])
     with pytest.raises(GraphError, match="3 ops were given"):
-        DAG.from_adjacency([[0, 1], [0, 0]], ["input", "a", "output"])
+        from_adjacency([[0, 1], [0, 0]], ["input", "a", "output"])
     with pytest.raises(GraphError, match="must be square"):
-        DAG.from_adjacency([[0, 1, 0]], ["input"])
+        from_adjacency([[0, 1, 0]], ["input"])
 
 
 # ----------------------------------------------------------------------------- flatten
@@ -308,7 +319,7 @@ def test_flatten_a_nested_dag_on_an_input_node():
 def test_from_adjacency_refuses_an_empty_matrix():
     for prune in (False, True):  # prune=True raised IndexError
         with pytest.raises(GraphError, match="adjacency matrix is empty"):
-            DAG.from_adjacency(np.zeros((0, 0), dtype=int), [], prune=prune)
+            from_adjacency(np.zeros((0, 0), dtype=int), [], prune=prune)
 
 
 def test_jupyter_shows_the_drawing():

@@ -7,11 +7,13 @@ import random
 
 import networkx as nx
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphnas import COMBINES, DAG, GraphError, Node
+from graphnas import COMBINES, DAG, GraphError, Node, from_edges, from_igraph, from_networkx, to_igraph, to_networkx
 from graphnas.converters.pyg import from_pyg, to_pyg
+from graphnas.surrogate import Featurizer
 
 OPS = ["conv3x3", "conv1x1", "pool", "identity", "sep_conv_5x5"]
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,7 +43,7 @@ def relabelled(dag: DAG, rng: random.Random) -> DAG:
     labels = list(range(len(dag)))
     rng.shuffle(labels)
     nodes = {labels[i]: dag.nodes[i] for i in sorted(range(len(dag)), key=lambda i: labels[i])}
-    return DAG.from_edges(nodes, [(labels[s], labels[d]) for s, d in dag.edges],
+    return from_edges(nodes, [(labels[s], labels[d]) for s, d in dag.edges],
                           inputs=[labels[i] for i in dag.inputs], outputs=[labels[o] for o in dag.outputs])
 
 
@@ -55,24 +57,31 @@ def test_json_roundtrip(dag):
 @PROPERTY
 @given(dags())
 def test_networkx_roundtrip(dag):
-    assert DAG.from_networkx(dag.to_networkx()) == dag
+    assert from_networkx(to_networkx(dag)) == dag
 
 
 @PROPERTY
 @given(dags())
 def test_igraph_roundtrip(dag):
-    assert DAG.from_igraph(dag.to_igraph()) == dag
+    assert from_igraph(to_igraph(dag)) == dag
 
 
 @PROPERTY
 @given(dags(nested=False))
-def test_pyg_roundtrip_of_ops_and_edges(dag):
+def test_pyg_roundtrip_with_an_op_vocabulary(dag):
     data = to_pyg(dag, OPS)
-    assert data.x.shape == (len(dag), len(OPS))
-    assert data.edge_index.shape == (2, dag.num_edges)
+    assert torch.equal(data.x, Featurizer(OPS).batch([dag]).x)  # the surrogate's features, not a second encoder
+    assert data.dag_edge_index.shape == (2, dag.num_edges)
     back = from_pyg(data, OPS)
     assert back.ops == dag.ops and back.edges == dag.edges
+    assert [n.combine for n in back.nodes] == [n.combine for n in dag.nodes]
     assert back.inputs == dag.inputs and back.outputs == dag.outputs
+
+
+@PROPERTY
+@given(dags())
+def test_pyg_roundtrip_with_the_default_featurizer_is_exact(dag):
+    assert from_pyg(to_pyg(dag), Featurizer.fit([dag])) == dag.flatten()
 
 
 @PROPERTY
@@ -114,7 +123,7 @@ def test_canonical_key_equal_exactly_when_isomorphic_same_ops(a, data):
     n = len(a)
     edges = [(i, j) for i in range(n) for j in range(i + 1, n) if data.draw(st.booleans())]
     perm = data.draw(st.permutations(range(n)))
-    b = DAG.from_edges({perm[i]: a.nodes[i] for i in range(n)}, [(perm[s], perm[d]) for s, d in edges])
+    b = from_edges({perm[i]: a.nodes[i] for i in range(n)}, [(perm[s], perm[d]) for s, d in edges])
     iso = nx.is_isomorphic(_nx_labelled(a), _nx_labelled(b), node_match=lambda x, y: x["label"] == y["label"])
     assert (a.canonical_key() == b.canonical_key()) == iso
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from graphnas import DAG, GraphError, from_edge_ops
-from graphnas.converters.pyg import to_pyg
 
 NB201_EDGES = [(0, 1, "nor_conv_3x3"), (0, 2, "nor_conv_1x1"), (1, 2, "skip_connect"),
                (0, 3, "avg_pool_3x3"), (1, 3, "none"), (2, 3, "nor_conv_3x3")]
@@ -67,25 +66,3 @@ def test_params_travel_with_the_edge():
 def test_bad_edge_lists(edges, message):
     with pytest.raises(GraphError, match=message):
         from_edge_ops(edges, drop_none=False)
-
-
-def test_to_pyg_one_hot_and_errors():
-    cell = from_edge_ops(NB201_EDGES, drop_none=False)
-    vocab = ["input", "identity", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
-    data = to_pyg(cell, vocab)
-    assert data.x.sum().item() == len(cell)
-    assert data.x[1].argmax().item() == vocab.index("nor_conv_3x3")
-    assert data.edge_index[:, 0].tolist() == [0, 1]
-    with pytest.raises(GraphError, match="node 1 has op 'nor_conv_3x3', which is not in the vocabulary"):
-        to_pyg(cell, ["input", "identity"])
-    nested = DAG(["input", cell], [(0, 1)])
-    with pytest.raises(GraphError, match="node 1 holds a nested DAG; call dag.flatten"):
-        to_pyg(nested, vocab)
-    assert to_pyg(nested.flatten(), vocab).num_nodes == len(cell)
-
-
-@pytest.mark.parametrize("vocab", [{"input": 0, "conv": 5}, {"input": 0, "conv": 0}])
-def test_to_pyg_refuses_a_vocabulary_mapping_that_is_not_numbered_0_to_k(vocab):
-    # a gap overflowed the one-hot width (IndexError); a shared number made two ops one feature
-    with pytest.raises(GraphError, match="must number its ops 0..1, each once"):
-        to_pyg(DAG(["input", "conv"], [(0, 1)]), vocab)

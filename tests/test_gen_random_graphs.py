@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphnas import DAG, Node
+from graphnas import DAG, Node, to_networkx
 from graphnas.generators import barabasi_albert, erdos_renyi, get_generator, randwire_dag, watts_strogatz
 
 
@@ -133,7 +133,7 @@ def test_seed_kinds_reproduce(make):
 def test_thousand_nodes(name, params):
     dag = get_generator(name, **params).sample(seed=3)
     assert len(dag) == 1002
-    assert nx.is_directed_acyclic_graph(dag.to_networkx())
+    assert nx.is_directed_acyclic_graph(to_networkx(dag))
     assert DAG.from_json(dag.to_json()) == dag
 
 

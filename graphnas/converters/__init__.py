@@ -1,7 +1,15 @@
-"""Converters: a :class:`graphnas.DAG` to PyTorch, PyG, Graphviz and back, and a compiled module to ONNX.
+"""Converters: a :class:`graphnas.DAG` to and from other forms, one module per target.
 
-Each target lives in its own module and is imported on first use, so that
-reading JSON does not import torch.
+- :mod:`~graphnas.converters.networkx`: ``to_networkx``, ``from_networkx``, ``from_edges`` (any labels);
+- :mod:`~graphnas.converters.igraph`: ``to_igraph``, ``from_igraph`` (and ``DAG.canonical_key``'s key);
+- :mod:`~graphnas.converters.adjacency`: ``to_adjacency``, ``from_adjacency`` (NAS-Bench-101 style);
+- :mod:`~graphnas.converters.pyg`: ``to_pyg``, ``from_pyg`` (the surrogate's node features);
+- :mod:`~graphnas.converters.torch`: ``to_torch``, ``count_params``, ``count_flops``;
+- :mod:`~graphnas.converters.dot`: ``to_dot``, ``render``;
+- :mod:`~graphnas.converters.onnx`: ``export_onnx`` (a compiled module to ONNX).
+
+Each module is imported on first use of one of its names, so that reading JSON
+imports none of torch, networkx or igraph.
 """
 
 from __future__ import annotations
@@ -9,6 +17,13 @@ from __future__ import annotations
 from graphnas._lazy import lazy_exports
 
 _LAZY = {
+    "to_networkx": "graphnas.converters.networkx",
+    "from_networkx": "graphnas.converters.networkx",
+    "from_edges": "graphnas.converters.networkx",
+    "to_igraph": "graphnas.converters.igraph",
+    "from_igraph": "graphnas.converters.igraph",
+    "to_adjacency": "graphnas.converters.adjacency",
+    "from_adjacency": "graphnas.converters.adjacency",
     "to_pyg": "graphnas.converters.pyg",
     "from_pyg": "graphnas.converters.pyg",
     "to_torch": "graphnas.converters.torch",

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from graphnas._graph import reachable
 from graphnas.dag import DAG, GraphError, Node
 
 __all__ = ["from_edge_ops"]
@@ -73,20 +74,16 @@ def from_edge_ops(edges: Iterable[tuple[int, int, str] | tuple[int, int, str, Ma
         if j not in has_in:
             raise GraphError(f"state {j} has no incoming edge")
 
-    live = [True] * n_states  # a state is live when some non-zero path from an input reaches it
     if drop_none:
-        for j in range(n_inputs, n_states):
-            live[j] = any(live[s] for s, d, op, _ in triples if d == j and op != zero_op)
+        # a state is live when some non-zero path from an input reaches it
+        live = reachable(n_states, [(s, d) for s, d, op, _ in triples if op != zero_op], range(n_inputs))
         if not live[output]:
             raise GraphError(f"the output state {output} receives only '{zero_op}' edges (or edges from states "
                              f"that do): the cell computes zero. Pass drop_none=False to keep '{zero_op}' as an "
                              "explicit zero op")
-        triples = [t for t in triples if t[2] != zero_op and live[t[0]] and live[t[1]]]
+        triples = [t for t in triples if t[2] != zero_op and live[t[0]]]
         # Drop states (and their edges) that no longer reach the output.
-        reaches = [False] * n_states
-        reaches[output] = True
-        for i in range(n_states - 1, -1, -1):
-            reaches[i] = reaches[i] or any(reaches[d] for s, d, _, _ in triples if s == i)
+        reaches = reachable(n_states, [(s, d) for s, d, _, _ in triples], [output], backward=True)
         triples = [t for t in triples if reaches[t[1]]]
         for i in range(n_inputs):
             if not reaches[i]:

@@ -24,6 +24,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from graphnas.converters.adjacency import from_adjacency, to_adjacency
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
@@ -91,7 +92,7 @@ class NB101Space(SearchSpace):
             if op not in NB101_OPS:
                 raise GraphError(f"vertex {i + 1}: unknown NAS-Bench-101 op {op!r}; expected one of "
                                  f"{', '.join(NB101_OPS)}")
-        dag = DAG.from_adjacency(m, ["input", *ops, "output"], prune=True)
+        dag = from_adjacency(m, ["input", *ops, "output"], prune=True)
         nodes = [Node("input"), *(Node(op) for op in dag.ops[1:-1]), _OUTPUT]
         out = DAG(nodes, dag.edges, inputs=(0,), outputs=(len(nodes) - 1,))
         self.check(out)
@@ -100,7 +101,7 @@ class NB101Space(SearchSpace):
     def to_spec(self, dag: DAG) -> tuple[Any, list[str]]:
         """The (matrix, ops) of a cell, ops labelled as NAS-Bench-101 does (``'input'``, ..., ``'output'``)."""
         self.check(dag)
-        m, ops = dag.to_adjacency()
+        m, ops = to_adjacency(dag)
         return m, ["input", *ops[1:-1], "output"]  # type: ignore[list-item]
 
     # -- the space --------------------------------------------------------------
@@ -230,7 +231,7 @@ class NB101Space(SearchSpace):
                 return dag
 
     def _candidates(self, dag: DAG) -> list[tuple[list[list[int]], list[str]]]:
-        m, ops = dag.to_adjacency()
+        m, ops = to_adjacency(dag)
         n = len(ops)
         base = [[int(v) for v in row] for row in m]
         interior = [str(o) for o in ops[1:-1]]

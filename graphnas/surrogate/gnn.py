@@ -139,12 +139,7 @@ class GNNSurrogate:
         gen = torch.Generator().manual_seed(int(self.seed) * 1_000_003 + getattr(self, "n_fits_", 0))
         warm = self.warm_start and hasattr(self, "model_")
         if not warm:
-            if self.vocabulary is not None:
-                ops = list(self.vocabulary) + [o for o in ("input", "identity") if o not in self.vocabulary]
-                _, tokens = Featurizer.fit_tokens(dags, self.max_param_tokens)
-            else:
-                ops, tokens = Featurizer.fit_tokens(dags, self.max_param_tokens)
-            self.featurizer_ = Featurizer(ops, tokens)
+            self.featurizer_ = Featurizer.fit(dags, self.vocabulary, self.max_param_tokens)
             init_gen = torch.Generator().manual_seed(int(self.seed))
             self.model_ = _EnsembleGNN(self.ensemble, self.featurizer_.num_features, self.hidden, self.layers)
             self.model_.reset_parameters(init_gen)

@@ -1,0 +1,73 @@
+"""DAG <-> adjacency matrix plus op list, NAS-Bench-101 style.
+
+Row 0 is the input, the last row the output; ``matrix[i][j] == 1`` is an edge ``i -> j``.
+
+Example::
+
+    >>> dag = from_adjacency([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+    >>> matrix, ops = to_adjacency(dag)
+    >>> matrix.tolist(), ops
+    ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ['input', 'conv3x3-bn-relu', 'output'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphnas._graph import reachable
+from graphnas.dag import DAG, GraphError, Node, Op
+
+__all__ = ["from_adjacency", "to_adjacency"]
+
+
+def from_adjacency(matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[str] = "sum",
+                   prune: bool = False) -> DAG:
+    """Build from an upper-triangular 0/1 adjacency matrix and one op per row.
+
+    Node 0 is the input and the last node the output. ``combine`` is one rule for
+    every node or one per node. With ``prune=True`` nodes that lie on no
+    input-to-output path are dropped first (NAS-Bench-101's pruning); otherwise
+    they raise GraphError.
+    """
+    try:
+        m = np.asarray(matrix)
+    except Exception as err:  # noqa: BLE001 - any conversion failure is bad input
+        raise GraphError(f"adjacency matrix could not be read: {err}") from None
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise GraphError(f"adjacency matrix must be square, got shape {m.shape}")
+    n = m.shape[0]
+    if n == 0:
+        raise GraphError("adjacency matrix is empty; a DAG needs at least one node")
+    if len(ops) != n:
+        raise GraphError(f"adjacency matrix has {n} rows but {len(ops)} ops were given")
+    if not np.isin(m, (0, 1)).all():
+        raise GraphError("adjacency matrix entries must be 0 or 1")
+    for i, j in zip(*np.nonzero(np.tril(m))):
+        raise GraphError(f"edge ({i}, {j}) lies on or below the diagonal; the matrix must be "
+                         "upper-triangular (nodes in topological order)")
+    combines = [combine] * n if isinstance(combine, str) else list(combine)
+    if len(combines) != n:
+        raise GraphError(f"{len(combines)} combine rules given for {n} nodes")
+    all_edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(m))]
+    keep = list(range(n))
+    if prune:
+        fwd = reachable(n, all_edges, [0])
+        bwd = reachable(n, all_edges, [n - 1], backward=True)
+        keep = [i for i in range(n) if fwd[i] and bwd[i]]
+        if 0 not in keep or n - 1 not in keep:
+            raise GraphError("the output is not reachable from the input; nothing is left after pruning")
+    index = {old: new for new, old in enumerate(keep)}
+    nodes = [Node(ops[i], combine=combines[i]) for i in keep]
+    edges = [(index[i], index[j]) for i, j in all_edges if i in index and j in index]
+    return DAG(nodes, edges, inputs=[0], outputs=[len(keep) - 1])
+
+
+def to_adjacency(dag: DAG) -> tuple[np.ndarray, list[Op]]:
+    """The adjacency matrix (a numpy int64 array, ``[n, n]``) and the list of ops."""
+    m = np.zeros((len(dag), len(dag)), dtype=np.int64)
+    for s, d in dag.edges:
+        m[s, d] = 1
+    return m, list(dag.ops)
