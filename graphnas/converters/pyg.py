@@ -78,6 +78,7 @@ def from_pyg(data: Data, featurizer: Encoding) -> DAG:
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != f.num_features:
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise GraphError(f"data.x must have shape [num_nodes, {f.num_features}] for this featurizer, got {shape}")
+    x = x.float()  # integer or bool one-hot rows read the same
     for key in ("dag_edge_index", "edge_index"):
         ei = data[key] if key in data else None
         if key == "dag_edge_index" and ei is None:
