@@ -202,7 +202,7 @@ def test_pyg_bad_input():
     dag = DAG(["input", "conv"], [(0, 1)])
     with pytest.raises(GraphError, match="lists an op twice"):
         to_pyg(dag, ["input", "input"])
-    with pytest.raises(TypeError, match="featurizer must be"):
+    with pytest.raises(GraphError, match="the vocabulary must be"):
         to_pyg(dag, "input")  # type: ignore[arg-type]
     data = to_pyg(dag, ["input", "conv"])
     with pytest.raises(GraphError, match=r"data.x must have shape \[num_nodes, 12\]"):

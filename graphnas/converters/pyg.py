@@ -126,8 +126,8 @@ def _as_featurizer(featurizer: Encoding) -> Featurizer:
                              f"got {index}")
         return Featurizer(sorted(index, key=index.__getitem__), ())
     if isinstance(featurizer, str) or not isinstance(featurizer, Sequence):
-        raise TypeError(f"featurizer must be a graphnas.surrogate.Featurizer, a list of op names or a mapping "
-                        f"op -> index, got {type(featurizer).__name__}")
+        raise GraphError(f"the vocabulary must be a graphnas.converters.Featurizer, a list of op names or a "
+                         f"mapping op -> index, got {type(featurizer).__name__}")
     if len(set(featurizer)) != len(featurizer):
         raise GraphError("the vocabulary lists an op twice")
     return Featurizer(list(featurizer), ())

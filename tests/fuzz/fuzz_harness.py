@@ -475,6 +475,8 @@ def pyg_input(rng: random.Random) -> None:
                                                 torch.Tensor):
             continue  # an earlier fault removed what this one would change
         if what == 0:
+            if data.x.dim() != 2:
+                continue  # an earlier fault changed its shape
             data.x = data.x[:, :rng.randrange(data.x.shape[1] + 2)] if rng.random() < 0.5 else data.x.t()
         elif what == 1:
             data.x = data.x * rng.choice([0.0, 2.0, float("nan"), -1.0])
