@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 from graphnas._lazy import lazy_exports
-from graphnas.generators._random import Seed, as_numpy, as_random
+from graphnas.generators._random import Seed, as_numpy, as_random, as_torch, seed_int
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.registry import FunctionGenerator, get_generator, list_generators, register_generator
 
@@ -41,8 +41,8 @@ _LAZY = {
 # modules whose decorators fill the registry; imported by list_generators/get_generator
 _REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains", "randwire_space")
 
-__all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
-           "list_generators", "register_generator", *sorted(_LAZY)]
+__all__ = ["FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "as_torch", "get_generator",
+           "list_generators", "register_generator", "seed_int", *sorted(_LAZY)]
 
 
 def _import_registering() -> None:
