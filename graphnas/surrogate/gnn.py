@@ -257,7 +257,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         if not isinstance(params["seed"], int) or isinstance(params["seed"], bool):
             params["seed"] = None  # a random.Random or numpy Generator is not stored; refits then draw fresh
         torch.save({
-            "format": _FORMAT, "version": 1, "params": params,
+            "format": _FORMAT, "version": 2, "params": params,
             "ops": self.featurizer_.vocabulary, "param_tokens": self.featurizer_.param_tokens,
             "y_mean": self.y_mean_, "y_scale": self.y_scale_, "n_fits": self.n_fits_,
             "std_scale": float(getattr(self, "std_scale_", 1.0)),
@@ -270,7 +270,10 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         doc = torch.load(path, weights_only=True, map_location="cpu")
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a graphnas GNNSurrogate file")
-        self = cls(**doc["params"])
+        params = dict(doc["params"])
+        if doc.get("version") == 1:  # written when n_threads=1 was the default, not a choice
+            params["n_threads"] = None
+        self = cls(**params)
         self.featurizer_ = Featurizer(doc["ops"], doc["param_tokens"])
         self.model_ = self._build()
         self.model_.load_state_dict(doc["state_dict"])
