@@ -4,7 +4,9 @@ Generators produce a :class:`DAG`, converters consume it (PyTorch, PyG,
 Graphviz, JSON, networkx, igraph), the surrogate and the search speak it.
 
 ``import graphnas`` is cheap: the parts that need torch, PyG or Graphviz are
-imported the first time one of their names is used.
+imported the first time one of their names is used, and so are the subpackages
+(``graphnas.generators``, ``graphnas.search``, ``graphnas.surrogate``,
+``graphnas.models``, ``graphnas.benchmarks``) when first reached as attributes.
 """
 
 from __future__ import annotations
@@ -21,4 +23,7 @@ _LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edg
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "UnknownNameError", "__version__", *sorted(_LAZY)]
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+# subpackages reachable as ``graphnas.search`` etc. without importing them first (imported on first use)
+_SUBPACKAGES = ("benchmarks", "converters", "generators", "models", "search", "surrogate")
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), _SUBPACKAGES)

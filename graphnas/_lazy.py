@@ -6,15 +6,20 @@ This keeps ``import graphnas`` (and reading a JSON graph) free of torch, PyG and
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
-def lazy_exports(package: str, table: Mapping[str, str],
-                 namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``, whose public ``name`` lives in module ``table[name]``."""
+def lazy_exports(package: str, table: Mapping[str, str], namespace: dict[str, Any],
+                 submodules: Sequence[str] = ()) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``, whose public ``name`` lives in module ``table[name]``,
+    and whose ``submodules`` (e.g. ``"search"``) are imported when first used as ``package.search``."""
 
     def __getattr__(name: str) -> Any:
+        if name in submodules:
+            value = importlib.import_module(f"{package}.{name}")
+            namespace[name] = value
+            return value
         module = table.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -23,6 +28,6 @@ def lazy_exports(package: str, table: Mapping[str, str],
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(table))
+        return sorted(set(namespace) | set(table) | set(submodules))
 
     return __getattr__, __dir__

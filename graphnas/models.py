@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.registry import Registry
+from graphnas.generators._random import Seed, seed_int
 
 __all__ = [
     "MODELS", "ModelBuilder", "chain_net", "darts_cifar", "darts_imagenet", "digits", "get_model",
@@ -389,7 +390,7 @@ def _stage(graph: DAG, C: int) -> DAG:
     return graph.replace(nodes=nodes)
 
 
-def _random_graph(generator: str, n: int, params: Mapping[str, Any], seed: int) -> DAG:
+def _random_graph(generator: str, n: int, params: Mapping[str, Any], seed: Seed) -> DAG:
     from graphnas.generators import get_generator
 
     return get_generator(generator, n=n, **dict(params)).sample(seed)
@@ -404,24 +405,26 @@ _REGIMES: dict[str, list[tuple[float, int]]] = {
 
 @register_model("randwire", input_size=224)
 def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None = None, n: int = 32,
-             regime: str = "small", C: int = 78, num_classes: int = 1000, seed: int = 0) -> DAG:
+             regime: str = "small", C: int = 78, num_classes: int = 1000, seed: Seed = 0) -> DAG:
     """RandWireNN (Xie et al. 2019, Table 1) as a DAG of random-graph stages.
 
     ``small``: 3x3 conv to C/2 (stride 2), 3x3 ReLU-conv-BN to C (stride 2), stages of
     N, N, N nodes at C, 2C, 4C. ``regular``: 3x3 conv to C/2, stages of N/2, N, N, N
     nodes at C, 2C, 4C, 8C. Each stage is an independent graph from ``generator``
-    (seeds ``seed``, ``seed + 1``, ...); its nodes fed by the stage input have stride 2.
+    (seeds ``s``, ``s + 1``, ... where ``s = seed_int(seed)``, i.e. ``seed`` itself for an int >= 0);
+    its nodes fed by the stage input have stride 2.
     Then a 1x1 conv-BN-ReLU to 1280 channels, global pooling and a linear classifier.
     """
     if regime not in _REGIMES:
         raise ValueError(f"regime must be one of {sorted(_REGIMES)}, got {regime!r}")
     gp = {"k": 4, "p": 0.75} if generator_params is None else dict(generator_params)
+    base = seed_int(seed)
     net = _Net()
     x = net.add(Node("conv_bn", {"C": C // 2, "stride": 2}), [net.add("input")])
     if regime == "small":
         x = net.add(Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}), [x])
     for k, (frac, mult) in enumerate(_REGIMES[regime]):
-        graph = _random_graph(generator, max(2, int(n * frac)), gp, seed + k)
+        graph = _random_graph(generator, max(2, int(n * frac)), gp, base + k)
         x = net.add(_stage(graph, C * mult), [x])
     x = net.add(Node("conv1x1-bn-relu", {"C": 1280}), [x])
     x = net.add("global_avg_pool", [x])

@@ -109,11 +109,12 @@ def test_journal_resume_loses_nothing(tmp_path):
     path = tmp_path / "run.jsonl"
     first = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0), score, 8, journal=path)
     lines = path.read_text().splitlines()
-    assert json.loads(lines[0]) == {"format": "graphnas.journal", "version": 1}
+    assert json.loads(lines[0]) == {"format": "graphnas.journal", "version": 2}
     assert len(lines) == 9
     doc = json.loads(lines[3])
-    assert set(doc) >= {"dag", "value", "seconds", "status"}
+    assert set(doc) >= {"dag", "arch", "value", "seconds", "status"}
     assert DAG.from_dict(doc["dag"]) == first.evaluations[2].dag
+    assert doc["arch"] == SPACE.to_string(first.evaluations[2].dag)  # NB201's arch string, for reuse
     # a run killed while writing its 9th line leaves half a line behind
     with open(path, "a") as fh:
         fh.write('{"index": 8, "dag": {"form')
@@ -129,25 +130,89 @@ def test_journal_resume_loses_nothing(tmp_path):
     assert len(path.read_text().splitlines()) == 13
 
 
+def test_old_journal_without_arch_is_read(tmp_path):
+    path = tmp_path / "v1.jsonl"
+    dag = SPACE.sample(0)
+    path.write_text(json.dumps({"format": "graphnas.journal", "version": 1}) + "\n" + json.dumps(
+        {"index": 0, "dag": dag.to_dict(), "value": 1.5, "seconds": 0.1, "status": "ok", "error": None,
+         "info": {}}) + "\n")
+    assert [(e.dag, e.value) for e in read_journal(path).evaluations] == [(dag, 1.5)]
+    h = run(RandomSearch(SPACE, seed=0), score, 3, journal=path)  # resumes and appends records with arch
+    assert len(h) == 3 and "arch" in json.loads(path.read_text().splitlines()[-1])
+    path.write_text(json.dumps({"format": "graphnas.journal", "version": 99}) + "\n")
+    with pytest.raises(ValueError, match="unsupported version 99"):
+        read_journal(path)
+
+
 def test_executor_keeps_workers_busy_and_journals(tmp_path):
     import threading
-    import time
 
-    active, peak, lock = [0], [0], threading.Lock()
+    # Every evaluation waits at a 3-party barrier: it passes only if 3 evaluations are in flight at once.
+    barrier = threading.Barrier(3)
 
-    def slow(dag: DAG) -> float:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.02)
-        with lock:
-            active[0] -= 1
+    def together(dag: DAG) -> float:
+        barrier.wait(timeout=30)
         return score(dag)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        h = run(RandomSearch(SPACE, seed=0), slow, 12, executor=pool, journal=tmp_path / "j.jsonl")
-    assert len(h) == 12 and peak[0] == 3
+        h = run(RandomSearch(SPACE, seed=0), together, 12, executor=pool, journal=tmp_path / "j.jsonl")
+    assert len(h) == 12 and not h.failed
     assert len(read_journal(tmp_path / "j.jsonl")) == 12
+
+
+class Gate:
+    """An objective whose calls wait until ``k`` are in flight, then finish one by one in a set order.
+
+    ``reverse=True``: the last to arrive finishes first (out of ask order); False: first in, first out.
+    ``finished`` lists the graphs in the order their evaluations returned. No sleeps: a condition variable.
+    """
+
+    def __init__(self, k: int, reverse: bool) -> None:
+        import threading
+
+        self.k, self.reverse = k, reverse
+        self.cond = threading.Condition()
+        self.arrived: list[DAG] = []
+        self.group: list[DAG] = []
+        self.finished: list[DAG] = []
+
+    def __call__(self, dag: DAG) -> float:
+        with self.cond:
+            self.arrived.append(dag)
+            if len(self.arrived) == self.k:  # a full group: release it in the set order
+                self.group = self.arrived[::-1] if self.reverse else self.arrived[:]
+                self.arrived = []
+                self.cond.notify_all()
+            # the timeout only guards against a hang; the main thread may refit a surrogate meanwhile
+            if not self.cond.wait_for(lambda: bool(self.group) and self.group[0] is dag, timeout=300):
+                raise TimeoutError("the gate never opened")
+            self.group.pop(0)
+            self.finished.append(dag)
+            self.cond.notify_all()
+        return score(dag)
+
+
+@pytest.mark.parametrize("make", [lambda: RegularizedEvolution(SPACE, population=4, sample_size=2, seed=3),
+                                  lambda: tiny_bo(3)], ids=["evolution", "bo"])
+def test_executor_trajectory_does_not_depend_on_finishing_order(make):
+    def search(gate: Gate, ordered: bool = True) -> list[tuple[DAG, float]]:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            h = run(make(), gate, 12, executor=pool, ordered=ordered)
+        assert not h.failed
+        return [(e.dag, e.value) for e in h.evaluations]
+
+    in_order, backwards = Gate(3, reverse=False), Gate(3, reverse=True)
+    reference = search(in_order)
+    assert search(backwards) == reference  # same trajectory, although ...
+    assert backwards.finished != [d for d, _ in reference]  # ... the evaluations finished out of ask order
+    assert search(Gate(3, reverse=True)) == reference  # and every time
+
+def test_executor_unordered_tells_as_results_arrive():
+    # ordered=False tells results as they arrive (a trajectory that depends on timing): it still completes
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        h = run(RegularizedEvolution(SPACE, population=4, sample_size=2, seed=3), Gate(3, reverse=True), 12,
+                executor=pool, ordered=False)
+    assert len(h) == 12 and not h.failed
 
 
 def nb101_objective(dag: DAG) -> float:

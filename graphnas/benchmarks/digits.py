@@ -5,8 +5,8 @@ cuts it once into a fixed, stratified training and validation split (80/20) and
 returns ``(N, 1, 8, 8)`` float tensors. :func:`train_eval` compiles a cell (or
 takes a ready model), trains it for a few epochs on CPU and returns the
 validation accuracy with the parameter count and the wall time. The same seed
-gives the same result: training runs single-threaded with deterministic
-algorithms and seeded shuffling.
+gives the same result: initial weights, batch order and dropout come from
+``torch.Generator`` objects of the call's own, never from torch's global generator.
 
 Example::
 
@@ -17,10 +17,8 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,6 +27,7 @@ import torch
 from torch import nn
 
 from graphnas.dag import DAG, GraphError, Node
+from graphnas.generators._random import Seed, as_torch, seed_int
 
 __all__ = ["DATASETS", "DigitsSplit", "accuracy", "build_digits_model", "digits_network", "is_network",
            "load_digits_split", "train_digits_model", "train_eval"]
@@ -178,33 +177,21 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 # --------------------------------------------------------------------------- training
 
 
-@contextlib.contextmanager
-def _deterministic(threads: int) -> Iterator[None]:
-    """Single-threaded, deterministic torch for the duration of a training run."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-
-
-def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: int = 0,
+def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-               threads: int = 1, max_train: int | None = None) -> dict[str, float]:
+               max_train: int | None = None) -> dict[str, float]:
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
 
     ``value`` is the validation accuracy in percent (what a search maximises).
     A DAG is compiled with :func:`build_digits_model` (``C`` channels, ``N``
     cells per stage); a ``torch.nn.Module`` taking ``(B, 1, 8, 8)`` and returning
-    ``(B, 10)`` logits is trained as it is (in place). SGD with Nesterov momentum
-    and a cosine learning-rate schedule; ``seed`` fixes the initial weights and
-    the batch order, and training is single-threaded (``threads``) with
-    deterministic algorithms, so the same seed gives the same result on CPU.
+    ``(B, 10)`` logits is trained as it is (in place, from its current weights). SGD with
+    Nesterov momentum and a cosine learning-rate schedule. ``seed`` (an int, a ``random.Random``
+    or a numpy ``Generator``) fixes the initial weights of a compiled DAG, the batch order and
+    any dropout, through ``torch.Generator`` objects of this call's own: the process-wide torch
+    generator, thread count and deterministic-algorithms flag are left as they are, so calls may
+    run side by side in threads. On CPU the same seed gives the same result for the same torch
+    build and thread count (``torch.set_num_threads``, the caller's choice).
     ``max_train`` keeps only the first training images (for quick tests).
 
     Raises:
@@ -212,36 +199,37 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
         ValueError: unknown data set or bad settings.
     """
     _, result = train_digits_model(dag_or_model, dataset, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
-                                   weight_decay=weight_decay, C=C, N=N, threads=threads, max_train=max_train)
+                                   weight_decay=weight_decay, C=C, N=N, max_train=max_train)
     return result
 
 
-def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: int = 0,
+def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                        batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-                       threads: int = 1, max_train: int | None = None) -> tuple[nn.Module, dict[str, float]]:
+                       max_train: int | None = None) -> tuple[nn.Module, dict[str, float]]:
     """Like :func:`train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
+    from graphnas._torch_rng import local_generator
+
     if dataset not in DATASETS:
         raise ValueError(f"unknown data set {dataset!r}; available: {', '.join(DATASETS)}")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got epochs={epochs}, batch_size={batch_size}")
+    if not isinstance(dag_or_model, (DAG, nn.Module)):
+        raise GraphError(f"train_eval expects a graphnas DAG or a torch.nn.Module, got "
+                         f"{type(dag_or_model).__name__}")
     start = time.perf_counter()
+    base = seed_int(seed)
     data = load_digits_split()
     x_tr, y_tr = data.x_train, data.y_train
     if max_train is not None:
         if max_train < 1:
             raise ValueError(f"max_train must be a positive number of training images, got {max_train}")
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
-    with _deterministic(threads):
-        torch.manual_seed(seed)
-        if isinstance(dag_or_model, DAG):
-            model = build_digits_model(dag_or_model, C=C, N=N)
-        elif isinstance(dag_or_model, nn.Module):
-            model = dag_or_model
-        else:
-            raise GraphError(f"train_eval expects a graphnas DAG or a torch.nn.Module, got "
-                             f"{type(dag_or_model).__name__}")
+    # Initial weights and dropout draw from `init`, the batch order from `order`, both seeded by `seed`.
+    init, order = as_torch(base), as_torch(base)
+    with local_generator(init):
+        model = build_digits_model(dag_or_model, C=C, N=N) if isinstance(dag_or_model, DAG) else dag_or_model
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        train_loss = _train(model, x_tr, y_tr, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
+        train_loss = _train(model, x_tr, y_tr, epochs=epochs, order=order, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay)
         acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
@@ -250,7 +238,7 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
                    "seconds": seconds}
 
 
-def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, seed: int, batch_size: int,
+def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, order: torch.Generator, batch_size: int,
            lr: float, weight_decay: float) -> float:
     """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss."""
     steps_per_epoch = -(-len(x) // batch_size)
@@ -259,15 +247,14 @@ def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, s
                           weight_decay=weight_decay) if trainable else None
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
              if opt is not None else None)
-    gen = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     train_loss = float("nan")
     for _ in range(epochs):
         model.train()
-        order = torch.randperm(len(x), generator=gen)
+        perm = torch.randperm(len(x), generator=order)
         total, count = 0.0, 0
         for k in range(0, len(x), batch_size):
-            idx = order[k:k + batch_size]
+            idx = perm[k:k + batch_size]
             loss = loss_fn(model(x[idx]), y[idx])
             if opt is not None and sched is not None:
                 opt.zero_grad(set_to_none=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 
 from graphnas._lazy import lazy_exports
-from graphnas.generators._random import Seed, as_numpy, as_random
+from graphnas.generators._random import Seed, as_numpy, as_random, as_torch, seed_int
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.registry import (
     GENERATORS,
@@ -50,8 +50,9 @@ _LAZY = {
 # modules whose decorators fill the registry; imported by list_generators/get_generator
 _REGISTERING = ("nb201", "random_graphs", "nb101", "cells", "chains", "randwire_space")
 
-__all__ = ["GENERATORS", "FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "get_generator",
-           "get_generator_builder", "is_space", "list_generators", "register_generator", *sorted(_LAZY)]
+__all__ = ["GENERATORS", "FunctionGenerator", "SearchSpace", "Seed", "as_numpy", "as_random", "as_torch",
+           "get_generator", "get_generator_builder", "is_space", "list_generators", "register_generator", "seed_int",
+           *sorted(_LAZY)]
 
 
 def _import_registering() -> None:

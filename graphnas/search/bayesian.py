@@ -32,7 +32,7 @@ class BayesianOptimization(Optimizer):
         space: has ``sample(seed)`` and ``mutate(dag, seed)``; its ``vocabulary`` feeds the surrogate.
         surrogate: default a warm-started 5-member GNN ensemble (see :meth:`default_surrogate`).
             Anything with ``fit(dags, y)`` and ``predict_members(dags) -> [members, n]``
-            or ``predict(dags) -> (mean, std)`` works.
+            or scikit-learn's ``predict(dags, return_std=True) -> (mean, std)`` works.
         acquisition: ``"ei"``, ``"ucb"`` or ``"ts"`` (see :mod:`graphnas.search.acquisition`).
         initial: random samples before the surrogate is first fitted.
         top_k: how many of the best graphs are mutated to make candidates.
@@ -124,7 +124,7 @@ class BayesianOptimization(Optimizer):
         predict_members = getattr(self.surrogate, "predict_members", None)
         if predict_members is not None:
             return np.asarray(predict_members(candidates), dtype=np.float64)
-        mean, std = self.surrogate.predict(candidates)
+        mean, std = self.surrogate.predict(candidates, return_std=True)
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         return np.stack([mean - std, mean + std])  # two pseudo-members with that mean and std
 

@@ -3,19 +3,27 @@
 ``run(optimizer, objective, budget)`` asks the optimiser for graphs, evaluates
 them and tells it the results until ``budget`` evaluations exist (failed ones
 count). With ``executor`` (any ``concurrent.futures.Executor``: threads,
-processes, Dask's ``Client.get_executor()``) it keeps ``workers`` evaluations in
-flight. With ``journal`` (a path) every evaluation is appended to a JSON-lines
-file as soon as it finishes; running again with the same journal replays it into
-the optimiser and carries on, so a killed run loses no finished evaluation.
+processes, Dask's ``Client.get_executor()``) it keeps up to ``workers`` evaluations in
+flight. By default (``ordered=True``) results are told in the order the graphs were
+asked, so a fixed seed gives the same trajectory however the evaluations' timings
+fall; ``ordered=False`` tells each result as soon as it arrives (busier workers, a
+trajectory that depends on timing). With ``journal`` (a path) every evaluation is
+appended to a JSON-lines file when it is told; running again with the same journal
+replays it into the optimiser and carries on, so a killed run loses no told evaluation.
 
-Journal lines (after a header line ``{"format": "graphnas.journal", "version": 1}``)::
+Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2}``)::
 
-    {"index": 0, "dag": {...DAG JSON...}, "value": 93.1, "seconds": 0.01, "status": "ok", "error": null,
-     "info": {}}
+    {"index": 0, "dag": {...DAG JSON...}, "arch": "|nor_conv_3x3~0|+...", "value": 93.1, "seconds": 0.01,
+     "status": "ok", "error": null, "info": {}}
+
+``arch`` is the space's string for the graph (present when the optimiser's space has
+``to_string``, e.g. NAS-Bench-201's arch strings); ``dag`` is what is read back. Version 1
+journals (no ``arch``) are read as well.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import json
 import logging
@@ -33,7 +41,8 @@ __all__ = ["Evaluation", "History", "run", "read_journal"]
 log = logging.getLogger(__name__)
 
 _JOURNAL_FORMAT = "graphnas.journal"
-_JOURNAL_VERSION = 1
+_JOURNAL_VERSION = 2
+_JOURNAL_VERSIONS_READ = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,14 @@ class Evaluation:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self, index: int) -> dict[str, Any]:
-        return {"index": index, "dag": self.dag.to_dict(), "value": self.value if self.ok else None,
-                "seconds": self.seconds, "status": self.status, "error": self.error, "info": dict(self.info)}
+    def to_dict(self, index: int, arch: str | None = None) -> dict[str, Any]:
+        """The journal record; ``arch`` (a space's string for the graph) is included when given."""
+        doc: dict[str, Any] = {"index": index, "dag": self.dag.to_dict()}
+        if arch is not None:
+            doc["arch"] = arch
+        doc.update({"value": self.value if self.ok else None, "seconds": self.seconds, "status": self.status,
+                    "error": self.error, "info": dict(self.info)})
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Evaluation:
@@ -77,7 +91,7 @@ class Evaluation:
 
 
 class History:
-    """The evaluations of a search, in the order they finished."""
+    """The evaluations of a search, in the order they were told to the optimiser."""
 
     def __init__(self, evaluations: list[Evaluation] | None = None) -> None:
         self.evaluations: list[Evaluation] = list(evaluations or [])
@@ -139,7 +153,7 @@ def read_journal(path: str | os.PathLike) -> History:
         if "format" in doc:
             if doc["format"] != _JOURNAL_FORMAT:
                 raise ValueError(f"{where}: a {doc['format']!r} document, not a graphnas journal")
-            if doc.get("version") != _JOURNAL_VERSION:
+            if doc.get("version") not in _JOURNAL_VERSIONS_READ:
                 raise ValueError(f"journal {path}: unsupported version {doc.get('version')!r}")
             continue
         try:
@@ -207,7 +221,7 @@ def _workers(executor: cf.Executor, workers: int | None) -> int:
 
 def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executor: cf.Executor | None = None,
         journal: str | os.PathLike | None = None, progress: Callable[[History, Evaluation], None] | None = None,
-        workers: int | None = None) -> History:
+        workers: int | None = None, ordered: bool = True) -> History:
     """Search until ``budget`` evaluations (failed ones included) exist; return the :class:`History`.
 
     Args:
@@ -220,8 +234,14 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             (default: the executor's ``_max_workers``). The objective must then be picklable
             for process pools.
         journal: a JSON-lines file; existing evaluations are replayed into the optimiser first.
+            Records carry the graph's ``arch`` string when ``optimizer.space`` has ``to_string``.
         progress: called as ``progress(history, evaluation)`` after each evaluation.
         workers: evaluations kept in flight with an executor.
+        ordered: with an executor, tell (and journal) results in the order the graphs were asked
+            (default). A fixed seed then gives the same trajectory on any number of workers of the
+            same count, whatever order the evaluations finish in; a slow evaluation holds the
+            results behind it (and the asks that would follow them) until it is done. False tells
+            each result as it arrives: workers never wait, but the trajectory depends on timing.
     """
     if budget < 0:
         raise ValueError(f"budget must be >= 0, got {budget}")
@@ -241,12 +261,22 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION}) + "\n")
             fh.flush()
 
+    to_string = getattr(getattr(optimizer, "space", None), "to_string", None)
+
+    def arch(dag: DAG) -> str | None:
+        if to_string is None:
+            return None
+        try:
+            return str(to_string(dag))
+        except Exception:  # noqa: BLE001 - a graph the space cannot name is journalled without a string
+            return None
+
     def record(e: Evaluation) -> None:
         index = len(history)
         history.evaluations.append(e)
         optimizer.tell(e.dag, e.value)
         if fh is not None:
-            fh.write(json.dumps(e.to_dict(index)) + "\n")
+            fh.write(json.dumps(e.to_dict(index, arch(e.dag))) + "\n")
             fh.flush()
         if progress is not None:
             progress(history, e)
@@ -261,21 +291,24 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 record(_evaluate(objective, asked[0]))
         else:
             slots = _workers(executor, workers)
-            pending: set[cf.Future] = set()
-            submitted: dict[cf.Future, DAG] = {}
-            while len(history) + len(pending) < budget or pending:
-                want = min(slots - len(pending), budget - len(history) - len(pending))
+            in_flight: collections.deque[tuple[cf.Future, DAG]] = collections.deque()  # in ask order
+            while len(history) + len(in_flight) < budget or in_flight:
+                want = min(slots - len(in_flight), budget - len(history) - len(in_flight))
                 if want > 0:
                     for dag in optimizer.ask(want):
-                        fut = executor.submit(_evaluate, objective, dag)
-                        submitted[fut] = dag
-                        pending.add(fut)
-                if not pending:
+                        in_flight.append((executor.submit(_evaluate, objective, dag), dag))
+                if not in_flight:
                     log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(history))
                     break
-                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: submitted[f].canonical_key()):
-                    dag = submitted.pop(fut)
+                if ordered:
+                    finished = [in_flight.popleft()]
+                    cf.wait([finished[0][0]])
+                else:
+                    done, _ = cf.wait([f for f, _ in in_flight], return_when=cf.FIRST_COMPLETED)
+                    finished = [item for item in in_flight if item[0] in done]  # ask order among the done
+                    for item in finished:
+                        in_flight.remove(item)
+                for fut, dag in finished:
                     try:
                         e = fut.result()
                     except Exception as err:  # noqa: BLE001 - e.g. the objective could not be pickled

@@ -1,7 +1,7 @@
 """A GNN that predicts an architecture's score from its DAG, with uncertainty from a deep ensemble.
 
-:class:`GNNSurrogate` is a scikit-learn style estimator: ``fit(dags, y)`` then
-``predict(dags) -> (mean, std)``. Each ensemble member is a small
+:class:`GNNSurrogate` is a scikit-learn estimator: ``fit(dags, y)``, then ``predict(dags)``
+(the mean) or ``predict(dags, return_std=True) -> (mean, std)``. Each ensemble member is a small
 bidirectional GIN (:class:`~graphnas.surrogate.layers.BiGINConv`) over the
 node features of :mod:`graphnas.surrogate.features`, read out from the sum of
 all node embeddings and the output node's embedding. Members differ by their
@@ -14,7 +14,7 @@ Example::
 
     >>> from graphnas.surrogate import GNNSurrogate
     >>> model = GNNSurrogate(epochs=50, seed=0).fit(dags, scores)     # doctest: +SKIP
-    >>> mean, std = model.predict(candidates)                         # doctest: +SKIP
+    >>> mean, std = model.predict(candidates, return_std=True)        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Literal, overload
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from graphnas.dag import DAG
+from graphnas.generators._random import Seed, as_torch, seed_int
 from graphnas.surrogate.features import Featurizer, GraphBatch
 from graphnas.surrogate.layers import BiGINConv, EnsembleLinear
 
@@ -62,8 +64,13 @@ class _EnsembleGNN(nn.Module):
         return self.head2(r).squeeze(-1)
 
 
-class GNNSurrogate:
+class GNNSurrogate(RegressorMixin, BaseEstimator):
     """Predicts a score (higher is better) for any DAG, with an ensemble standard deviation.
+
+    A scikit-learn estimator: ``get_params``/``set_params``, ``sklearn.base.clone`` and
+    ``score`` (R^2 of the mean) come from ``BaseEstimator``/``RegressorMixin``; ``X`` is a sequence
+    of DAGs. ``predict(X)`` gives the ensemble mean, ``predict(X, return_std=True)`` the pair
+    ``(mean, std)``, as ``GaussianProcessRegressor`` does.
 
     Args:
         vocabulary: the op names to one-hot encode (e.g. ``space.vocabulary``).
@@ -81,20 +88,30 @@ class GNNSurrogate:
         warm_start: if True, a second ``fit`` continues from the current weights and
             feature vocabulary instead of starting afresh (cheap refits in search).
         predict_batch: graphs per forward pass in ``predict`` (bounds memory).
-        n_threads: torch CPU threads used inside ``fit``/``predict`` (restored afterwards). The
-            graphs are small, so one thread is usually fastest; None leaves torch's setting alone.
-        seed: seeds initialisation and pair sampling; same seed and data, same model.
+        n_threads: None (default) leaves torch's thread count alone. An int sets torch's
+            *process-wide* thread count during ``fit``/``predict`` and restores it afterwards;
+            only use it when no other thread runs torch meanwhile.
+        seed: seeds initialisation and pair sampling through ``torch.Generator`` objects of the
+            estimator's own (never torch's global generator): an int (same seed and data, same
+            model), a ``random.Random`` or a numpy ``Generator`` (advanced by each ``fit``), or None.
 
     Fitted attributes: ``featurizer_``, ``model_``, ``y_mean_``, ``y_scale_``, ``n_fits_``, and
     ``std_scale_`` after :meth:`calibrate`.
     """
 
+    featurizer_: Featurizer
+    model_: _EnsembleGNN
+    y_mean_: float
+    y_scale_: float
+    n_fits_: int
+    std_scale_: float
+
     def __init__(self, *, vocabulary: Sequence[str] | None = None, hidden: int = 32, layers: int = 3,
                  ensemble: int = 5, epochs: int = 250, warm_epochs: int | None = None, lr: float = 5e-3,
                  weight_decay: float = 1e-4, rank_weight: float = 1.0, max_pairs: int = 8192,
                  max_param_tokens: int = 64,
-                 warm_start: bool = False, predict_batch: int = 256, n_threads: int | None = 1,
-                 seed: int = 0) -> None:
+                 warm_start: bool = False, predict_batch: int = 256, n_threads: int | None = None,
+                 seed: Seed = 0) -> None:
         self.vocabulary = vocabulary
         self.hidden = hidden
         self.layers = layers
@@ -113,19 +130,9 @@ class GNNSurrogate:
 
     # -- estimator API ---------------------------------------------------------------
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn convention)."""
-        return {k: getattr(self, k) for k in ("vocabulary", "hidden", "layers", "ensemble", "epochs", "warm_epochs",
-                                              "lr", "weight_decay", "rank_weight", "max_pairs", "max_param_tokens",
-                                              "warm_start", "predict_batch", "n_threads", "seed")}
-
-    def __repr__(self) -> str:
-        return f"GNNSurrogate(hidden={self.hidden}, layers={self.layers}, ensemble={self.ensemble}, " \
-               f"epochs={self.epochs}, seed={self.seed})"
-
-    def fit(self, dags: Sequence[DAG], y: Sequence[float] | np.ndarray) -> GNNSurrogate:
-        """Train on graphs and their scores (higher is better); returns ``self``."""
-        dags = list(dags)
+    def fit(self, X: Sequence[DAG], y: Sequence[float] | np.ndarray) -> GNNSurrogate:
+        """Train on graphs ``X`` and their scores ``y`` (higher is better); returns ``self``."""
+        dags = list(X)
         y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
         if len(dags) != len(y_arr):
             raise ValueError(f"fit got {len(dags)} graphs but {len(y_arr)} scores")
@@ -136,13 +143,13 @@ class GNNSurrogate:
         for i, d in enumerate(dags):
             if not isinstance(d, DAG):
                 raise TypeError(f"fit expects graphnas.DAG objects; item {i} is a {type(d).__name__}")
-        gen = torch.Generator().manual_seed(int(self.seed) * 1_000_003 + getattr(self, "n_fits_", 0))
+        base = seed_int(self.seed)
         warm = self.warm_start and hasattr(self, "model_")
+        gen = as_torch(base * 1_000_003 + (self.n_fits_ if warm else 0))
         if not warm:
             self.featurizer_ = Featurizer.fit(dags, self.vocabulary, self.max_param_tokens)
-            init_gen = torch.Generator().manual_seed(int(self.seed))
-            self.model_ = _EnsembleGNN(self.ensemble, self.featurizer_.num_features, self.hidden, self.layers)
-            self.model_.reset_parameters(init_gen)
+            self.model_ = self._build()
+            self.model_.reset_parameters(as_torch(base))
             self.n_fits_ = 0
         self.__dict__.pop("std_scale_", None)  # a calibration holds for the model it was measured on only
         self.y_mean_ = float(y_arr.mean())
@@ -154,6 +161,12 @@ class GNNSurrogate:
             self._train(batch, z, gen, epochs)
         self.n_fits_ += 1
         return self
+
+    def _build(self) -> _EnsembleGNN:
+        """The ensemble network with uninitialised weights (built on the meta device: no random draws)."""
+        with torch.device("meta"):
+            model = _EnsembleGNN(self.ensemble, self.featurizer_.num_features, self.hidden, self.layers)
+        return model.to_empty(device="cpu")
 
     def _train(self, batch: GraphBatch, z: Tensor, gen: torch.Generator, epochs: int) -> None:
         model = self.model_
@@ -181,10 +194,10 @@ class GNNSurrogate:
             raise RuntimeError("this GNNSurrogate is not fitted yet; call fit(dags, y) first")
 
     @torch.no_grad()
-    def predict_members(self, dags: Sequence[DAG]) -> np.ndarray:
-        """Each ensemble member's prediction, ``[ensemble, len(dags)]``, in the units of ``y``."""
+    def predict_members(self, X: Sequence[DAG]) -> np.ndarray:
+        """Each ensemble member's prediction, ``[ensemble, len(X)]``, in the units of ``y``."""
         self._check_fitted()
-        dags = list(dags)
+        dags = list(X)
         out = np.empty((self.ensemble, len(dags)), dtype=np.float64)
         step = max(1, int(self.predict_batch))
         with _threads(self.n_threads):
@@ -194,15 +207,25 @@ class GNNSurrogate:
                 out[:, start:start + len(chunk)] = pred.double().numpy()
         return out * self.y_scale_ + self.y_mean_
 
-    def predict(self, dags: Sequence[DAG]) -> tuple[np.ndarray, np.ndarray]:
-        """The ensemble mean and standard deviation for each graph, as numpy arrays of ``len(dags)``.
+    @overload
+    def predict(self, X: Sequence[DAG], return_std: Literal[False] = ...) -> np.ndarray: ...
 
-        The std is the members' spread times ``std_scale_`` (1 until :meth:`calibrate` is called).
+    @overload
+    def predict(self, X: Sequence[DAG], return_std: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def predict(self, X: Sequence[DAG], return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The ensemble mean for each graph of ``X``; with ``return_std=True`` the pair ``(mean, std)``.
+
+        Numpy arrays of ``len(X)``. The std is the members' spread times ``std_scale_`` (1 until
+        :meth:`calibrate` is called).
         """
-        members = self.predict_members(dags)
-        return members.mean(axis=0), members.std(axis=0) * getattr(self, "std_scale_", 1.0)
+        members = self.predict_members(X)
+        mean = members.mean(axis=0)
+        if not return_std:
+            return mean
+        return mean, members.std(axis=0) * getattr(self, "std_scale_", 1.0)
 
-    def calibrate(self, dags: Sequence[DAG], y: Sequence[float] | np.ndarray) -> GNNSurrogate:
+    def calibrate(self, X: Sequence[DAG], y: Sequence[float] | np.ndarray) -> GNNSurrogate:
         """Rescale the std on held-out graphs so that about 68% of them fall within mean +- 1 std.
 
         A deep ensemble's raw spread is overconfident on NAS-Bench-201 (about 30% of held-out
@@ -211,7 +234,7 @@ class GNNSurrogate:
         """
         self._check_fitted()
         y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
-        members = self.predict_members(list(dags))
+        members = self.predict_members(list(X))
         if members.shape[1] != len(y_arr) or len(y_arr) < 2:
             raise ValueError(f"calibrate needs at least 2 graphs and one score per graph, got "
                              f"{members.shape[1]} graphs and {len(y_arr)} scores")
@@ -224,10 +247,12 @@ class GNNSurrogate:
     def save(self, path: str) -> None:
         """Write the fitted surrogate to ``path`` (tensors and plain values; read with ``weights_only=True``)."""
         self._check_fitted()
-        params = self.get_params()
+        params = self.get_params(deep=False)
         params["vocabulary"] = None if self.vocabulary is None else list(self.vocabulary)
+        if not isinstance(params["seed"], int) or isinstance(params["seed"], bool):
+            params["seed"] = None  # a random.Random or numpy Generator is not stored; refits then draw fresh
         torch.save({
-            "format": _FORMAT, "version": 1, "params": params,
+            "format": _FORMAT, "version": 2, "params": params,
             "ops": self.featurizer_.vocabulary, "param_tokens": self.featurizer_.param_tokens,
             "y_mean": self.y_mean_, "y_scale": self.y_scale_, "n_fits": self.n_fits_,
             "std_scale": float(getattr(self, "std_scale_", 1.0)),
@@ -240,9 +265,12 @@ class GNNSurrogate:
         doc = torch.load(path, weights_only=True, map_location="cpu")
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a graphnas GNNSurrogate file")
-        self = cls(**doc["params"])
+        params = dict(doc["params"])
+        if doc.get("version") == 1:  # written when n_threads=1 was the default, not a choice
+            params["n_threads"] = None
+        self = cls(**params)
         self.featurizer_ = Featurizer(doc["ops"], doc["param_tokens"])
-        self.model_ = _EnsembleGNN(self.ensemble, self.featurizer_.num_features, self.hidden, self.layers)
+        self.model_ = self._build()
         self.model_.load_state_dict(doc["state_dict"])
         self.model_.eval()
         self.y_mean_, self.y_scale_, self.n_fits_ = float(doc["y_mean"]), float(doc["y_scale"]), int(doc["n_fits"])
@@ -253,7 +281,7 @@ class GNNSurrogate:
 
 @contextlib.contextmanager
 def _threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch threads, then restore the previous setting."""
+    """Run the block with ``n`` torch threads (process-wide), then restore the previous setting; None: no change."""
     if n is None:
         yield
         return

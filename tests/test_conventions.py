@@ -1,0 +1,119 @@
+"""Package conventions: one rule for every ``seed=`` (int incl. negative, random.Random, numpy Generator),
+and lazy subpackages that keep ``import graphnas`` free of torch."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from graphnas.generators import (
+    ChainSpace,
+    DARTSSpace,
+    ENASSpace,
+    NASNetSpace,
+    NB101Space,
+    NB201Space,
+    RandWireSpace,
+    as_numpy,
+    as_random,
+    seed_int,
+)
+from graphnas.generators.random_graphs import barabasi_albert, erdos_renyi, watts_strogatz
+from graphnas.search import RandomSearch, RegularizedEvolution
+
+# Each factory makes a fresh seed of one kind, so two calls must give the same stream.
+SEED_KINDS = {
+    "int": lambda: 3,
+    "negative-int": lambda: -3,
+    "Random": lambda: random.Random(-3),
+    "Generator": lambda: np.random.default_rng(3),
+}
+
+
+def test_seed_int_rule():
+    assert seed_int(5) == 5 and seed_int(-1) == 2**64 - 1 and seed_int(2**64 + 7) == 7
+    assert seed_int(random.Random(1)) == random.Random(1).getrandbits(64)
+    assert seed_int(np.random.default_rng(1)) == seed_int(np.random.default_rng(1))
+    # a negative int is its own seed, not an alias of the positive one (random.Random(-5) == Random(5))
+    assert as_random(-5).random() != as_random(5).random()
+    assert as_random(-5).random() == as_random(-5).random() == as_random(2**64 - 5).random()
+    assert as_numpy(-5).random() == as_numpy(-5).random() == as_numpy(2**64 - 5).random()
+    r = random.Random(0)
+    assert as_random(r) is r
+    g = np.random.default_rng(0)
+    assert as_numpy(g) is g
+    for bad in (True, 1.5, "3"):
+        with pytest.raises(TypeError, match="seed must be"):
+            seed_int(bad)  # type: ignore[arg-type]
+
+
+def test_as_torch_matches_manual_seed_and_leaves_global_alone():
+    torch = pytest.importorskip("torch")
+    from graphnas.generators import as_torch
+
+    state = torch.get_rng_state()
+    assert torch.equal(torch.rand(3, generator=as_torch(-2)),
+                       torch.rand(3, generator=torch.Generator().manual_seed(2**64 - 2)))
+    assert torch.equal(torch.rand(3, generator=as_torch(random.Random(4))),
+                       torch.rand(3, generator=as_torch(random.Random(4))))
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.parametrize("kind", SEED_KINDS)
+def test_random_graphs_take_every_seed_kind(kind):
+    make = SEED_KINDS[kind]
+    for gen in (lambda s: erdos_renyi(16, 0.3, seed=s), lambda s: barabasi_albert(16, 3, seed=s),
+                lambda s: watts_strogatz(16, 4, 0.5, seed=s)):
+        assert gen(make()) == gen(make())
+
+
+@pytest.mark.parametrize("kind", SEED_KINDS)
+@pytest.mark.parametrize("space", [NB201Space(), NB101Space(), DARTSSpace(), ENASSpace(), NASNetSpace(),
+                                   ChainSpace(), RandWireSpace(n=8)], ids=lambda s: type(s).__name__)
+def test_spaces_take_every_seed_kind(space, kind):
+    make = SEED_KINDS[kind]
+    a, b = space.sample(make()), space.sample(make())
+    assert a == b
+    assert space.mutate(a, make()) == space.mutate(b, make())
+
+
+@pytest.mark.parametrize("kind", SEED_KINDS)
+@pytest.mark.parametrize("make_opt", [lambda s: RandomSearch(NB201Space(), seed=s),
+                                      lambda s: RegularizedEvolution(NB201Space(), population=4, sample_size=2,
+                                                                     seed=s)], ids=["random", "evolution"])
+def test_optimizers_take_every_seed_kind(make_opt, kind):
+    def trajectory(seed):
+        opt = make_opt(seed)
+        out = []
+        for i in range(8):
+            (dag,) = opt.ask(1)
+            opt.tell(dag, float(len(dag.edges) + i % 3))
+            out.append(dag)
+        return out
+
+    make = SEED_KINDS[kind]
+    assert trajectory(make()) == trajectory(make())
+
+
+def test_negative_seeds_differ_from_positive_ones():
+    space = NB201Space()
+    assert [space.sample(-s) for s in range(1, 6)] != [space.sample(s) for s in range(1, 6)]
+
+
+def test_subpackages_are_lazy_attributes():
+    code = ("import sys, graphnas\n"
+            "space = graphnas.generators.NB201Space()\n"
+            "graphnas.search.RandomSearch(space, seed=0)\n"
+            "graphnas.benchmarks\n"
+            "print('torch' in sys.modules)\n"
+            "print(graphnas.surrogate.GNNSurrogate.__name__, graphnas.models.__name__)\n"
+            "print('torch' in sys.modules)\n"
+            "print(sorted({'benchmarks', 'generators', 'models', 'search', 'surrogate'} - set(dir(graphnas))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "False"  # generators, search and benchmarks do not import torch
+    assert out[1] == "GNNSurrogate graphnas.models" and out[2] == "True"
+    assert out[3] == "[]"
