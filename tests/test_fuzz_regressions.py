@@ -99,7 +99,7 @@ def test_from_pyg_checks_its_data() -> None:
         from_pyg(data, vocab)
     data = to_pyg(DAG(["input", "conv"], [(0, 1)]), vocab)
     data.x = data.x * 2.0
-    with pytest.raises(GraphError, match="node 0: feature row is not one-hot"):
+    with pytest.raises(GraphError, match="node 0: the op columns of its feature row are not one-hot"):
         from_pyg(data, vocab)
 
 
