@@ -1,4 +1,4 @@
-"""Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO) and the loop that runs them.
+"""Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO, REINFORCE) and the loop that runs them.
 
 Example::
 
@@ -16,6 +16,7 @@ from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
 from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
+from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["BayesianOptimization", "Evaluation", "History", "Optimizer", "RandomSearch", "RegularizedEvolution",
+__all__ = ["BayesianOptimization", "Controller", "Reinforce", "Evaluation", "History", "Optimizer", "RandomSearch", "RegularizedEvolution",
            "Space", "get_acquisition", "list_acquisitions", "read_journal", "register_acquisition", "run"]
