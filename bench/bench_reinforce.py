@@ -136,9 +136,9 @@ def tune(args) -> None:
             for ent in (1e-4, 1e-2):
                 res = [run(Reinforce(space, seed=s, policy=policy, lr=lr, entropy_weight=ent), objective, 150)
                        .best_so_far for s in seeds]
-                print(f"{policy:11s} lr {lr:<6} entropy {ent:<6}: after 100 "
-                      f"{statistics.mean(r[99] for r in res):.2f}, after 150 {statistics.mean(r[149] for r in res):.2f}",
-                      flush=True)
+                after = {c: statistics.mean(r[c - 1] for r in res) for c in (100, 150)}
+                print(f"{policy:11s} lr {lr:<6} entropy {ent:<6}: after 100 {after[100]:.2f}, "
+                      f"after 150 {after[150]:.2f}", flush=True)
 
 
 def cost(args) -> None:
@@ -188,10 +188,13 @@ def chain(args) -> None:
         return train_eval(dag, epochs=args.epochs, seed=0)
 
     start = time.perf_counter()
-    h = run(opt, objective, args.budget, progress=lambda hist, e: print(
-        f"{len(hist):3d} {e.value:6.2f} skips={sum(len(dag_skip) for dag_skip in [e.dag.predecessors(i) for i in range(1, 5)]) - 4} "
-        f"({e.seconds:.1f}s)", flush=True))
-    print(f"{len(h)} chains trained in {time.perf_counter() - start:.0f} s; failed {len(h.failed)}; best {h.best_value:.2f}")
+    def progress(hist, e) -> None:
+        reads = sum(len(e.dag.predecessors(i)) for i in range(1, 5))
+        print(f"{len(hist):3d} {e.value:6.2f} layer inputs={reads} ({e.seconds:.1f}s)", flush=True)
+
+    h = run(opt, objective, args.budget, progress=progress)
+    print(f"{len(h)} chains trained in {time.perf_counter() - start:.0f} s; failed {len(h.failed)}; "
+          f"best {h.best_value:.2f}")
     print("best chain layers:", space.to_layers(h.best_dag))
     vals = np.array(h.values)
     fig = Figure(figsize=(6, 3.2))

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from graphnas.generators import ChainSpace, NB101Space, NB201Space  # noqa: E402
-from graphnas.search import Controller, Reinforce, RandomSearch, read_journal, run  # noqa: E402
+from graphnas.search import Controller, RandomSearch, Reinforce, read_journal, run  # noqa: E402
 from graphnas.search.reinforce import make_reinforce, plot_policy  # noqa: E402
 
 
@@ -153,9 +153,11 @@ def test_anchor_attention_yields_valid_chains_with_skips():
     assert after > before + 1
 
 
-def test_nb101_controller_never_samples_an_invalid_cell():
+@pytest.mark.parametrize("policy", ["lstm", "independent"])
+def test_nb101_controller_never_samples_an_invalid_cell(policy):
+    """Variable-length sequences (the number of vertices comes first) and masked, dependent options."""
     space = NB101Space()
-    opt = Reinforce(space, seed=0)
+    opt = Reinforce(space, seed=0, policy=policy)
     h = run(opt, lambda d: float(len(d)), 25)
     assert not h.failed and all(space.contains(e.dag) for e in h.evaluations)
 

@@ -287,7 +287,7 @@ class NB101Space(SearchSpace):
     def _walk_prefix(self, prefix: Sequence[int]) -> tuple[int, int, int, int, set[int]]:
         """(n, next column j, next field (0 op, 1 inputs), edges used, vertices with no out-edge yet)."""
         n = prefix[0] + 2
-        used, dangling = 0, set()
+        used, dangling = 0, set[int]()
         j, field = 1, 0
         for c in prefix[1:]:
             if field == 0 and j <= n - 2:
@@ -319,14 +319,14 @@ class NB101Space(SearchSpace):
         if field == 0:
             return Decision(f"vertex {j} op", NB101_OPS, key="op")
         options = tuple(tuple(i for i in range(j) if m >> i & 1) for m in range(1, 1 << j))
-        allowed = []
+        ok: list[bool] = []
         for srcs in options:
             left = (dangling - set(srcs)) | ({j} if j < n - 1 else set())
             total = used + len(srcs)
-            allowed.append(not left and total <= self.max_edges if j == n - 1
+            ok.append(not left and total <= self.max_edges if j == n - 1
                            else total + len(left) + (n - 2 - j) <= self.max_edges)
         name = "output inputs" if j == n - 1 else f"vertex {j} inputs"
-        return Decision(name, options, key=f"inputs {j}", allowed=tuple(allowed),
+        return Decision(name, options, key=f"inputs {j}", allowed=tuple(ok),
                         rule=f"at most {self.max_edges} edges in all, and every vertex must feed a later one "
                              "(lie on a path to the output)")
 

@@ -18,5 +18,6 @@ from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["BayesianOptimization", "Controller", "Reinforce", "Evaluation", "History", "Optimizer", "RandomSearch", "RegularizedEvolution",
-           "Space", "get_acquisition", "list_acquisitions", "read_journal", "register_acquisition", "run"]
+__all__ = ["BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer", "RandomSearch",
+           "RegularizedEvolution", "Reinforce", "Space", "get_acquisition", "list_acquisitions", "read_journal",
+           "register_acquisition", "run"]

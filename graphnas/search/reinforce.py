@@ -53,8 +53,9 @@ def _check_reward(value: Any) -> float:
     return float(value)
 
 
-def _module_key(key: str) -> str:
-    return "k_" + key.replace(".", "_")
+def _module_key(key: str, m: int) -> str:
+    """A module name for a decision key with ``m`` options (a key may come with several option counts)."""
+    return f"k{m}_" + key.replace(".", "_")
 
 
 class Controller:
@@ -117,7 +118,7 @@ class Controller:
             net.w_prev = skip(torch.nn.Linear, H, H, bias=False)
             net.w_curr = skip(torch.nn.Linear, H, H, bias=False)
             net.v = skip(torch.nn.Linear, H, 1, bias=False)
-        self.net = net
+        self.net: Any = net
         self._init(list(net.parameters()))
         self.optimizer = torch.optim.Adam(net.parameters(), lr=lr, foreach=True) if list(net.parameters()) else None
 
@@ -137,7 +138,7 @@ class Controller:
 
     def _head(self, key: str, m: int) -> Any:
         skip = self._torch.nn.utils.skip_init
-        k = _module_key(key)
+        k = _module_key(key, m)
         if k not in self.net.heads:
             self.net.heads[k] = skip(self._torch.nn.Linear, self.hidden_size, m)
             self.net.embeds[k] = skip(self._torch.nn.Embedding, m, self.hidden_size)
@@ -145,7 +146,7 @@ class Controller:
         return self.net.heads[k], self.net.embeds[k]
 
     def _free_logits(self, name: str, m: int) -> Any:
-        k = _module_key(name)
+        k = _module_key(name, m)
         if k not in self.net.logits:
             p = self.net.logits[k] = self._torch.nn.Parameter(self._torch.zeros(m))  # uniform at first
             if self.optimizer is None:
