@@ -338,7 +338,8 @@ class Controller:
 
     def state_dict(self) -> dict[str, Any]:
         """The weights, Adam's state, the baseline and the generator (tensors only; ``torch.save`` it and read
-        it back with ``torch.load(weights_only=True)``). Load into a controller that met the same decisions."""
+        it back with ``torch.load(weights_only=True)``), e.g. to inspect a trained policy. A search resumes by
+        replaying its journal instead (see :class:`Reinforce`), which needs no file beside it."""
         torch = self._torch
         return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict() if self.optimizer else {},
                 "baseline": torch.tensor(float("nan") if self.baseline is None else self.baseline),
