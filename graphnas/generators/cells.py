@@ -29,6 +29,7 @@ from typing import Any, cast
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
+from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
 from graphnas.genotypes import (
     PAIR_EDGES,
@@ -240,6 +241,72 @@ class _CellPairSpace(SearchSpace):
             for reduce in cells if cells is not None else itertools.product(*cell_choices):
                 yield self.from_blocks(normal, reduce)
 
+
+    # -- as a sequence of decisions (NASNet's controller; see graphnas.generators.decisions) -------
+
+    def _block_fields(self, b: int) -> list[tuple[str, tuple[Any, ...]]]:
+        """The decisions of block ``b`` (0-based) of a cell: (name, options)."""
+        states = tuple(range(b + 2))
+        if self._distinct_inputs:  # DARTS: one decision picks the two distinct inputs (low, high)
+            return [("inputs", tuple(itertools.combinations(states, 2))), ("op a", self.ops), ("op b", self.ops)]
+        fields = [("input a", states), ("input b", states), ("op a", self.ops), ("op b", self.ops)]
+        if len(self.combines) > 1:
+            fields.append(("combine", self.combines))
+        return fields
+
+    def decisions(self, prefix: Sequence[int]) -> Decision | None:
+        """Block by block, the normal cell then the reduction cell. DARTS: ``inputs`` (a pair of distinct
+        earlier states, low first), ``op a`` (on the low one), ``op b``; ENAS: ``input a``, ``input b``,
+        ``op a``, ``op b``; NASNet: the same, then ``combine``. Block b's inputs are states 0..b+1 (the two
+        cell inputs, then the earlier blocks), so their options grow with the block's index."""
+        self._validate_params()
+        k = len(prefix)
+        per_block = len(self._block_fields(0))
+        cell, rest = divmod(k, per_block * self.num_blocks)
+        if cell >= 2:
+            return None
+        b, field = divmod(rest, per_block)
+        label, options = self._block_fields(b)[field]
+        which = ("normal", "reduce")[cell]
+        key = f"{label} {b}" if label.startswith("input") else label
+        return Decision(f"{which} block {b} {label}", options, key=key)
+
+    def encode(self, dag: DAG) -> list[int]:
+        """The choices of a member, its blocks' two (input, op) pairs in canonical order (GraphError if not one)."""
+        normal, reduce = self.to_blocks(dag)
+        out: list[int] = []
+        for blocks in (self._canonical(normal), self._canonical(reduce)):
+            for b, (ia, oa, ib, ob, combine) in enumerate(blocks):
+                if self._distinct_inputs:
+                    out += [list(itertools.combinations(range(b + 2), 2)).index((ia, ib)), self.ops.index(oa),
+                            self.ops.index(ob)]
+                else:
+                    out += [ia, ib, self.ops.index(oa), self.ops.index(ob)]
+                    if len(self.combines) > 1:
+                        out.append(self.combines.index(combine))
+        return out
+
+    def decode(self, choices: Sequence[int]) -> DAG:
+        """The cell pair of the choices (each block's pairs stored in canonical order: the sum does not
+        depend on it); GraphError naming the decision for a bad sequence."""
+        def build(c: list[int]) -> DAG:
+            it = iter(c)
+            cells = []
+            for _ in range(2):
+                blocks: list[Block] = []
+                for b in range(self.num_blocks):
+                    if self._distinct_inputs:
+                        ia, ib = list(itertools.combinations(range(b + 2), 2))[next(it)]
+                        oa, ob = self.ops[next(it)], self.ops[next(it)]
+                        combine = self.combines[0]
+                    else:
+                        ia, ib = next(it), next(it)
+                        oa, ob = self.ops[next(it)], self.ops[next(it)]
+                        combine = self.combines[next(it)] if len(self.combines) > 1 else self.combines[0]
+                    blocks.append((ia, oa, ib, ob, combine))
+                cells.append(self._canonical(blocks))
+            return self.from_blocks(*cells)
+        return decode_checked(self, choices, build)
 
 def _set(block: Block, k: int, value: Any) -> Block:
     out = list(block)

@@ -27,6 +27,7 @@ from typing import Any
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
+from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
 
 __all__ = ["ChainSpace", "chain"]
@@ -195,3 +196,45 @@ class ChainSpace(SearchSpace):
         assert prod(len(c) for c in per_layer) == self.size()
         for layers in itertools.product(*per_layer):
             yield self.from_layers([(h, w, f, s, sk) for h, w, f, s, sk in layers])
+
+    # -- as a sequence of decisions (NAS-RL's controller; see graphnas.generators.decisions) -------
+
+    _FIELDS = (("filter height", "heights"), ("filter width", "widths"), ("filters", "filters"),
+               ("stride", "strides"))
+
+    def decisions(self, prefix: Sequence[int]) -> Decision | None:
+        """Five decisions per layer, as NAS-RL emits them: filter height, filter width, number of filters,
+        stride (indices into ``heights``/``widths``/``filters``/``strides``), then the *anchor point*: a
+        ``"subset"`` decision whose options are the earlier layers the layer may also read (bit k of the
+        choice = ``options[k]`` is read). Its step stands for the layer (``item``), so later anchor points
+        attend to it."""
+        self._validate_params()
+        layer, field = divmod(len(prefix), 5)
+        i = layer + 1
+        if i > self.num_layers:
+            return None
+        if field < 4:
+            label, attr = self._FIELDS[field]
+            return Decision(f"layer {i} {label}", getattr(self, attr), key=label)
+        return Decision(f"layer {i} anchors", tuple(self._optional(i)), kind="subset", key="anchors", item=i)
+
+    def encode(self, dag: DAG) -> list[int]:
+        """The 5 choices per layer of a member (GraphError if ``dag`` is not one)."""
+        out = []
+        for i, (h, w, f, s, skips) in enumerate(self.to_layers(dag), start=1):
+            opt = list(self._optional(i))
+            out += [self.heights.index(h), self.widths.index(w), self.filters.index(f), self.strides.index(s),
+                    sum(1 << opt.index(j) for j in skips)]
+        return out
+
+    def decode(self, choices: Sequence[int]) -> DAG:
+        """The chain of the choices; GraphError naming the decision for a bad sequence."""
+        def build(c: list[int]) -> DAG:
+            layers: list[Layer] = []
+            for i in range(1, self.num_layers + 1):
+                h, w, f, s, mask = c[5 * (i - 1): 5 * i]
+                opt = list(self._optional(i))
+                layers.append((self.heights[h], self.widths[w], self.filters[f], self.strides[s],
+                               tuple(j for k, j in enumerate(opt) if mask >> k & 1)))
+            return self.from_layers(layers)
+        return decode_checked(self, choices, build)

@@ -28,6 +28,7 @@ from graphnas.converters.adjacency import from_adjacency, to_adjacency
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
+from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
 
 __all__ = ["NB101_OPS", "NB101Space"]
@@ -281,3 +282,85 @@ class NB101Space(SearchSpace):
                 seen.add(child.canonical_key())
                 out.append(child)
         return out
+
+    # -- as a sequence of decisions (see graphnas.generators.decisions) ---------------------
+
+    def _walk_prefix(self, prefix: Sequence[int]) -> tuple[int, int, int, int, set[int]]:
+        """(n, next column j, next field (0 op, 1 inputs), edges used, vertices with no out-edge yet)."""
+        n = prefix[0] + 2
+        used, dangling = 0, set[int]()
+        j, field = 1, 0
+        for c in prefix[1:]:
+            if field == 0 and j <= n - 2:
+                field = 1
+                continue
+            mask = c + 1
+            srcs = {i for i in range(j) if mask >> i & 1}
+            used += len(srcs)
+            dangling = (dangling - srcs) | {j}
+            j, field = j + 1, 0
+        if field == 0 and j == n - 1:
+            field = 1
+        return n, j, field, used, dangling
+
+    def decisions(self, prefix: Sequence[int]) -> Decision | None:
+        """First the number of vertices n (options 2..max_vertices), then for each vertex j = 1..n-1 in
+        order: its op (interior vertices only, an index into ``NB101_OPS``) and its in-edges, a non-empty
+        set of earlier vertices (choice ``m`` = the set with bit mask ``m + 1``; options allowed only if
+        the edge limit can still be kept and every vertex can still reach the output). Every allowed
+        sequence is a cell whose vertices all lie on an input-output path, so nothing is pruned."""
+        self._validate_params()
+        if not prefix:
+            allowed = tuple(n - 1 <= self.max_edges for n in range(2, self.max_vertices + 1))
+            return Decision("vertices", tuple(range(2, self.max_vertices + 1)), allowed=allowed,
+                            rule=f"n vertices need at least n - 1 edges; the limit is {self.max_edges}")
+        n, j, field, used, dangling = self._walk_prefix(prefix)
+        if j >= n:
+            return None
+        if field == 0:
+            return Decision(f"vertex {j} op", NB101_OPS, key="op")
+        options = tuple(tuple(i for i in range(j) if m >> i & 1) for m in range(1, 1 << j))
+        ok: list[bool] = []
+        for srcs in options:
+            left = (dangling - set(srcs)) | ({j} if j < n - 1 else set())
+            total = used + len(srcs)
+            ok.append(not left and total <= self.max_edges if j == n - 1
+                           else total + len(left) + (n - 2 - j) <= self.max_edges)
+        name = "output inputs" if j == n - 1 else f"vertex {j} inputs"
+        return Decision(name, options, key=f"inputs {j}", allowed=tuple(ok),
+                        rule=f"at most {self.max_edges} edges in all, and every vertex must feed a later one "
+                             "(lie on a path to the output)")
+
+    def encode(self, dag: DAG) -> list[int]:
+        """The choices of a cell, its vertices in the DAG's order (GraphError if ``dag`` is not a member)."""
+        self.check(dag)
+        n = len(dag)
+        out = [n - 2]
+        for j in range(1, n):
+            if j < n - 1:
+                out.append(NB101_OPS.index(dag.nodes[j].op))  # type: ignore[arg-type]
+            preds = dag.predecessors(j)
+            if not preds:
+                raise GraphError(f"node {j} has no input; every NAS-Bench-101 vertex lies on an input-output path")
+            out.append(sum(1 << i for i in preds) - 1)
+        return out
+
+    def decode(self, choices: Sequence[int]) -> DAG:
+        """The cell of the choices; GraphError naming the decision (e.g. the in-edges that break the limit)."""
+        def build(c: list[int]) -> DAG:
+            n = c[0] + 2
+            ops: list[str] = []
+            edges: list[tuple[int, int]] = []
+            k = 1
+            for j in range(1, n):
+                if j < n - 1:
+                    ops.append(NB101_OPS[c[k]])
+                    k += 1
+                mask = c[k] + 1
+                k += 1
+                edges += [(i, j) for i in range(j) if mask >> i & 1]
+            nodes = [Node("input"), *(Node(op) for op in ops), _OUTPUT]
+            dag = DAG(nodes, sorted(edges, key=lambda e: (e[1], e[0])), inputs=(0,), outputs=(n - 1,))
+            self.check(dag)
+            return dag
+        return decode_checked(self, choices, build)

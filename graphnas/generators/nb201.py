@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
+from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
 
 __all__ = ["NB201_OPS", "NB201Space"]
@@ -152,3 +153,21 @@ class NB201Space(SearchSpace):
                 if op != ops[k]:
                     out.append(self.from_ops(ops[:k] + [op] + ops[k + 1:]))
         return out
+
+    # -- as a sequence of decisions (see graphnas.generators.decisions) --------------------
+
+    def decisions(self, prefix: Sequence[int]) -> Decision | None:
+        """Six decisions, one per edge in arch-string order: the edge's op (index into ``NB201_OPS``)."""
+        k = len(prefix)
+        if k >= 6:
+            return None
+        dst, src = _EDGES[k]
+        return Decision(f"edge {src}->{dst}", NB201_OPS, key="op")
+
+    def encode(self, dag: DAG) -> list[int]:
+        """The 6 op indices of a cell (GraphError if ``dag`` is not a member)."""
+        return [NB201_OPS.index(op) for op in self.to_ops(dag)]
+
+    def decode(self, choices: Sequence[int]) -> DAG:
+        """The cell of 6 op indices; GraphError naming the decision for a bad sequence."""
+        return decode_checked(self, choices, lambda c: self.from_ops([NB201_OPS[i] for i in c]))

@@ -1,4 +1,4 @@
-"""Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO) and the loop that runs them.
+"""Search: ask/tell optimisers (random, regularized evolution, GNN-guided BO, REINFORCE) and the loop that runs them.
 
 Optimisers are registered by name: ``list_optimizers()``, ``get_optimizer(name, space, **kw)``,
 ``@register_optimizer(name)``.
@@ -19,6 +19,7 @@ from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
 from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
+from graphnas.search.reinforce import Controller, Reinforce
 from graphnas.search.registry import (
     OPTIMIZERS,
     get_optimizer,
@@ -27,6 +28,6 @@ from graphnas.search.registry import (
     register_optimizer,
 )
 
-__all__ = ["OPTIMIZERS", "BayesianOptimization", "Evaluation", "History", "Optimizer", "RandomSearch",
-           "RegularizedEvolution", "Space", "get_acquisition", "get_optimizer", "get_optimizer_builder",
+__all__ = ["OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer", "RandomSearch",
+           "Reinforce", "RegularizedEvolution", "Space", "get_acquisition", "get_optimizer", "get_optimizer_builder",
            "list_acquisitions", "list_optimizers", "read_journal", "register_acquisition", "register_optimizer", "run"]

@@ -34,7 +34,8 @@ __all__ = ["OPTIMIZERS", "get_optimizer", "get_optimizer_builder", "list_optimiz
 T = TypeVar("T")
 
 #: Modules whose ``@register_optimizer`` decorators fill the registry (imported on first look-up).
-BUILTIN_MODULES = ("graphnas.search.random_search", "graphnas.search.evolution", "graphnas.search.bayesian")
+BUILTIN_MODULES = ("graphnas.search.random_search", "graphnas.search.evolution", "graphnas.search.bayesian",
+                   "graphnas.search.reinforce")
 
 
 def _load_builtins() -> None:
