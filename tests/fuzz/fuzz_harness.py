@@ -513,6 +513,10 @@ def pyg_input(rng: random.Random) -> None:
             raise WrongResult("from_pyg(to_pyg(dag)) is not the graph without its params")
 
 
+# networkx, igraph, adjacency, labelled edges and as_dag input: in their own module (it imports the helpers above)
+import fuzz_convert  # noqa: E402, F401, I001
+
+
 # =========================================================================== compiling and running
 
 
