@@ -5,7 +5,10 @@ reproducible and any defect it lists can be replayed alone. Prints a Markdown ta
 accepted / clear error / defect, seconds) and the first defects of each entry point with their traceback;
 exits 1 if there is any defect. A mutation chain of 1,000 steps counts 1,000 cases.
 
-Usage: python bench/fuzz.py [--cases 10000] [--seed 0] [--only SUBSTRING ...]
+Torch runs with one intra-op thread unless ``--threads`` says otherwise: the cases are tiny, and on a
+shared machine torch's thread pool spinning for busy cores made the compile-and-run cases ten times slower.
+
+Usage: python bench/fuzz.py [--cases 10000] [--seed 0] [--threads 1] [--only SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -28,13 +31,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="cases per entry point (default: each entry point's full count, 10,000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", default=None, help="entry points whose name contains one of these")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: one core)")
     args = ap.parse_args(argv)
     logging.getLogger("graphnas").setLevel(logging.ERROR)
     logging.getLogger("graphnas.search.loop").setLevel(logging.ERROR)
     import torch
 
+    torch.set_num_threads(args.threads)  # this script's own process: the bench's setting, not graphnas'
     print(f"graphnas fuzz run, seed {args.seed}; Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs\n")
+          f"{os.cpu_count()} CPUs, {args.threads} torch thread(s)\n")
     print("| entry point | cases | accepted | clear error | defect | seconds |")
     print("|---|---:|---:|---:|---:|---:|")
     tallies = []

@@ -186,6 +186,8 @@ Block = tuple[int, str, int, str, str]
 
 
 def _blocks_from_pairs(pairs: Sequence[Any], which: str) -> list[Block]:
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
+        raise GraphError(f"{which} cell: expected a list of (op, input) pairs, got {type(pairs).__name__}")
     pairs = list(pairs)
     if len(pairs) % 2:
         raise GraphError(f"{which} cell: {len(pairs)} (op, input) pairs; expected two per intermediate state")
@@ -224,8 +226,15 @@ def blocks_to_cell(blocks: Sequence[Block], concat: Sequence[int], *, reduce: bo
     ``concat`` output last. In a reduction cell every op reading an input has
     ``params={"stride": 2}``.
     """
-    concat = list(concat)
+    try:
+        concat = list(concat)
+    except TypeError:
+        raise GraphError(f"{which} cell: concat must be a list of state indices, got {type(concat).__name__}") \
+            from None
     n_states = len(blocks) + 2
+    for c in concat:
+        if not isinstance(c, int) or isinstance(c, bool):
+            raise GraphError(f"{which} cell: concat {concat!r} holds {c!r}, which is not a state index")
     if not concat:
         raise GraphError(f"{which} cell: the concat list is empty; the output needs at least one state")
     if sorted(set(concat)) != concat:
@@ -326,7 +335,7 @@ def genotype_to_dag(genotype: Genotype, cell: str = "normal") -> DAG:
         return pair_dag(genotype_to_dag(genotype, "normal"), genotype_to_dag(genotype, "reduce"))
     pairs = genotype.normal if cell == "normal" else genotype.reduce
     concat = genotype.normal_concat if cell == "normal" else genotype.reduce_concat
-    return blocks_to_cell(_blocks_from_pairs(pairs, cell), list(concat), reduce=cell == "reduce", which=cell)
+    return blocks_to_cell(_blocks_from_pairs(pairs, cell), concat, reduce=cell == "reduce", which=cell)
 
 
 def cell_to_blocks(dag: DAG) -> tuple[list[Block], list[int], bool]:

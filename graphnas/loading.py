@@ -65,6 +65,8 @@ def _from_file(path: Path) -> DAG:
 
 def _from_string(text: str) -> DAG:
     stripped = text.strip()
+    if not stripped:  # Path("") is the current folder: say what is wrong instead
+        raise GraphError(f"{text!r}: an empty string names no graph (expected {_WHAT})")
     if stripped.startswith("{"):  # JSON text
         return DAG.from_json(stripped)
     path = Path(text)

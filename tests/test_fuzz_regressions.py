@@ -154,3 +154,128 @@ def test_nb201_table_of_a_binary_file_is_a_value_error(tmp_path) -> None:
     path.write_text("arch,acc\n" + "x" * 200_000 + ",1\n")
     with pytest.raises(ValueError, match="t.csv: not a CSV table"):
         NB201Table(path)
+
+
+# --------------------------------------------------------------------------- converters from other graph forms
+
+
+def test_from_networkx_names_the_graph_kind_it_refuses() -> None:
+    import networkx as nx
+
+    from graphnas import from_networkx
+
+    with pytest.raises(GraphError, match="MultiDiGraph: a graph with parallel edges"):
+        from_networkx(nx.MultiDiGraph([(0, 1)]))
+    with pytest.raises(GraphError, match=r"got Graph \(an undirected graph\)"):
+        from_networkx(nx.Graph([(0, 1)]))
+    with pytest.raises(GraphError, match=r"got NoneType \(no graph\)"):
+        from_networkx(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ports", [5, "ab", {0: 1}])
+def test_ports_that_are_not_a_list_of_labels_are_a_graph_error(ports) -> None:
+    # inputs=5 raised "TypeError: 'int' object is not iterable"; "ab" was read as the labels 'a' and 'b'
+    import igraph as ig
+    import networkx as nx
+
+    from graphnas import from_edges, from_igraph, from_networkx
+
+    with pytest.raises(GraphError, match="inputs must be a sequence of node labels"):
+        from_edges({0: "input", 1: "conv"}, [(0, 1)], inputs=ports)
+    g = nx.DiGraph(outputs=ports)
+    g.add_node(0, op="input")
+    g.add_node(1, op="conv")
+    g.add_edge(0, 1)
+    with pytest.raises(GraphError, match="outputs must be a sequence of node labels"):
+        from_networkx(g)
+    h = ig.Graph(n=2, edges=[(0, 1)], directed=True)
+    h.vs["op"] = ["input", "conv"]
+    h["inputs"] = ports
+    with pytest.raises(GraphError, match="inputs must be a sequence"):
+        from_igraph(h)
+
+
+@pytest.mark.parametrize("nodes, edges, msg", [
+    (["input", "conv"], [(0, 1)], "nodes must be a mapping from label to node, got list"),
+    (None, [], "nodes must be a mapping"),
+    ({0: "input", 1: "conv"}, None, "edges must be an iterable of .src, dst. pairs, got NoneType"),
+    ({0: "input", 1: "conv"}, 5, "edges must be an iterable"),
+    ({0: "input", 1: "conv"}, "01", "edges must be an iterable of .src, dst. pairs, got str"),
+])
+def test_from_edges_refuses_what_is_not_nodes_and_edges(nodes, edges, msg) -> None:
+    # AttributeError: 'list' object has no attribute 'items'; TypeError: 'NoneType' object is not iterable
+    from graphnas import from_edges
+
+    with pytest.raises(GraphError, match=msg):
+        from_edges(nodes, edges)
+
+
+def test_a_parallel_edge_is_refused_not_dropped() -> None:
+    # from_igraph silently merged igraph's multi-edges (from_networkx refuses a MultiDiGraph), so the round trip
+    # lost an edge; from_edges now refuses an edge listed twice, like DAG()
+    import igraph as ig
+
+    from graphnas import from_edges, from_igraph
+
+    with pytest.raises(GraphError, match=r"edge \('a', 'b'\) appears twice"):
+        from_edges({"a": "input", "b": "conv"}, [("a", "b"), ("a", "b")])
+    g = ig.Graph(n=2, edges=[(0, 1), (0, 1)], directed=True)
+    g.vs["op"] = ["input", "conv"]
+    with pytest.raises(GraphError, match=r"edge \(0, 1\) appears twice"):
+        from_igraph(g)
+
+
+@pytest.mark.parametrize("ops, combine, msg", [
+    (None, "sum", "ops must be a sequence with one op per row, got NoneType"),
+    (iter(["input", "conv"]), "sum", "ops must be a sequence .*got list_iterator"),
+    ("ab", "sum", "ops must be a sequence .*got str"),
+    (["input", "conv"], None, "combine must be one rule or a sequence of one per node, got NoneType"),
+    (["input", "conv"], 5, "combine must be one rule .*got int"),
+    (["input", 5], "sum", "node 1: node op must be a string"),
+    (["input", "conv"], ["sum", "max"], "node 1: unknown combine rule 'max'"),
+])
+def test_from_adjacency_refuses_bad_ops_and_combine_rules(ops, combine, msg) -> None:
+    # TypeError: object of type 'NoneType' has no len() / 'NoneType' object is not iterable; "ab" was read as the
+    # ops 'a' and 'b'; a bad op did not say which row
+    from graphnas import from_adjacency
+
+    with pytest.raises(GraphError, match=msg):
+        from_adjacency([[0, 1], [0, 0]], ops, combine=combine)
+
+
+@pytest.mark.parametrize("field, value, msg", [
+    ("normal_concat", [2, "3"], r"normal cell: concat \[2, '3'\] holds '3', which is not a state index"),
+    ("reduce_concat", [None], "reduce cell: concat .* holds None"),
+    ("normal_concat", 5, "normal cell: concat must be a list of state indices, got int"),
+    ("normal", None, r"normal cell: expected a list of \(op, input\) pairs, got NoneType"),
+    ("reduce", 5, "reduce cell: expected a list of"),
+])
+def test_genotype_with_a_malformed_field_is_a_graph_error(field, value, msg) -> None:
+    # TypeError: '<' not supported between instances of 'str' and 'int' (concat), 'NoneType' object is not iterable
+    from graphnas import as_dag, genotypes
+
+    bad = genotypes.DARTS_V2._replace(**{field: value})
+    with pytest.raises(GraphError, match=msg):
+        as_dag(bad)
+
+
+@pytest.mark.parametrize("spec, msg", [
+    (([[0, 1], [0]], ["input", "output"]), "NAS-Bench-101 matrix could not be read"),
+    ({"matrix": [[0, 1], [0, 0]], "ops": 5}, "NAS-Bench-101 ops must be a list of op names, got int"),
+    ({"matrix": [[0, 1], [0, 0]], "ops": "io"}, "NAS-Bench-101 ops must be a list of op names, got str"),
+])
+def test_nb101_spec_that_cannot_be_read_is_a_graph_error(spec, msg) -> None:
+    # ValueError from numpy (ragged matrix) and TypeError: 'int' object is not iterable (ops)
+    from graphnas import as_dag
+
+    with pytest.raises(GraphError, match=msg):
+        as_dag(spec)
+
+
+@pytest.mark.parametrize("text", ["", "  ", "\n"])
+def test_as_dag_of_an_empty_string_says_so(text: str) -> None:
+    # Path("") is the current folder: as_dag("") said ": is a directory, expected a graphnas DAG JSON file"
+    from graphnas import as_dag
+
+    with pytest.raises(GraphError, match="an empty string names no graph"):
+        as_dag(text)

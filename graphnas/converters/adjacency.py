@@ -41,6 +41,8 @@ def from_adjacency(matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[st
     n = m.shape[0]
     if n == 0:
         raise GraphError("adjacency matrix is empty; a DAG needs at least one node")
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+        raise GraphError(f"ops must be a sequence with one op per row, got {type(ops).__name__}")
     if len(ops) != n:
         raise GraphError(f"adjacency matrix has {n} rows but {len(ops)} ops were given")
     if not np.isin(m, (0, 1)).all():
@@ -48,7 +50,12 @@ def from_adjacency(matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[st
     for i, j in zip(*np.nonzero(np.tril(m))):
         raise GraphError(f"edge ({i}, {j}) lies on or below the diagonal; the matrix must be "
                          "upper-triangular (nodes in topological order)")
-    combines = [combine] * n if isinstance(combine, str) else list(combine)
+    if isinstance(combine, str):
+        combines = [combine] * n
+    elif isinstance(combine, Sequence) and not isinstance(combine, bytes):
+        combines = list(combine)
+    else:
+        raise GraphError(f"combine must be one rule or a sequence of one per node, got {type(combine).__name__}")
     if len(combines) != n:
         raise GraphError(f"{len(combines)} combine rules given for {n} nodes")
     all_edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(m))]
@@ -60,7 +67,12 @@ def from_adjacency(matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[st
         if 0 not in keep or n - 1 not in keep:
             raise GraphError("the output is not reachable from the input; nothing is left after pruning")
     index = {old: new for new, old in enumerate(keep)}
-    nodes = [Node(ops[i], combine=combines[i]) for i in keep]
+    nodes = []
+    for i in keep:
+        try:
+            nodes.append(Node(ops[i], combine=combines[i]))
+        except GraphError as err:
+            raise GraphError(f"node {i}: {err}") from None
     edges = [(index[i], index[j]) for i, j in all_edges if i in index and j in index]
     return DAG(nodes, edges, inputs=[0], outputs=[len(keep) - 1])
 

@@ -46,8 +46,12 @@ def from_networkx(g: nx.DiGraph) -> DAG:
     ``params`` and ``combine``, optional graph attributes ``inputs`` and
     ``outputs`` (lists of labels). A cycle raises GraphError naming its nodes.
     """
-    if not isinstance(g, nx.DiGraph) or isinstance(g, nx.MultiDiGraph):
-        raise GraphError(f"from_networkx expects a networkx.DiGraph, got {type(g).__name__}")
+    if isinstance(g, nx.MultiDiGraph):
+        raise GraphError("from_networkx expects a networkx.DiGraph, got a MultiDiGraph: a graph with parallel "
+                         "edges is no DAG of graphnas (each edge may appear once)")
+    if not isinstance(g, nx.DiGraph):
+        kind = "an undirected graph" if isinstance(g, nx.Graph) else "no graph"
+        raise GraphError(f"from_networkx expects a networkx.DiGraph, got {type(g).__name__} ({kind})")
     nodes = {}
     for label, attrs in g.nodes(data=True):
         if "op" not in attrs:
@@ -66,17 +70,29 @@ def from_edges(nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any,
     ``nodes`` maps each label to a :class:`Node` (or an op name or a nested DAG);
     ``edges`` are ``(src_label, dst_label)`` pairs; ``inputs``/``outputs`` list
     labels. Ties are broken by the order of ``nodes``, so the same input gives the
-    same DAG. A cycle raises GraphError naming its nodes.
+    same DAG. A cycle, an edge listed twice or a label that is not a node raises
+    GraphError naming it.
 
     Example::
 
         >>> from_edges({"x": "input", "y": "conv"}, [("x", "y")]).ops
         ('input', 'conv')
     """
+    if not isinstance(nodes, Mapping):
+        raise GraphError(f"nodes must be a mapping from label to node, got {type(nodes).__name__}")
+    if isinstance(edges, (str, bytes)):
+        raise GraphError(f"edges must be an iterable of (src, dst) pairs, got {type(edges).__name__}")
+    try:
+        edge_list = list(edges)
+    except TypeError:
+        raise GraphError(f"edges must be an iterable of (src, dst) pairs, got {type(edges).__name__}") from None
+    for kind, ports in (("input", inputs), ("output", outputs)):
+        if ports is not None and (isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence)):
+            raise GraphError(f"{kind}s must be a sequence of node labels, got {type(ports).__name__}")
     g = nx.DiGraph()
     for label, node in nodes.items():
         g.add_node(label, node=node)
-    for e in edges:
+    for e in edge_list:
         try:
             s, d = e
         except (TypeError, ValueError):
@@ -84,6 +100,8 @@ def from_edges(nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any,
         for end in (s, d):
             if end not in g:
                 raise GraphError(f"edge ({s!r}, {d!r}) refers to node {end!r}, which does not exist")
+        if g.has_edge(s, d):
+            raise GraphError(f"edge ({s!r}, {d!r}) appears twice")
         g.add_edge(s, d)
     order = _topological_order(g, {label: i for i, label in enumerate(nodes)})
     index = {label: i for i, label in enumerate(order)}

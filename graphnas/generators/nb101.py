@@ -78,7 +78,12 @@ class NB101Space(SearchSpace):
         ``'input'``/``'output'`` labels at both ends. GraphError if the pruned cell is not in the space."""
         import numpy as np
 
-        m = np.asarray(matrix)
+        try:
+            m = np.asarray(matrix)
+        except (TypeError, ValueError) as err:
+            raise GraphError(f"a NAS-Bench-101 matrix could not be read: {err}") from None
+        if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+            raise GraphError(f"NAS-Bench-101 ops must be a list of op names, got {type(ops).__name__}")
         ops = list(ops)
         n = m.shape[0] if m.ndim == 2 else -1
         if m.ndim != 2 or m.shape[0] != m.shape[1] or n < 2:

@@ -8,6 +8,7 @@ classification and traceback. The full run (>= 10,000 cases each) is ``python be
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
 from fuzz_harness import DEFECT, ENTRY_POINTS, classify
@@ -15,8 +16,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """The cases are tiny: torch's thread pool only slows them (tenfold on a busy machine). Restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
-def test_no_defect(name: str) -> None:
+def test_no_defect(name: str, one_torch_thread: None) -> None:
     ep = ENTRY_POINTS[name]
 
     @settings(max_examples=ep.bounded, derandomize=True, database=None, deadline=None,
