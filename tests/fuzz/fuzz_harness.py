@@ -743,6 +743,45 @@ for _name in SPACE_NAMES:
     entry_point(f"space {_name}: mutate", bounded=1, full=10_000)(_space_mutate_case(_name))
 
 
+def _space_decode_case(name: str) -> Callable[[random.Random], None]:
+    def case(rng: random.Random) -> None:
+        from graphnas.generators.decisions import walk
+
+        sp = space(name)
+        if rng.random() < 0.4:  # a member's own sequence, then perhaps one corruption
+            choices = list(sp.encode(sp.sample(seed=rng.randrange(2**31))))
+            if choices and rng.random() < 0.7:
+                what, k = rng.randrange(4), rng.randrange(len(choices))
+                if what == 0:
+                    choices[k] = rng.choice([-1, choices[k] + 1, choices[k] + 2**rng.randrange(1, 40), 10**30])
+                elif what == 1:
+                    del choices[k:]
+                elif what == 2:
+                    choices.append(rng.randrange(4))
+                else:
+                    choices[k] = rng.choice([0.5, "1", None, True])
+        else:  # random ints of a random length
+            choices = [rng.randrange(-1, 9) for _ in range(rng.randrange(0, 40))]
+        dag = sp.decode(choices)
+        try:
+            sp.check(dag)
+        except GraphError as err:
+            raise WrongResult(f"{name}: decode() returned a graph outside the space: {err}") from None
+        if sp.decode(sp.encode(dag)) != dag:
+            raise WrongResult(f"{name}: decode(encode(decode(choices))) != decode(choices)")
+        if len(walk(sp, list(sp.encode(dag)))) != len(sp.encode(dag)):
+            raise WrongResult(f"{name}: walk() does not answer every decision of a member's sequence")
+
+    case.__doc__ = f"decode of random and corrupted decision sequences in the {name} space."
+    return case
+
+
+DECISION_SPACES = ["chain", "darts", "enas", "nasnet", "nb101", "nb201"]
+for _name in DECISION_SPACES:
+    entry_point(f"space {_name}: decode", bounded=150, culprit=r"decision|choice|choices|sequence")(
+        _space_decode_case(_name))
+
+
 # =========================================================================== journals
 
 
