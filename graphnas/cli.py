@@ -200,7 +200,7 @@ def _check_types(kind: str, name: str, target: Any, params: dict[str, Any]) -> d
         elif "int" in known and _is_number(value):
             problem = f"{shown} is not an integer"
         else:
-            problem = f"{shown!r} is not {wanted}"
+            problem = f"{shown!r} is not {wanted}" if isinstance(value, str) else f"{shown} is not {wanted}"
         raise UserError(f"invalid value for {_option(key)}: {problem} ({kind} {name!r} takes {wanted})")
     return out
 
@@ -269,6 +269,9 @@ def generate(
     except (TypeError, ValueError) as err:
         raise UserError(_culprits(str(err), params, f"generator {name!r}: ")) from None
     text = dag.to_json(indent=1)
+    for path, option in ((output, "--output"), (render_to, "--render")):  # check both before writing either
+        if path is not None and not path.parent.is_dir():
+            raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
     if render_to is not None:
         _picture_format(render_to, None, "--render")
     if output is None:
@@ -472,6 +475,9 @@ def compile_(
         _write_text(output, net.to_json(indent=1) + "\n")
         _console(stderr=True).print(f"wrote {output}: the network DAG, {len(net)} nodes")
         return
+    if len(net.inputs) != 1:
+        raise UserError(f"{source}: the graph has {len(net.inputs)} inputs, and compile writes networks of one "
+                        "input; put it in a model around it (--model digits or darts for a cell pair)")
     with torch.random.fork_rng(devices=[]):  # seeded weights without changing the caller's global generator
         torch.manual_seed(seed)
         module = to_torch(net, in_channels=chans, class_name="GraphnasNetwork")
