@@ -608,6 +608,8 @@ def search(
     hint = ""
     if space in ("ws", "er", "ba"):  # generator functions: they sample but cannot mutate
         hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
+    space_params: dict[str, Any] = {}
+    opt_params: dict[str, Any] = {}
     try:
         space_params, opt_params = _split_search_params(_parse_extra(ctx.args), space, space_target, optimizer,
                                                         opt_target, initial)
@@ -617,8 +619,8 @@ def search(
         space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
         opt = get_optimizer(optimizer, space_obj, seed=seed, **opt_params)
-    except UserError:
-        raise
+    except UserError as err:
+        raise UserError(str(err) + hint) from None
     except (ValueError, TypeError, KeyError) as err:
         raise UserError(_culprits(str(err).strip("'\""), {**space_params, **opt_params}) + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
