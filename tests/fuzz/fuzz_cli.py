@@ -229,7 +229,7 @@ def _check_outputs(argv: list[str]) -> None:
         DAG.load(path)
 
 
-@entry_point("graphnas CLI main(argv)", bounded=120, full=2_000, timeout=60.0, culprit=r".")
+@entry_point("graphnas CLI main(argv)", bounded=250, full=2_000, timeout=60.0, culprit=r".")
 def cli_main(rng: random.Random) -> None:
     """Random command lines of every command and option through graphnas.cli.main, in-process."""
     import logging
