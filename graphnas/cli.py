@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import pprint
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,8 +124,92 @@ def _parameters(target: Any, skip: Sequence[str] = ()) -> tuple[list[str], list[
             any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()))
 
 
+def _option(name: str) -> str:
+    """The command-line spelling of a parameter: ``sample_size`` -> ``--sample-size``."""
+    return "--" + name.replace("_", "-")
+
+
 def _flags(names: Sequence[str]) -> str:
-    return ", ".join("--" + n for n in names) or "no parameters"
+    return ", ".join(_option(n) for n in names) or "no parameters"
+
+
+def _annotation_parts(param: inspect.Parameter) -> list[str]:
+    """The alternatives of a parameter's annotation as text: ``'int | None'`` -> ``['int', 'None']``."""
+    ann = param.annotation
+    if ann is param.empty:
+        if param.default is param.empty or param.default is None:
+            return []
+        ann = type(param.default).__name__
+    text = ann if isinstance(ann, str) else getattr(ann, "__name__", str(ann))
+    depth, part, parts = 0, "", []
+    for ch in text:  # split on | outside brackets
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "|" and depth == 0:
+            parts.append(part.strip())
+            part = ""
+        else:
+            part += ch
+    parts.append(part.strip())
+    return [q.replace("typing.", "").split("[")[0] for q in parts]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_types(kind: str, name: str, target: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Check each ``--name value`` against the type its parameter declares (int, float, bool, str, a list, a
+    mapping); returns the parameters with strings where a string is wanted (``--generator 1`` -> ``"1"``).
+
+    A mismatch is one line naming the option: ``invalid value for --n: 'abc' is not a number (generator 'ws'
+    takes an integer)``. Numbers must be finite.
+    """
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return params
+    out = dict(params)
+    for key, value in params.items():
+        param = sig.parameters.get(key)
+        parts = _annotation_parts(param) if param is not None else []
+        if not parts or "Any" in parts or "object" in parts:
+            continue
+        if "None" in parts and value is None:
+            continue
+        shown = value if isinstance(value, str) else json.dumps(value)
+        if "str" in parts and not isinstance(value, (str, list, dict)):
+            out[key] = shown  # --generator 1: the string "1"
+            continue
+        if _is_number(value) and not math.isfinite(value):
+            raise UserError(f"invalid value for {_option(key)}: {shown} is not a finite number")
+        checks = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                  "float": _is_number, "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
+                  "Sequence": lambda v: isinstance(v, list), "list": lambda v: isinstance(v, list),
+                  "tuple": lambda v: isinstance(v, list), "Mapping": lambda v: isinstance(v, dict),
+                  "dict": lambda v: isinstance(v, dict)}
+        known = [q for q in parts if q in checks]
+        if not known or any(checks[q](value) for q in known):
+            continue
+        words = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+                 "Sequence": "a JSON list", "list": "a JSON list", "tuple": "a JSON list",
+                 "Mapping": "a JSON object", "dict": "a JSON object"}
+        wanted = " or ".join(dict.fromkeys(words[q] for q in known))
+        if ("int" in known or "float" in known) and not _is_number(value):
+            problem = f"{shown!r} is not a number"
+        elif "int" in known and _is_number(value):
+            problem = f"{shown} is not an integer"
+        else:
+            problem = f"{shown!r} is not {wanted}" if isinstance(value, str) else f"{shown} is not {wanted}"
+        raise UserError(f"invalid value for {_option(key)}: {problem} ({kind} {name!r} takes {wanted})")
+    return out
+
+
+def _culprits(message: str, params: dict[str, Any], context: str = "") -> str:
+    """``context + message`` of a builder's error, led by the options the message names (``invalid value
+    for --C: model 'nb201': C must be a positive integer, got 0``)."""
+    named = [k for k in params if re.search(rf"(?<![\w-]){re.escape(k)}(?!\w)", message)]
+    return f"invalid value for {_flags(named)}: {context}{message}" if named else context + message
 
 
 def _check_params(kind: str, name: str, target: Any, params: dict[str, Any], skip: Sequence[str] = ()) -> None:
@@ -144,10 +231,11 @@ def _generator(name: str, params: dict[str, Any]) -> Any:
     except UnknownNameError as err:
         raise UserError(str(err)) from None
     _check_params("generator", name, target, params)
+    params = _check_types("generator", name, target, params)
     try:
         return get_generator(name, **params)
     except (TypeError, ValueError) as err:
-        raise UserError(f"generator {name!r}: {err}") from None
+        raise UserError(_culprits(str(err), params, f"generator {name!r}: ")) from None
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -179,8 +267,13 @@ def generate(
     try:
         dag = gen.sample(seed)
     except (TypeError, ValueError) as err:
-        raise UserError(f"generator {name!r}: {err}") from None
+        raise UserError(_culprits(str(err), params, f"generator {name!r}: ")) from None
     text = dag.to_json(indent=1)
+    for path, option in ((output, "--output"), (render_to, "--render")):  # check both before writing either
+        if path is not None and not path.parent.is_dir():
+            raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
+    if render_to is not None:
+        _picture_format(render_to, None, "--render")
     if output is None:
         typer.echo(text)
     else:
@@ -203,17 +296,35 @@ def render(
     rankdir: Annotated[str | None,
                        typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
     expand: Annotated[int | None,
-                      typer.Option("--expand", help="Levels of nested DAGs to draw (default: all).")] = None,
+                      typer.Option("--expand", min=0, help="Levels of nested DAGs to draw (default: all).")] = None,
     title: Annotated[str | None, typer.Option("--title", help="A caption above the drawing.")] = None,
 ) -> None:
     """Draw a graph with Graphviz: graphnas render g.json -o g.svg."""
     from graphnas.converters.dot import render as draw
 
+    fmt = _picture_format(output, fmt, "--output")
     obj = _load_graph(source)
     if rankdir is not None and rankdir.upper() not in ("LR", "TB", "RL", "BT"):
         raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=expand, title=title)
     _console(stderr=True).print(f"wrote {output}")
+
+
+_PICTURES = ("svg", "png", "pdf", "dot")
+
+
+def _picture_format(path: Path, fmt: str | None, option: str) -> str:
+    """The picture format of ``path`` (``--format`` or its suffix), or a one-line error naming the options."""
+    if fmt is not None:
+        if fmt.lower().lstrip(".") not in _PICTURES:
+            raise UserError(f"invalid value for --format: {fmt!r}; use {', '.join(_PICTURES)}")
+        return fmt.lower().lstrip(".")
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in _PICTURES:
+        hint = " or give --format" if option == "--output" else ""
+        raise UserError(f"{option} {path}: cannot tell the picture format from the suffix "
+                        f"{path.suffix or '(none)'!r}; use .svg, .png, .pdf or .dot{hint}")
+    return suffix
 
 
 def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], num_classes: int,
@@ -239,6 +350,7 @@ def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], nu
         raise UserError(f"model {model!r} builds its own graphs and takes no cell; build it in Python with "
                         f"graphnas.models.get_model({model!r}, ...)")
     _check_params("model", model, builder.fn, params, skip=[required[0], "num_classes"])
+    params = _check_types("model", model, builder.fn, params)
     if isinstance(obj, str):
         obj = _load_dag(source)
     config = dict(params)
@@ -247,13 +359,64 @@ def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], nu
     try:
         net = builder(obj, **config)
     except (TypeError, ValueError, AttributeError) as err:
-        raise UserError(f"{source}: model {model!r}: {err}") from None
+        raise UserError(_culprits(str(err), params, f"{source}: model {model!r}: ")) from None
     side = size or builder.input_size
     return net, builder.in_channels, (builder.in_channels, side, side)
 
 
-def write_model(module: Any, example: Any, output: Path) -> str:
-    """Write a compiled module: ``.pt`` its state_dict, ``.onnx`` an ONNX graph, ``.py`` its generated code."""
+def python_module(network: DAG, module: Any, in_channels: int, input_shape: Sequence[int],
+                  command: str = "") -> str:
+    """The text of an importable Python module that rebuilds ``module``: ``build()`` compiles the embedded
+    network DAG with :func:`graphnas.to_torch` (the same class, the same parameter names, so a ``state_dict``
+    saved by ``graphnas compile ... -o model.pt`` loads into it); the generated torch.fx code follows as
+    comments, for reading."""
+    code = module.print_readable(print_output=False).rstrip().splitlines()
+    shape = tuple(int(d) for d in input_shape)
+    lines = [
+        f'"""A network compiled by graphnas{f" ({command})" if command else ""}.',
+        "",
+        "Use it as::",
+        "",
+        "    import torch",
+        "    import this_module_name as m",
+        "",
+        "    model = m.build()                       # a torch.nn.Module (torch.fx GraphModule), fresh weights",
+        "    model.load_state_dict(torch.load(\"model.pt\", weights_only=True))  # optional: saved weights",
+        "    y = model(torch.randn(1, *m.INPUT_SHAPE))",
+        "",
+        "It needs torch and graphnas. The network is kept as its DAG (NETWORK, the JSON form); build()",
+        "compiles it with graphnas.to_torch, whose generated torch.fx code is shown as comments at the end.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import torch",
+        "",
+        "import graphnas",
+        "",
+        f"IN_CHANNELS = {int(in_channels)}",
+        f"INPUT_SHAPE = {shape!r}",
+        "NETWORK = " + pprint.pformat(network.to_dict(), width=110, sort_dicts=False),
+        "",
+        "",
+        "def build() -> torch.nn.Module:",
+        '    """The compiled network (weights initialised by torch\'s global generator)."""',
+        "    return graphnas.to_torch(graphnas.DAG.from_dict(NETWORK), in_channels=IN_CHANNELS,",
+        f"                             class_name={module.__class__.__name__!r})",
+        "",
+        "",
+        "# The torch.fx code that build() generates (module.code, module.print_readable()):",
+        "#",
+        *[("# " + line).rstrip() for line in code],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model(module: Any, example: Any, output: Path, *, network: DAG | None = None, in_channels: int = 3,
+                command: str = "") -> str:
+    """Write a compiled module: ``.pt`` its state_dict, ``.onnx`` an ONNX graph, ``.py`` an importable module
+    that rebuilds it (``build()``; needs ``network``, the DAG it was compiled from)."""
     import torch
 
     suffix = output.suffix.lower()
@@ -268,10 +431,11 @@ def write_model(module: Any, example: Any, output: Path) -> str:
         export_onnx(module, example, output)
         return "ONNX"
     if suffix == ".py":
-        code = module.print_readable(print_output=False)
-        output.write_text("# Generated by graphnas from a DAG; torch.fx code of the compiled module and its cells.\n"
-                          + code, encoding="utf-8")
-        return "generated code"
+        if network is None:
+            raise ValueError("writing a .py module needs the network DAG (network=)")
+        output.write_text(python_module(network, module, in_channels, tuple(example.shape[1:]), command),
+                          encoding="utf-8")
+        return "Python module, build()"
     raise UserError(f"{output}: unknown output type {suffix or '(none)'!r}; use .pt (state_dict), .onnx or .py")
 
 
@@ -286,9 +450,9 @@ def compile_(
                                                               "'graphnas info'): digits (8x8x1, what search "
                                                               "trains), nb201, darts, ...; or none (the graph "
                                                               "as it is).")] = "digits",
-    num_classes: Annotated[int, typer.Option("--num-classes", help="Classifier outputs.")] = 10,
-    in_channels: Annotated[int, typer.Option("--in-channels", help="Input channels for --model none.")] = 3,
-    size: Annotated[int | None, typer.Option("--size", help="Input height and width for the example input "
+    num_classes: Annotated[int, typer.Option("--num-classes", min=1, help="Classifier outputs.")] = 10,
+    in_channels: Annotated[int, typer.Option("--in-channels", min=1, help="Input channels for --model none.")] = 3,
+    size: Annotated[int | None, typer.Option("--size", min=1, help="Input height and width for the example input "
                                                          "(ONNX, FLOPs).")] = None,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the initial weights.")] = 0,
 ) -> None:
@@ -311,13 +475,23 @@ def compile_(
         _write_text(output, net.to_json(indent=1) + "\n")
         _console(stderr=True).print(f"wrote {output}: the network DAG, {len(net)} nodes")
         return
-    torch.manual_seed(seed)
-    module = to_torch(net, in_channels=chans, class_name="GraphnasNetwork")
-    example = torch.randn(2, *shape)
+    if len(net.inputs) != 1:
+        raise UserError(f"{source}: the graph has {len(net.inputs)} inputs, and compile writes networks of one "
+                        "input; put it in a model around it (--model digits or darts for a cell pair)")
+    with torch.random.fork_rng(devices=[]):  # seeded weights without changing the caller's global generator
+        torch.manual_seed(seed)
+        module = to_torch(net, in_channels=chans, class_name="GraphnasNetwork")
+        example = torch.randn(2, *shape)
     module.eval()
-    with torch.no_grad():
-        out = module(example)
-    what = write_model(module, example[:1], output)
+    try:
+        with torch.no_grad():
+            out = module(example)
+    except RuntimeError as err:  # e.g. an input too small for the network's reductions
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{source}: the compiled network fails on an input of shape {shape} (see --size): "
+                        f"{first}") from None
+    what = write_model(module, example[:1], output, network=net, in_channels=chans,
+                       command=f"graphnas compile {source} --model {model}")
     out_shape = tuple(out.shape) if isinstance(out, torch.Tensor) else [tuple(o.shape) for o in out]
     _console(stderr=True).print(
         f"wrote {output} ({what}): {count_params(module):,} parameters, "
@@ -332,7 +506,20 @@ def _progress_bar() -> Any:
                     transient=False)
 
 
-def _history_table(title: str, history: Any, top: int = 5) -> Any:
+def _arch(space: Any, dag: DAG) -> str | None:
+    """The space's string for ``dag`` (e.g. a NAS-Bench-201 arch string), or None where it has none."""
+    to_string = getattr(space, "to_string", None)
+    if not callable(to_string):
+        return None
+    try:
+        return str(to_string(dag))
+    except (GraphError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _history_table(title: str, history: Any, space: Any = None, top: int = 5) -> Any:
+    """The best evaluations; each graph in full (the space's arch string where it has one, else its ops):
+    long cells fold onto further lines, never cut."""
     from rich.table import Table
 
     table = Table(title=title)
@@ -340,14 +527,13 @@ def _history_table(title: str, history: Any, top: int = 5) -> Any:
     table.add_column("value", justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("nodes", justify="right")
-    table.add_column("ops")
     ok = sorted((e for e in history.evaluations if e.ok), key=lambda e: -e.value)[:top]
-    for k, e in enumerate(ok, 1):
+    archs = [_arch(space, e.dag) for e in ok]
+    table.add_column("arch" if ok and all(a is not None for a in archs) else "ops", overflow="fold")
+    for k, (e, arch) in enumerate(zip(ok, archs, strict=True), 1):
         ops = [op if isinstance(op, str) else f"cell({len(op)})" for op in e.dag.ops
                if op not in ("input", "identity")]
-        text = ", ".join(ops)
-        table.add_row(str(k), f"{e.value:.2f}", f"{e.seconds:.1f}", str(len(e.dag)),
-                      text if len(text) < 70 else text[:67] + "...")
+        table.add_row(str(k), f"{e.value:.2f}", f"{e.seconds:.1f}", str(len(e.dag)), arch or ", ".join(ops))
     return table
 
 
@@ -382,17 +568,18 @@ def search(
     ctx: typer.Context,
     space: Annotated[str, typer.Option("--space", help="A registered space (see 'graphnas info'): nb201, darts, "
                                                        "randwire, ...")] = "nb201",
-    objective: Annotated[str, typer.Option("--objective", help="digits (real training) or nb201:PATH (a table "
+    objective: Annotated[str, typer.Option("--objective", help="digits (real training), nb201 (the NAS-Bench-201 "
+                                                               "table shipped with graphnas) or nb201:PATH (a table "
                                                                "with columns arch,<metric>).")] = "digits",
     optimizer: Annotated[str, typer.Option("--optimizer", help="bo (GNN surrogate), rea or random.")] = "bo",
-    budget: Annotated[int, typer.Option("--budget", "-b", help="Number of evaluations.")] = 20,
+    budget: Annotated[int, typer.Option("--budget", "-b", min=1, help="Number of evaluations.")] = 20,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the optimiser and of training.")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Folder for journal.jsonl, best.json, best.svg, "
                                                     "summary.json.")] = Path("runs/search"),
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation (digits).")] = 3,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel evaluations in worker processes "
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs per evaluation (digits).")] = 3,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel evaluations in worker processes "
                                                                  "(1: in this process).")] = 1,
-    initial: Annotated[int | None, typer.Option("--initial", help="Random samples before the optimizer starts "
+    initial: Annotated[int | None, typer.Option("--initial", min=1, help="Random samples before the optimizer starts "
                                                                   "to learn (bo: 10).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journal in "
                                                         "--out.")] = False,
@@ -410,8 +597,6 @@ def search(
     from graphnas.jobs import prepare_output
     from graphnas.search import get_optimizer, get_optimizer_builder
 
-    if budget < 1:
-        raise UserError(f"--budget must be at least 1, got {budget}")
     try:
         space_target = get_generator_builder(space)
     except UnknownNameError as err:
@@ -423,15 +608,21 @@ def search(
     hint = ""
     if space in ("ws", "er", "ba"):  # generator functions: they sample but cannot mutate
         hint = f"; to search {space} graphs by rewiring, use --space randwire --generator {space}"
+    space_params: dict[str, Any] = {}
+    opt_params: dict[str, Any] = {}
     try:
         space_params, opt_params = _split_search_params(_parse_extra(ctx.args), space, space_target, optimizer,
                                                         opt_target, initial)
+        space_params = _check_types("space", space, space_target, space_params)
+        opt_params = _check_types("optimizer", optimizer, opt_target, opt_params)
         objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space)
         space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
         opt = get_optimizer(optimizer, space_obj, seed=seed, **opt_params)
-    except (UserError, ValueError, TypeError, KeyError) as err:
-        raise UserError(str(err).strip("'\"") + hint) from None
+    except UserError as err:
+        raise UserError(str(err) + hint) from None
+    except (ValueError, TypeError, KeyError) as err:
+        raise UserError(_culprits(str(err).strip("'\""), {**space_params, **opt_params}) + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
                 "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
                 "budget": budget}
@@ -462,12 +653,14 @@ def search(
             if executor is not None:
                 executor.shutdown()
     console = _console()
-    console.print(_history_table(f"best of {len(history)} evaluations", history))
+    console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
     best = history.best_dag
+    best_arch = None if best is None else _arch(space_obj, best)
     summary = {"space": space, "space_params": space_params, "objective": objective, "optimizer": optimizer,
                "optimizer_params": opt_params, "budget": budget, "seed": seed,
                "evaluations": len(history), "failed": len(history.failed),
                "best_value": None if best is None else history.best_value,
+               "best_arch": best_arch, "best_dag": None if best is None else best.to_dict(),
                "best_so_far": [v if math.isfinite(v) else None for v in history.best_so_far]}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     if best is None:
@@ -481,6 +674,8 @@ def search(
         draw(best, out / "best.svg", title=f"best: {history.best_value:.2f}")
     except GraphvizNotFoundError as err:
         _console(stderr=True).print(f"[yellow]note[/yellow]: {err}")
+    if best_arch is not None:
+        console.print(f"best: {best_arch}")
     console.print(f"best value {history.best_value:.2f}; wrote {out}/journal.jsonl, best.json, best.svg, "
                   "summary.json")
 
@@ -489,17 +684,18 @@ def search(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/demo"),
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed: the same seed gives the same result.")] = 0,
-    budget: Annotated[int, typer.Option("--budget", "-b", help="Evaluations for BO and for random search "
-                                                               "each.")] = 60,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per evaluation.")] = 3,
-    initial: Annotated[int, typer.Option("--initial", help="Random samples before the surrogate is used.")] = 8,
+    budget: Annotated[int, typer.Option("--budget", "-b", min=2, help="Evaluations for BO and for random search "
+                                                                      "each.")] = 60,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs per evaluation.")] = 3,
+    initial: Annotated[int, typer.Option("--initial", min=1, help="Random samples before the surrogate is "
+                                                                  "used.")] = 8,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run random search on the "
                                                                               "same budget.")] = True,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journals in "
                                                         "--out.")] = False,
-    max_train: Annotated[int | None, typer.Option("--max-train", hidden=True,
+    max_train: Annotated[int | None, typer.Option("--max-train", min=1, hidden=True,
                                                   help="Train on the first N images only (tests).")] = None,
-    surrogate_epochs: Annotated[int, typer.Option("--surrogate-epochs", hidden=True)] = 150,
+    surrogate_epochs: Annotated[int, typer.Option("--surrogate-epochs", min=1, hidden=True)] = 150,
 ) -> None:
     """The main job: BO with the GNN surrogate on digits with real training, against random search.
 
@@ -510,10 +706,6 @@ def demo(
 
     from graphnas.jobs import MainJobConfig, main_job, prepare_output
 
-    if budget < 2:
-        raise UserError(f"--budget must be at least 2, got {budget}")
-    if epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {epochs}")
     cfg = MainJobConfig(seed=seed, budget=budget, epochs=epochs, initial=min(initial, budget), baseline=baseline,
                         max_train=max_train, surrogate_epochs=surrogate_epochs,
                         surrogate_warm_epochs=max(1, surrogate_epochs * 4 // 15))
@@ -676,7 +868,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             typer.echo(ctx.get_help())
             sys.exit(0)
         where = f"graphnas {ctx.info_name}" if ctx is not None and ctx.parent is not None else "graphnas"
-        typer.echo(f"graphnas: error: {_one_line(err)} (see '{where} --help')", err=True)
+        text = err.format_message() if hasattr(err, "format_message") else str(err)  # names the option
+        typer.echo(f"graphnas: error: {' '.join(text.split()) or type(err).__name__} (see '{where} --help')",
+                   err=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("graphnas: interrupted", err=True)

@@ -11,13 +11,21 @@ budget and the same objective, and writes into one folder:
 ``journal_random.jsonl``  the random-search baseline
 ``best.json``             the best cell (``DAG.save``)
 ``best.svg``              the best cell, drawn DARTS-style
-``best_network.svg``      the whole digits network around it
+``best_network.json``     the whole digits network around it (``DAG.save``; one input channel)
+``best_network.svg``      the same, drawn
 ``best_model.pt``         its retrained weights (``torch.save(state_dict)``)
 ``best_model.onnx``       the same model as ONNX (needs ``onnx`` and ``onnxscript``)
 ``search_curve.png``      best accuracy so far against evaluations, BO and random
 ``report.md``             the figures and pictures (also ``report.html``)
 ``summary.json``          the figures as data
 ========================  =============================================================
+
+Loading the trained model back (``summary.json`` holds ``best.in_channels`` and ``best.input_shape``)::
+
+    import torch, graphnas
+    model = graphnas.to_torch(graphnas.DAG.load("runs/demo/best_network.json"), in_channels=1)
+    model.load_state_dict(torch.load("runs/demo/best_model.pt", weights_only=True))
+    model.eval()   # model(x): x of shape (batch, 1, 8, 8) as graphnas.benchmarks.digits.load_digits_split gives
 
 The same seed gives the same result: the objective trains deterministically and
 every random choice (sampling, mutation, the surrogate) is seeded. Library code
@@ -225,7 +233,9 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
         "random": rnd_summary,
         "best": {"arch": _arch_string(best), "value": bo_summary["best_value"],
                  "retrained_value": retrained["value"], "params": retrained["params"],
-                 "canonical_key": best.canonical_key()},
+                 "canonical_key": best.canonical_key(),
+                 # to_torch(DAG.load(best_network.json), in_channels=...) + best_model.pt rebuild the model
+                 "in_channels": 1, "input_shape": [1, 8, 8]},
         "files": files,
         "onnx_error": onnx_error,
         "seconds": time.perf_counter() - started,

@@ -31,6 +31,7 @@ function returning a DAG.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -157,8 +158,18 @@ def _with_drop_path(cell: DAG, p: float) -> DAG:
     return from_edges(nodes, edges, inputs=list(cell.inputs), outputs=outputs)
 
 
+def _positive(**sizes: Any) -> None:
+    """Refuse a size that is not a positive integer, naming the parameter (``C must be ... got 0``)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def _darts_dag(genotype: Any, C: int, layers: int, num_classes: int, auxiliary: bool, drop_path: float,
                imagenet: bool) -> DAG:
+    _positive(C=C, layers=layers, num_classes=num_classes)
+    if isinstance(drop_path, bool) or not isinstance(drop_path, (int, float)) or not 0 <= drop_path < 1:
+        raise ValueError(f"drop_path must be a probability 0 <= drop_path < 1, got {drop_path!r}")
     normal, reduce = _darts_cells(genotype)
     if drop_path > 0:
         normal, reduce = _with_drop_path(normal, drop_path), _with_drop_path(reduce, drop_path)
@@ -249,6 +260,7 @@ def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DA
 
     ``cell`` is a one-input cell DAG (:class:`~graphnas.generators.NB201Space`) or an arch string.
     """
+    _positive(C=C, N=N, num_classes=num_classes)
     if isinstance(cell, str):
         from graphnas.generators.nb201 import NB201Space
 
@@ -358,6 +370,7 @@ def nb101(cell: Any, stem: int = 128, stacks: int = 3, cells_per_stack: int = 3,
           num_classes: int = 10) -> DAG:
     """The NAS-Bench-101 network as a DAG: 3x3 conv-BN-ReLU stem, ``stacks`` stacks of cells with 2x2
     max pooling and doubled channels between stacks, global pooling, linear."""
+    _positive(stem=stem, stacks=stacks, cells_per_stack=cells_per_stack, num_classes=num_classes)
     net = _Net()
     x = net.add(Node("conv3x3-bn-relu", {"C": stem}), [net.add("input")])
     C_in = C = stem
@@ -415,6 +428,7 @@ def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None =
     its nodes fed by the stage input have stride 2.
     Then a 1x1 conv-BN-ReLU to 1280 channels, global pooling and a linear classifier.
     """
+    _positive(n=n, C=C, num_classes=num_classes)
     if regime not in _REGIMES:
         raise ValueError(f"regime must be one of {sorted(_REGIMES)}, got {regime!r}")
     gp = {"k": 4, "p": 0.75} if generator_params is None else dict(generator_params)
@@ -438,6 +452,7 @@ def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None =
 def chain_net(chain: DAG, num_classes: int = 10) -> DAG:
     """A NAS-RL chain (a DAG of ``chain_conv`` layers, e.g. from ``ChainSpace``) with global pooling and a
     linear classifier."""
+    _positive(num_classes=num_classes)
     net = _Net()
     x = net.add(chain, [net.add("input")])
     x = net.add("global_avg_pool", [x])
@@ -456,6 +471,7 @@ def digits(cell: DAG, C: int = 8, N: int = 1, num_classes: int = 10) -> DAG:
     """
     from graphnas.benchmarks.digits import digits_network, is_network
 
+    _positive(C=C, N=N, num_classes=num_classes)
     if isinstance(cell, DAG) and is_network(cell):
         return cell
     return digits_network(cell, C=C, N=N, num_classes=num_classes)

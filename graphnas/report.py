@@ -21,7 +21,9 @@ def plot_search_curves(curves: dict[str, list[float]], path: str | Path, *,
     """Plot best-so-far curves (one line per optimiser) and, optionally, each evaluation as a dot; save a PNG.
 
     Draws on its own Agg figure, without pyplot, so that the caller's matplotlib backend and open figures
-    are left as they are.
+    are left as they are. The y-range fits the curves; evaluations below it (e.g. a cell that trained to
+    chance) are not hidden: each is drawn as a triangle on the bottom edge at its evaluation, and a note in
+    the corner says how many there are and the lowest value.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -30,19 +32,33 @@ def plot_search_curves(curves: dict[str, list[float]], path: str | Path, *,
     fig = Figure(figsize=(7.0, 4.2), dpi=120)  # no pyplot: the caller's backend and figures stay untouched
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    finite = [v for c in curves.values() for v in c if math.isfinite(v)]
+    ylim = None
+    if finite:
+        lo, hi = min(finite), max(finite)
+        ylim = (max(0.0, lo - 0.15 * (hi - lo + 1.0)), min(100.0, hi + 0.1 * (hi - lo + 1.0)))
+    below: list[float] = []
     for k, (name, curve) in enumerate(curves.items()):
         colour = colours.get(name, f"C{k}")
         xs = list(range(1, len(curve) + 1))
         if points and name in points:
-            ys = points[name]
-            ax.scatter([x for x, y in zip(xs, ys, strict=False) if math.isfinite(y)],
-                       [y for y in ys if math.isfinite(y)], s=12, alpha=0.35, color=colour, linewidths=0)
+            pts = [(x, y) for x, y in zip(range(1, len(points[name]) + 1), points[name], strict=False)
+                   if math.isfinite(y)]
+            shown = [(x, y) for x, y in pts if ylim is None or y >= ylim[0]]
+            clipped = [(x, y) for x, y in pts if ylim is not None and y < ylim[0]]
+            ax.scatter([x for x, _ in shown], [y for _, y in shown], s=12, alpha=0.35, color=colour, linewidths=0)
+            if clipped and ylim is not None:  # on the bottom edge, pointing down: below the range, not gone
+                ax.scatter([x for x, _ in clipped], [ylim[0]] * len(clipped), marker="v", s=22, alpha=0.7,
+                           color=colour, linewidths=0, clip_on=False, zorder=3)
+                below.extend(y for _, y in clipped)
         ax.step(xs, curve, where="post", color=colour, linewidth=2.0,
                 label=f"{name} (best {max((c for c in curve if math.isfinite(c)), default=float('nan')):.2f})")
-    finite = [v for c in curves.values() for v in c if math.isfinite(v)]
-    if finite:
-        lo, hi = min(finite), max(finite)
-        ax.set_ylim(max(0.0, lo - 0.15 * (hi - lo + 1.0)), min(100.0, hi + 0.1 * (hi - lo + 1.0)))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if below and ylim is not None:
+        ax.annotate(f"\u25bc {len(below)} evaluation{'s' if len(below) > 1 else ''} below {ylim[0]:.1f} "
+                    f"(lowest {min(below):.1f}), drawn on the bottom edge",
+                    xy=(0.01, 0.98), xycoords="axes fraction", va="top", fontsize=8, color="#444444")
     ax.set_xlabel("evaluations (each a real training run)")
     ax.set_ylabel(ylabel)
     ax.set_title(title or "best found so far")

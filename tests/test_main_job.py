@@ -118,3 +118,17 @@ def test_main_job_refuses_zero_epochs_before_writing_anything(tmp_path):
     with pytest.raises(ValueError, match="at least 1 training epoch"):
         main_job(tmp_path / "z", MainJobConfig(epochs=0, budget=2))
     assert not (tmp_path / "z" / "config.json").exists()
+
+
+def test_best_model_loads_back_as_the_docs_say(runs):
+    """docs/cli.md: to_torch(DAG.load(best_network.json), in_channels=summary's) + load_state_dict(best_model.pt)."""
+    import graphnas
+
+    a, _, _ = runs
+    summary = json.loads((a / "summary.json").read_text())
+    assert summary["best"]["in_channels"] == 1 and summary["best"]["input_shape"] == [1, 8, 8]
+    model = graphnas.to_torch(DAG.load(str(a / "best_network.json")), in_channels=summary["best"]["in_channels"])
+    model.load_state_dict(torch.load(a / "best_model.pt", weights_only=True))
+    model.eval()
+    data = load_digits_split()
+    assert accuracy(model, data.x_val, data.y_val) == pytest.approx(summary["best"]["value"])

@@ -10,10 +10,9 @@ from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 
 import pytest
-
-from graphnas import GraphError
 from scipy.stats import spearmanr
 
+from graphnas import GraphError
 from graphnas.benchmarks import NB201Table
 from graphnas.generators import NB201Space
 from graphnas.search import RandomSearch, run

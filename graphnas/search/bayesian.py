@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,10 @@ class BayesianOptimization(Optimizer):
                  seed: Any = 0) -> None:
         if not callable(getattr(space, "mutate", None)):
             raise TypeError(f"BayesianOptimization needs a space with mutate(dag, seed); got {type(space).__name__}")
+        for name, value, least in (("initial", initial, 0), ("top_k", top_k, 1), ("mutations", mutations, 0),
+                                   ("random_candidates", random_candidates, 0), ("refit_every", refit_every, 1)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(f"BayesianOptimization: {name} must be an integer >= {least}, got {value!r}")
         super().__init__(space, seed=seed)
         self.acquisition = acquisition
         self._acq = get_acquisition(acquisition)

@@ -950,3 +950,6 @@ def nb201_table(rng: random.Random) -> None:
 # - space.decode(choices): random decision sequences for every space with decisions
 # - the CLI: random argv through graphnas.cli.main(argv) in-process (no traceback, one line, exit != 0),
 #   and a few through a subprocess running the `graphnas` command
+
+# the CLI entry point lives in its own module; it registers itself with @entry_point
+import fuzz_cli  # noqa: E402, F401
