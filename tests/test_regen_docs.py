@@ -37,6 +37,12 @@ def test_every_picture_the_docs_show_has_a_generator():
         shown |= set(re.findall(r"img/([\w.-]+\.(?:svg|png))", md.read_text(encoding="utf-8")))
     assert {"demo-search-curve.png", "demo-best-cell.svg", "ws32.svg", "nb201-cell.svg"} <= shown
     drawn = set(re.findall(r'"([\w.-]+\.svg)"', (ROOT / "docs" / "img" / "make_images.py").read_text()))
+    # pictures a benchmark script draws: its command line, quoted in the docs, names the file
+    # (bench_reinforce.py --png X.png also draws the policy as X-policy.png)
+    for md in sorted((ROOT / "docs").rglob("*.md")):
+        for cmd in re.findall(r"python bench/[\w.]+\.py[^`\n]*", md.read_text(encoding="utf-8")):
+            for name in re.findall(r"docs/img/([\w.-]+\.(?:svg|png))", cmd):
+                drawn |= {name, name.replace(".png", "-policy.png")}
     assert shown <= drawn | set(regen.DEMO_PICTURES.values()), shown - drawn - set(regen.DEMO_PICTURES.values())
     assert all((ROOT / "docs" / "img" / name).is_file() for name in shown)
 
