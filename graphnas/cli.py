@@ -571,7 +571,9 @@ def search(
     objective: Annotated[str, typer.Option("--objective", help="digits (real training), nb201 (the NAS-Bench-201 "
                                                                "table shipped with graphnas) or nb201:PATH (a table "
                                                                "with columns arch,<metric>).")] = "digits",
-    optimizer: Annotated[str, typer.Option("--optimizer", help="bo (GNN surrogate), rea or random.")] = "bo",
+    optimizer: Annotated[str, typer.Option("--optimizer", help="bo (GNN surrogate), rea (regularized "
+                                                                  "evolution), reinforce (an RL controller) or "
+                                                                  "random; graphnas info lists them.")] = "bo",
     budget: Annotated[int, typer.Option("--budget", "-b", min=1, help="Number of evaluations.")] = 20,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the optimiser and of training.")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Folder for journal.jsonl, best.json, best.svg, "
@@ -674,10 +676,15 @@ def search(
         draw(best, out / "best.svg", title=f"best: {history.best_value:.2f}")
     except GraphvizNotFoundError as err:
         _console(stderr=True).print(f"[yellow]note[/yellow]: {err}")
+    wrote = ["journal.jsonl", "best.json", "best.svg", "summary.json"]
+    from graphnas.search.reinforce import Reinforce, plot_policy
+
+    if isinstance(opt, Reinforce):  # what the controller has learned: per decision, each option's probability
+        plot_policy(opt, str(out / "policy.png"))
+        wrote.append("policy.png")
     if best_arch is not None:
         console.print(f"best: {best_arch}")
-    console.print(f"best value {history.best_value:.2f}; wrote {out}/journal.jsonl, best.json, best.svg, "
-                  "summary.json")
+    console.print(f"best value {history.best_value:.2f}; wrote {out}/{', '.join(wrote)}")
 
 
 @app.command()

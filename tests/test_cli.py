@@ -441,3 +441,24 @@ def test_readme_shell_lines_run_as_written(tmp_path):
         ran += 1
     assert ran >= 4
     assert DAG.load(str(tmp_path / "g.json")) and (tmp_path / "g.svg").exists()
+
+
+def test_search_reinforce_on_the_packaged_table_draws_its_policy(capsys, tmp_path):
+    """--optimizer reinforce comes from the registry; its output adds the learned policy as a picture."""
+    out = tmp_path / "rl"
+    code, stdout, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--optimizer", "reinforce",
+                            "--budget", "12", "--seed", "1", "--out", out, "--policy", "independent")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["optimizer"] == "reinforce" and summary["optimizer_params"] == {"policy": "independent"}
+    assert summary["evaluations"] == 12 and summary["best_arch"].startswith("|")
+    png = (out / "policy.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    assert "policy.png" in stdout
+    # the same search again gives the same journal (same seed, same trajectory)
+    again = tmp_path / "rl2"
+    code, _, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--optimizer", "reinforce",
+                       "--budget", "12", "--seed", "1", "--out", again, "--policy", "independent")
+    assert code == 0, err
+    values = [json.loads(line).get("value") for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
+    assert values == [json.loads(line).get("value") for line in (again / "journal.jsonl").read_text().splitlines()[1:]]
