@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from graphnas.dag import DAG, GraphError, Node
-from graphnas.registry import Registry
 from graphnas.generators._random import Seed, seed_int
+from graphnas.registry import Registry
 
 __all__ = [
     "MODELS", "ModelBuilder", "chain_net", "darts_cifar", "darts_imagenet", "digits", "get_model",

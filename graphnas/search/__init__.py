@@ -19,7 +19,6 @@ from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
 from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
-from graphnas.search.reinforce import Controller, Reinforce
 from graphnas.search.registry import (
     OPTIMIZERS,
     get_optimizer,
@@ -27,6 +26,7 @@ from graphnas.search.registry import (
     list_optimizers,
     register_optimizer,
 )
+from graphnas.search.reinforce import Controller, Reinforce
 
 __all__ = ["OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer", "RandomSearch",
            "Reinforce", "RegularizedEvolution", "Space", "get_acquisition", "get_optimizer", "get_optimizer_builder",
