@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -179,7 +180,8 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 
 def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-               max_train: int | None = None) -> dict[str, float]:
+               max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+               ) -> dict[str, float]:
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
 
     ``value`` is the validation accuracy in percent (what a search maximises).
@@ -193,19 +195,22 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
     run side by side in threads. On CPU the same seed gives the same result for the same torch
     build and thread count (``torch.set_num_threads``, the caller's choice).
     ``max_train`` keeps only the first training images (for quick tests).
+    ``on_epoch(epoch, val_accuracy)``, if given, is called after each epoch (1-based) with the validation
+    accuracy in percent: the learning curve (it does not change the training).
 
     Raises:
         GraphError: the DAG cannot be compiled.
         ValueError: unknown data set or bad settings.
     """
     _, result = train_digits_model(dag_or_model, dataset, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
-                                   weight_decay=weight_decay, C=C, N=N, max_train=max_train)
+                                   weight_decay=weight_decay, C=C, N=N, max_train=max_train, on_epoch=on_epoch)
     return result
 
 
 def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                        batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-                       max_train: int | None = None) -> tuple[nn.Module, dict[str, float]]:
+                       max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+                       ) -> tuple[nn.Module, dict[str, float]]:
     """Like :func:`train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     from graphnas._torch_rng import local_generator
 
@@ -230,7 +235,9 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
         model = build_digits_model(dag_or_model, C=C, N=N) if isinstance(dag_or_model, DAG) else dag_or_model
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         train_loss = _train(model, x_tr, y_tr, epochs=epochs, order=order, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay)
+                            weight_decay=weight_decay,
+                            on_epoch=None if on_epoch is None else
+                            (lambda e: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
         acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
@@ -239,7 +246,7 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
 
 
 def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, order: torch.Generator, batch_size: int,
-           lr: float, weight_decay: float) -> float:
+           lr: float, weight_decay: float, on_epoch: Callable[[int], None] | None = None) -> float:
     """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss."""
     steps_per_epoch = -(-len(x) // batch_size)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -249,7 +256,7 @@ def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, o
              if opt is not None else None)
     loss_fn = nn.CrossEntropyLoss()
     train_loss = float("nan")
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         perm = torch.randperm(len(x), generator=order)
         total, count = 0.0, 0
@@ -265,6 +272,8 @@ def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, o
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         train_loss = total / max(count, 1)
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
     model.eval()
     return train_loss
 
