@@ -58,18 +58,16 @@ def test_bad_curves_are_refused_naming_the_problem():
         should_stop([50.0, 60.0, 65.0, 67.0], 20, 70.0, delta=0.0)
 
 
-def test_real_digits_curves_are_extrapolated_better_than_the_last_value():
+def test_a_real_digits_curve_is_extrapolated_within_its_range():
+    """The per-epoch curve of real training (train_eval's on_epoch) feeds the extrapolator; whether it beats
+    the last-value baseline over many curves is a benchmark question, not this test's."""
     from graphnas.benchmarks.digits import train_eval
     from graphnas.generators import get_generator
 
-    errors, naive = [], []
-    for seed in range(2):
-        cell = get_generator("nb201").sample(seed=seed)
-        curve: list[float] = []
-        res = train_eval(cell, epochs=16, seed=seed, max_train=400, on_epoch=lambda e, acc, c=curve: c.append(acc))
-        assert len(curve) == 16 and curve[-1] == res["val_accuracy"]
-        ext = extrapolate(curve[:8], 16, lower=0, upper=100)
-        errors.append(abs(ext.mean - curve[-1]))
-        naive.append(abs(curve[7] - curve[-1]))
-    assert np.mean(errors) < 15.0
-    print("digits: mean abs error", np.mean(errors), "last-value baseline", np.mean(naive))
+    cell = get_generator("nb201").sample(seed=0)
+    curve: list[float] = []
+    res = train_eval(cell, epochs=12, seed=0, max_train=300, on_epoch=lambda e, acc: curve.append(acc))
+    assert len(curve) == 12 and curve[-1] == res["val_accuracy"]
+    ext = extrapolate(curve[:6], 12, lower=0, upper=100)
+    assert 0 <= ext.mean <= 100 and ext.std > 0
+    assert abs(ext.mean - curve[-1]) < 15.0
