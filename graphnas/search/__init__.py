@@ -29,6 +29,7 @@ from graphnas.search.registry import (
 )
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["EXECUTORS", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer", "RandomSearch", "RayExecutor",
-           "Reinforce", "RegularizedEvolution", "Space", "get_acquisition", "get_optimizer", "get_optimizer_builder",
-           "list_acquisitions", "list_optimizers", "make_executor", "read_journal", "register_acquisition", "register_optimizer", "run"]
+__all__ = ["EXECUTORS", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer",
+           "RandomSearch", "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "get_acquisition",
+           "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers", "make_executor",
+           "read_journal", "register_acquisition", "register_optimizer", "run"]

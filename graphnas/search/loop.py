@@ -25,7 +25,6 @@ executor, results are written as they arrive, so lines may be out of order; read
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures as cf
 import json
 import logging
