@@ -214,16 +214,17 @@ def test_ray_runs_a_search_and_survives_a_dead_worker(ray_local):
     assert pool._max_workers == 2
     serial = run(RandomSearch(SPACE, seed=0), NB201Table(), 8)
     assert [e.dag for e in table_search(pool, 8).evaluations] == [e.dag for e in serial.evaluations]
-    h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 8, executor=pool)
-    assert len(h) == 8 and any(first_edge_none(e.dag) for e in h.evaluations)
+    h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 10, executor=pool)
+    assert len(h) == 10 and any(first_edge_none(e.dag) for e in h.evaluations)
     for e in h.evaluations:
         assert e.ok != first_edge_none(e.dag)
         if not e.ok:
             assert e.error.startswith("worker lost (") and "Crashed" in e.error
     start = time.monotonic()
-    h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 6, executor=pool, timeout=3)
+    h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=3)
     assert time.monotonic() - start < 60
-    assert all(e.ok != first_edge_none(e.dag) for e in h.evaluations)
+    assert any(not e.ok for e in h.evaluations)
+    assert all(e.ok != first_edge_none(e.dag) and (e.ok or e.error == "timed out after 3 s") for e in h.evaluations)
     pool.shutdown()
     assert ray_local.is_initialized()  # it did not start this Ray, so it leaves it running
 
