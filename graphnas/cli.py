@@ -563,6 +563,22 @@ def _split_search_params(extra: dict[str, Any], space: str, space_target: Any, o
     return space_params, opt_params
 
 
+def _search_executor(kind: str | None, workers: int, address: str | None) -> tuple[Any, Any]:
+    """The executor of ``graphnas search`` and its closing function; ``(None, None)`` to evaluate in this process."""
+    if kind is None:
+        if address is not None:
+            raise UserError("--address needs --executor ray or --executor dask")
+        if workers == 1:
+            return None, None
+        kind = "process"
+    from graphnas.search.executors import make_executor
+
+    try:
+        return make_executor(kind, workers, address)
+    except (ValueError, ImportError, ConnectionError) as err:
+        raise UserError(f"--executor {kind}: {err}") from None
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def search(
     ctx: typer.Context,
@@ -579,8 +595,13 @@ def search(
     out: Annotated[Path, typer.Option("--out", help="Folder for journal.jsonl, best.json, best.svg, "
                                                     "summary.json.")] = Path("runs/search"),
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs per evaluation (digits).")] = 3,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel evaluations in worker processes "
-                                                                 "(1: in this process).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel evaluations (1 and no --executor: "
+                                                                 "in this process).")] = 1,
+    executor: Annotated[str | None, typer.Option("--executor", help="Where evaluations run: process (default with "
+                                                                    "--workers > 1), thread, ray or dask.")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="A running Ray (HOST:6379, ray://HOST:10001) or "
+                                                                  "Dask (tcp://HOST:8786) cluster; default: start "
+                                                                  "one on this machine.")] = None,
     initial: Annotated[int | None, typer.Option("--initial", min=1, help="Random samples before the optimizer starts "
                                                                   "to learn (bo: 10).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the journal in "
@@ -634,12 +655,7 @@ def search(
         raise UserError(str(err)) from None
     from graphnas.search import run
 
-    executor = None
-    if workers > 1:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
-        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    pool, close = _search_executor(executor, workers, address)
     with _progress_bar() as bar:
         task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
 
@@ -649,11 +665,15 @@ def search(
                        info=f"best {best:.2f}" if not math.isnan(best) else "no success yet")
 
         try:
-            history = run(opt, objective_fn, budget, executor=executor, journal=out / "journal.jsonl",
-                          progress=tick)
+            history = run(opt, objective_fn, budget, executor=pool, journal=out / "journal.jsonl",
+                          progress=tick, workers=None if pool is None else workers)
+        except RuntimeError as err:
+            if "in use by another" not in str(err):
+                raise
+            raise UserError(str(err)) from None
         finally:
-            if executor is not None:
-                executor.shutdown()
+            if close is not None:
+                close()
     console = _console()
     console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
     best = history.best_dag

@@ -33,6 +33,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     # The CPU build of torch 2.13 (a local wheel where the machine has one); never a newer one.
     "$VENV/bin/python" -m pip install -q "torch>=2.11,<=2.13.0" || "$VENV/bin/python" -m pip install -q torch==2.13.0
-    "$VENV/bin/python" -m pip install -q -e ".[dev,onnx,docs]"
+    "$VENV/bin/python" -m pip install -q -e ".[dev,onnx,docs,ray,dask]"
     touch "$stamp"
 fi

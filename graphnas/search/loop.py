@@ -8,8 +8,9 @@ flight. By default (``ordered=True``) results are told in the order the graphs w
 asked, so a fixed seed gives the same trajectory however the evaluations' timings
 fall; ``ordered=False`` tells each result as soon as it arrives (busier workers, a
 trajectory that depends on timing). With ``journal`` (a path) every evaluation is
-appended to a JSON-lines file when it is told; running again with the same journal
-replays it into the optimiser and carries on, so a killed run loses no told evaluation.
+appended to a JSON-lines file as soon as its result arrives; running again with the same journal
+replays it (in ask order) into the optimiser and carries on, so a killed run loses no finished evaluation
+and repeats none. A lock file beside the journal (``<journal>.lock``) refuses a second driver.
 
 Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2}``)::
 
@@ -18,12 +19,12 @@ Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2
 
 ``arch`` is the space's string for the graph (present when the optimiser's space has
 ``to_string``, e.g. NAS-Bench-201's arch strings); ``dag`` is what is read back. Version 1
-journals (no ``arch``) are read as well.
+journals (no ``arch``) are read as well. ``index`` is the evaluation's place in the ask order: with an
+executor, results are written as they arrive, so lines may be out of order; reading sorts them.
 """
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures as cf
 import json
 import logging
@@ -31,7 +32,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphnas.dag import DAG
@@ -139,13 +140,20 @@ class History:
 
 
 def read_journal(path: str | os.PathLike) -> History:
-    """The evaluations recorded in a journal; a half-written last line (a killed run) is skipped.
+    """The evaluations recorded in a journal, in the order they were asked (their ``index``).
+
+    A half-written last line (a run killed while writing it) is skipped.
 
     Raises:
         ValueError: naming the file and the line, for a line that is not an evaluation (bad JSON anywhere
             but on the last line, a missing or malformed field, another format, an unsupported version).
     """
-    evals: list[Evaluation] = []
+    return History([e for _, e in _read_indexed(path)])
+
+
+def _read_indexed(path: str | os.PathLike) -> list[tuple[int, Evaluation]]:
+    """``(index, evaluation)`` pairs sorted by index (a line without one gets its position)."""
+    evals: list[tuple[int, Evaluation]] = []
     for n, doc in _journal_lines(path):
         where = f"journal {path}, line {n}"
         if not isinstance(doc, dict):
@@ -157,11 +165,15 @@ def read_journal(path: str | os.PathLike) -> History:
                 raise ValueError(f"journal {path}: unsupported version {doc.get('version')!r}")
             continue
         try:
-            evals.append(Evaluation.from_dict(doc))
+            index = doc.get("index", len(evals))
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise ValueError(f"index must be an integer >= 0, got {index!r}")
+            evals.append((index, Evaluation.from_dict(doc)))
         except (KeyError, TypeError, ValueError, ArithmeticError) as err:
             what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
             raise ValueError(f"{where}: not an evaluation: {what}") from None
-    return History(evals)
+    evals.sort(key=lambda pair: pair[0])  # stable: lines of equal index keep their order
+    return evals
 
 
 def _journal_lines(path: str | os.PathLike) -> list[tuple[int, Any]]:
@@ -211,7 +223,7 @@ def _jsonable(v: Any) -> bool:
 
 def _workers(executor: cf.Executor, workers: int | None) -> int:
     if workers is not None:
-        return max(1, int(workers))
+        return int(workers)
     for attr in ("_max_workers", "max_workers"):
         n = getattr(executor, attr, None)
         if isinstance(n, int) and n > 0:
@@ -221,7 +233,8 @@ def _workers(executor: cf.Executor, workers: int | None) -> int:
 
 def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executor: cf.Executor | None = None,
         journal: str | os.PathLike | None = None, progress: Callable[[History, Evaluation], None] | None = None,
-        workers: int | None = None, ordered: bool = True) -> History:
+        workers: int | None = None, ordered: bool = True, timeout: float | None = None,
+        retries: int = 0) -> History:
     """Search until ``budget`` evaluations (failed ones included) exist; return the :class:`History`.
 
     Args:
@@ -230,94 +243,336 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             (other JSON-able keys are kept in ``Evaluation.info``). An exception or a NaN/inf marks
             the evaluation failed; the optimiser is told NaN and the search goes on.
         budget: the total number of evaluations, counting those already in ``journal``.
-        executor: evaluate on this ``concurrent.futures.Executor``, ``workers`` at a time
-            (default: the executor's ``_max_workers``). The objective must then be picklable
-            for process pools.
+        executor: evaluate on this ``concurrent.futures.Executor`` (threads, processes, Dask's
+            ``Client.get_executor(pure=False)``, :class:`~graphnas.search.RayExecutor`), ``workers`` at a
+            time (default: the executor's ``_max_workers``). The objective must then be picklable for
+            processes and clusters. A worker that dies (killed, out of memory, ``os._exit``) fails its
+            evaluation, recorded with the reason; a broken process pool is replaced by a new one (which
+            ``run`` shuts down when it returns).
         journal: a JSON-lines file; existing evaluations are replayed into the optimiser first.
             Records carry the graph's ``arch`` string when ``optimizer.space`` has ``to_string``.
+            Each result is written as soon as it arrives, so a killed driver loses no finished
+            evaluation. A lock file beside it (``<journal>.lock``) refuses a second driver.
         progress: called as ``progress(history, evaluation)`` after each evaluation.
         workers: evaluations kept in flight with an executor.
-        ordered: with an executor, tell (and journal) results in the order the graphs were asked
+        ordered: with an executor, tell results in the order the graphs were asked
             (default). A fixed seed then gives the same trajectory on any number of workers of the
             same count, whatever order the evaluations finish in; a slow evaluation holds the
             results behind it (and the asks that would follow them) until it is done. False tells
             each result as it arrives: workers never wait, but the trajectory depends on timing.
+        timeout: with an executor, seconds an evaluation may take from its submission (keep
+            ``workers`` at most the executor's workers, so that none waits in a queue); past it the
+            evaluation is recorded failed and its worker freed where the engine allows (a process
+            pool is replaced, the other evaluations in it resubmitted; a Ray task is killed; a thread
+            cannot be stopped and runs on unseen).
+        retries: times an evaluation is resubmitted after an infrastructure failure (its worker died,
+            the pool broke, a cluster node was lost); never for an exception raised by the objective
+            nor for a timeout. The evaluation records ``info["retries"]`` when it needed some.
+
+    Raises:
+        ValueError: ``budget`` < 0, ``workers`` < 1, ``timeout`` <= 0, ``retries`` < 0, or a journal that is
+            not one (naming the line).
+        TypeError: ``executor`` is not a ``concurrent.futures.Executor`` (it has no ``submit``).
+        RuntimeError: another search holds the journal's lock.
     """
     if budget < 0:
         raise ValueError(f"budget must be >= 0, got {budget}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (with submit), got {type(executor).__name__}")
+    if timeout is not None and executor is None:
+        raise ValueError("timeout needs an executor: an evaluation in this process cannot be stopped")
     history = History()
     fh = None
-    if journal is not None:
-        path = os.fspath(journal)
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            history = read_journal(path)
-            for e in history.evaluations:
-                optimizer.tell(e.dag, e.value)
-            log.info("resumed %d evaluations from %s", len(history), path)
-            _repair_tail(path)
-            fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
-        else:
-            fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
-            fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION}) + "\n")
-            fh.flush()
-
-    to_string = getattr(getattr(optimizer, "space", None), "to_string", None)
-
-    def arch(dag: DAG) -> str | None:
-        if to_string is None:
-            return None
-        try:
-            return str(to_string(dag))
-        except Exception:  # noqa: BLE001 - a graph the space cannot name is journalled without a string
-            return None
-
-    def record(e: Evaluation) -> None:
-        index = len(history)
-        history.evaluations.append(e)
-        optimizer.tell(e.dag, e.value)
-        if fh is not None:
-            fh.write(json.dumps(e.to_dict(index, arch(e.dag))) + "\n")
-            fh.flush()
-        if progress is not None:
-            progress(history, e)
-
+    lock = None
+    next_index = 0
     try:
+        if journal is not None:
+            path = os.fspath(journal)
+            lock = _JournalLock(path)
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                indexed = _read_indexed(path)
+                history = History([e for _, e in indexed])
+                next_index = indexed[-1][0] + 1 if indexed else 0
+                for e in history.evaluations:
+                    optimizer.tell(e.dag, e.value)
+                log.info("resumed %d evaluations from %s", len(history), path)
+                _repair_tail(path)
+                fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
+            else:
+                fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
+                fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION}) + "\n")
+                fh.flush()
+        loop = _Loop(optimizer, objective, history, fh, progress, next_index)
         if executor is None:
-            while len(history) < budget:
-                asked = optimizer.ask(1)
-                if not asked:
-                    log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(history))
-                    break
-                record(_evaluate(objective, asked[0]))
+            loop.serial(budget)
         else:
-            slots = _workers(executor, workers)
-            in_flight: collections.deque[tuple[cf.Future, DAG]] = collections.deque()  # in ask order
-            while len(history) + len(in_flight) < budget or in_flight:
-                want = min(slots - len(in_flight), budget - len(history) - len(in_flight))
-                if want > 0:
-                    for dag in optimizer.ask(want):
-                        in_flight.append((executor.submit(_evaluate, objective, dag), dag))
-                if not in_flight:
-                    log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(history))
-                    break
-                if ordered:
-                    finished = [in_flight.popleft()]
-                    cf.wait([finished[0][0]])
-                else:
-                    done, _ = cf.wait([f for f, _ in in_flight], return_when=cf.FIRST_COMPLETED)
-                    finished = [item for item in in_flight if item[0] in done]  # ask order among the done
-                    for item in finished:
-                        in_flight.remove(item)
-                for fut, dag in finished:
-                    try:
-                        e = fut.result()
-                    except Exception as err:  # noqa: BLE001 - e.g. the objective could not be pickled
-                        e = Evaluation(dag, float("nan"), 0.0, "failed", f"{type(err).__name__}: {err}")
-                    record(e)
+            loop.parallel(budget, _Engine(executor), _workers(executor, workers), ordered, timeout, retries)
     finally:
         if fh is not None:
             fh.close()
+        if lock is not None:
+            lock.release()
     return history
+
+
+class _JournalLock:
+    """An exclusive lock on ``<journal>.lock`` (released by the OS when the process dies, even by SIGKILL)."""
+
+    def __init__(self, journal: str) -> None:
+        from filelock import FileLock, Timeout
+
+        self.path = journal + ".lock"
+        self._lock = FileLock(self.path, timeout=0)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise RuntimeError(f"journal {journal} is in use by another running search (lock {self.path}); "
+                               "wait for it to finish or use another journal") from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@dataclass
+class _Task:
+    """An evaluation in flight: its graph, its place in the ask order, its future and its tries."""
+
+    dag: DAG
+    index: int
+    future: cf.Future | None = None
+    generation: int = 0
+    deadline: float = math.inf
+    retries: int = 0
+    suspected: bool = False  # was resubmitted once, free, after a pool broke under several evaluations
+    result: Evaluation | None = None  # arrived (and journalled) but not yet told, in ordered mode
+
+
+# Exceptions (by class name, to need neither Ray nor Dask) that mean the infrastructure failed, not the objective.
+_INFRASTRUCTURE = frozenset({
+    "BrokenExecutor", "BrokenProcessPool", "BrokenThreadPool", "CancelledError",
+    "WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OwnerDiedError", "OutOfMemoryError",
+    "LocalRayletDiedError", "RaySystemError", "ActorDiedError", "TaskCancelledError",
+    "KilledWorker", "CommClosedError", "FutureCancelledError",
+})
+
+
+def _infrastructure(err: BaseException) -> bool:
+    return any(c.__name__ in _INFRASTRUCTURE for c in type(err).__mro__) or isinstance(err, ConnectionError)
+
+
+class _Engine:
+    """The executor in use, replaced by a fresh process pool when the one in use broke or had to be killed."""
+
+    def __init__(self, executor: cf.Executor) -> None:
+        self.executor = executor
+        self.generation = 0
+        self._owned: list[cf.Executor] = []
+
+    def submit(self, objective: Callable[[DAG], Any], task: _Task, timeout: float | None) -> None:
+        for attempt in (0, 1):
+            try:
+                task.future = self.executor.submit(_evaluate, objective, task.dag)
+            except cf.BrokenExecutor:  # broke before we saw it: replace it and submit again
+                if attempt or not self.replace(self.generation):
+                    raise
+                continue
+            task.generation = self.generation
+            task.deadline = time.monotonic() + timeout if timeout is not None else math.inf
+            return
+
+    def replace(self, generation: int) -> bool:
+        """Replace the executor of ``generation`` (if still in use) by a new process pool; False if impossible."""
+        if generation != self.generation:
+            return True
+        old = self.executor
+        if not isinstance(old, cf.ProcessPoolExecutor):
+            return False
+        kw: dict[str, Any] = {"max_workers": getattr(old, "_max_workers", None),
+                              "mp_context": getattr(old, "_mp_context", None),
+                              "initializer": getattr(old, "_initializer", None),
+                              "initargs": getattr(old, "_initargs", ())}
+        _kill_pool(old)
+        self.executor = cf.ProcessPoolExecutor(**kw)
+        self._owned.append(self.executor)
+        self.generation += 1
+        log.warning("the process pool broke or was stopped; replaced it by a new one")
+        return True
+
+    def stop(self, task: _Task) -> bool:
+        """Free the worker running ``task`` (timed out); True if every other task of its pool must be resubmitted."""
+        if task.future is None or task.future.cancel():
+            return False
+        kill = getattr(self.executor, "kill", None)
+        if callable(kill) and task.generation == self.generation:  # e.g. RayExecutor: kill that task's worker
+            kill(task.future)
+            return False
+        if isinstance(self.executor, cf.ProcessPoolExecutor) and task.generation == self.generation:
+            return self.replace(task.generation)
+        log.warning("cannot stop a timed-out evaluation on %s; it runs on, its result ignored",
+                    type(self.executor).__name__)
+        return False
+
+    def close(self) -> None:
+        for pool in self._owned:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for proc in processes.values():
+        try:
+            proc.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except Exception:  # noqa: BLE001 - a broken pool may complain while shutting down; it is discarded anyway
+        log.debug("shutting down a broken pool failed", exc_info=True)
+    for proc in processes.values():
+        try:
+            proc.join(5)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+
+
+class _Loop:
+    def __init__(self, optimizer: Any, objective: Callable[[DAG], Any], history: History, fh: Any,
+                 progress: Callable[[History, Evaluation], None] | None, next_index: int) -> None:
+        self.optimizer, self.objective, self.history = optimizer, objective, history
+        self.fh, self.progress, self.next_index = fh, progress, next_index
+        self.to_string = getattr(getattr(optimizer, "space", None), "to_string", None)
+
+    def arch(self, dag: DAG) -> str | None:
+        if self.to_string is None:
+            return None
+        try:
+            return str(self.to_string(dag))
+        except Exception:  # noqa: BLE001 - a graph the space cannot name is journalled without a string
+            return None
+
+    def write(self, index: int, e: Evaluation) -> None:
+        if self.fh is not None:
+            self.fh.write(json.dumps(e.to_dict(index, self.arch(e.dag))) + "\n")
+            self.fh.flush()
+
+    def tell(self, e: Evaluation) -> None:
+        self.history.evaluations.append(e)
+        self.optimizer.tell(e.dag, e.value)
+        if self.progress is not None:
+            self.progress(self.history, e)
+
+    def serial(self, budget: int) -> None:
+        while len(self.history) < budget:
+            asked = self.optimizer.ask(1)
+            if not asked:
+                log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(self.history))
+                break
+            e = _evaluate(self.objective, asked[0])
+            self.write(self.next_index, e)
+            self.next_index += 1
+            self.tell(e)
+
+    def parallel(self, budget: int, engine: _Engine, slots: int, ordered: bool, timeout: float | None,
+                 retries: int) -> None:
+        pending: list[_Task] = []  # in ask order
+
+        def submit(task: _Task) -> None:
+            try:
+                engine.submit(self.objective, task, timeout)
+            except Exception as err:  # noqa: BLE001 - an engine that cannot take work fails the evaluation
+                finish(task, Evaluation(task.dag, float("nan"), 0.0, "failed",
+                                        f"could not submit: {type(err).__name__}: {err}"))
+
+        def finish(task: _Task, e: Evaluation) -> None:
+            if task.retries:
+                e = replace(e, info={**e.info, "retries": task.retries})
+            task.result, task.future = e, None
+            self.write(task.index, e)  # journalled on arrival: a killed driver loses no finished evaluation
+
+        def fill() -> None:
+            want = min(slots - len(pending), budget - len(self.history) - len(pending))
+            if want > 0:
+                for dag in self.optimizer.ask(want):
+                    task = _Task(dag, self.next_index)
+                    self.next_index += 1
+                    pending.append(task)
+                    submit(task)
+
+        try:
+            while True:
+                fill()
+                if not pending:
+                    if len(self.history) < budget:
+                        log.warning("the optimiser proposed nothing new; stopping after %d evaluations",
+                                    len(self.history))
+                    break
+                running = [t for t in pending if t.result is None]
+                if running:
+                    wait_for = None if timeout is None else max(0.0, min(t.deadline for t in running)
+                                                               - time.monotonic())
+                    futures = [t.future for t in running if t.future is not None]
+                    cf.wait(futures, timeout=wait_for, return_when=cf.FIRST_COMPLETED)
+                for task in running:
+                    fut = task.future
+                    if fut is None or task.result is not None:
+                        continue
+                    if fut.done():
+                        shared = sum(1 for t in pending if t.result is None and t.generation == task.generation)
+                        self._harvest(task, fut, engine, retries, shared, submit, finish)
+                    elif time.monotonic() >= task.deadline:
+                        finish(task, Evaluation(task.dag, float("nan"), float(timeout or 0.0), "failed",
+                                                f"timed out after {timeout:g} s"))
+                        if engine.stop(_Task(task.dag, task.index, fut, task.generation)):
+                            for other in pending:  # their pool was killed with it: innocent, submit again
+                                if other.result is None and other.generation < engine.generation:
+                                    submit(other)
+                if ordered:  # one tell, then the asks it frees: the same trajectory whatever order results arrive
+                    while pending and pending[0].result is not None:
+                        self.tell(pending.pop(0).result)  # type: ignore[arg-type]
+                        if pending and pending[0].result is not None:
+                            fill()
+                else:
+                    for task in [t for t in pending if t.result is not None]:
+                        pending.remove(task)
+                        self.tell(task.result)  # type: ignore[arg-type]
+        finally:
+            for task in pending:
+                if task.future is not None:
+                    task.future.cancel()
+            engine.close()
+
+    def _harvest(self, task: _Task, fut: cf.Future, engine: _Engine, retries: int, shared: int,
+                 submit: Callable[[_Task], None], finish: Callable[[_Task, Evaluation], None]) -> None:
+        try:
+            e = fut.result()
+        except BaseException as err:  # noqa: BLE001 - any failure of the engine is recorded, not fatal
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
+            infra = _infrastructure(err)
+            if isinstance(err, cf.BrokenExecutor):
+                engine.replace(task.generation)
+                if shared > 1 and not task.suspected:
+                    # A pool breaks for all its evaluations at once and does not say whose worker died: each
+                    # runs once more, free; the one that kills its worker breaks the next pool and fails then.
+                    task.suspected = True
+                    submit(task)
+                    return
+            reason = f"{type(err).__name__}: {err}".strip()
+            if infra:
+                reason = f"worker lost ({reason})"
+            if infra and task.retries < retries:
+                task.retries += 1
+                log.warning("evaluation %d: %s; retry %d of %d", task.index, reason, task.retries, retries)
+                submit(task)
+                return
+            e = Evaluation(task.dag, float("nan"), 0.0, "failed", reason)
+        finish(task, e)
 
 
 def _number(value: Any, what: str) -> float:

@@ -1,0 +1,188 @@
+"""Executors for :func:`graphnas.search.run` beyond one machine: Ray (:class:`RayExecutor`) and Dask.
+
+Dask's ``Client(...).get_executor(pure=False)`` is already a ``concurrent.futures.Executor``;
+Ray has none, so :class:`RayExecutor` adapts ``ray.remote`` tasks (each evaluation asks for
+``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. :func:`make_executor` builds any of
+``thread``, ``process``, ``ray`` or ``dask`` by name (what ``graphnas search --executor`` uses),
+checking first that a cluster ``address`` answers, so that a wrong address fails in bounded time.
+
+Ray and Dask are optional: ``pip install graphnas[ray]`` or ``graphnas[dask]``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["EXECUTORS", "RayExecutor", "make_executor"]
+
+EXECUTORS = ("thread", "process", "ray", "dask")
+
+
+def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """The body of every Ray task (module level, so Ray's workers import it rather than unpickle it)."""
+    return fn(*args, **kwargs)
+
+
+class RayExecutor(cf.Executor):
+    """A ``concurrent.futures.Executor`` that runs each call as a Ray task.
+
+    Args:
+        address: a running cluster (``"HOST:6379"``, ``"ray://HOST:10001"`` or ``"auto"``); ``None``
+            starts a local Ray with ``num_workers`` CPUs, unless Ray is already initialised in this
+            process (then that one is used, and left running by :meth:`shutdown`).
+        num_cpus: CPUs each evaluation reserves (Ray schedules no more tasks than fit).
+        num_gpus: GPUs each evaluation reserves (fractions share a GPU).
+        max_workers: evaluations the search keeps in flight (``run`` reads it); default: the
+            cluster's CPUs divided by ``num_cpus``.
+        max_retries: Ray's own retries of a task whose worker died (default 0: the search loop
+            records the failure, and retries it with ``run(..., retries=)``).
+        connect_timeout: seconds to wait for ``address`` to answer before ``ConnectionError``.
+        init_kwargs: more arguments for ``ray.init``.
+
+    :meth:`kill` stops the worker running a call (``run``'s ``timeout`` uses it to free the worker).
+    """
+
+    def __init__(self, address: str | None = None, *, num_cpus: float = 1, num_gpus: float = 0,
+                 max_workers: int | None = None, max_retries: int = 0, connect_timeout: float = 10.0,
+                 init_kwargs: dict[str, Any] | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError("the Ray executor needs Ray: pip install 'graphnas[ray]'") from None
+        if num_cpus < 0 or num_gpus < 0:
+            raise ValueError(f"num_cpus and num_gpus must be >= 0, got {num_cpus} and {num_gpus}")
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+        self._ray = ray
+        self._owns = False
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "configure_logging": False, **(init_kwargs or {})}
+            if address is None:
+                kw.setdefault("num_cpus", max_workers)
+            else:
+                _probe(address, "ray", connect_timeout)
+            ray.init(address=address, **kw)
+            self._owns = True
+        if max_workers is None:
+            cpus = float(ray.cluster_resources().get("CPU", 1))
+            max_workers = max(1, int(cpus // num_cpus) if num_cpus > 0 else int(cpus))
+        self._max_workers = max_workers
+        self._remote = ray.remote(_call).options(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)
+        self._refs: dict[cf.Future, Any] = {}
+        self._lock = threading.Lock()
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        ref = self._remote.remote(fn, args, kwargs)
+        fut = ref.future()
+        with self._lock:
+            self._refs[fut] = ref
+        fut.add_done_callback(self._forget)
+        return fut
+
+    def _forget(self, fut: cf.Future) -> None:
+        with self._lock:
+            self._refs.pop(fut, None)
+
+    def kill(self, future: cf.Future) -> None:
+        """Stop the call behind ``future``, killing its worker process if it is running."""
+        with self._lock:
+            ref = self._refs.pop(future, None)
+        if ref is not None:
+            self._ray.cancel(ref, force=True)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+        if cancel_futures:
+            with self._lock:
+                refs = list(self._refs.values())
+            for ref in refs:
+                self._ray.cancel(ref, force=True)
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+            self._owns = False
+
+
+def make_executor(kind: str, workers: int, address: str | None = None, *,
+                  connect_timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
+    """An executor by name and the function that closes it (and the local cluster it started).
+
+    Args:
+        kind: ``thread``, ``process`` (spawned processes), ``ray`` or ``dask``.
+        workers: evaluations run at once (for a local pool or cluster; a running cluster has its own).
+        address: a running Ray or Dask cluster (``None``: start a local one on this machine).
+        connect_timeout: seconds to wait for ``address`` to answer.
+
+    Raises:
+        ValueError: an unknown ``kind``, ``workers < 1``, or an ``address`` for threads or processes.
+        ImportError: Ray or Dask is not installed (naming the extra to install).
+        ConnectionError: nothing answers at ``address`` within ``connect_timeout`` seconds.
+    """
+    if kind not in EXECUTORS:
+        raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if address is not None and kind in ("thread", "process"):
+        raise ValueError(f"an address is for a ray or dask cluster, not for the {kind} executor")
+    if kind == "thread":
+        pool: cf.Executor = cf.ThreadPoolExecutor(max_workers=workers)
+        return pool, pool.shutdown
+    if kind == "process":
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        return pool, pool.shutdown
+    if kind == "ray":
+        ray_pool = RayExecutor(address, max_workers=workers if address is None else None,
+                               connect_timeout=connect_timeout)
+        return ray_pool, ray_pool.shutdown
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("the Dask executor needs Dask: pip install 'graphnas[dask]'") from None
+    if address is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+
+        def close() -> None:
+            client.close()
+            cluster.close()
+    else:
+        _probe(address, "dask", connect_timeout)
+        try:
+            client = Client(address, timeout=connect_timeout)
+        except (OSError, TimeoutError) as err:
+            raise ConnectionError(f"no Dask scheduler answers at {address}: {err}") from None
+        close = client.close
+    return client.get_executor(pure=False), close
+
+
+_DEFAULT_PORTS = {"ray": 6379, "ray-client": 10001, "dask": 8786}
+
+
+def _probe(address: str, kind: str, timeout: float) -> None:
+    """Raise ConnectionError unless something accepts a TCP connection at ``address`` within ``timeout``."""
+    if kind == "ray" and address in ("auto", "local"):
+        return
+    text = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(text)
+    default = _DEFAULT_PORTS["ray-client" if parts.scheme == "ray" else kind]
+    try:
+        host, port = parts.hostname, parts.port or default
+    except ValueError:
+        raise ValueError(f"not a cluster address: {address!r} (expected HOST:PORT)") from None
+    if not host:
+        raise ValueError(f"not a cluster address: {address!r} (expected HOST:PORT)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConnectionError(f"no {kind} cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
+                              f"{err.strerror or err}") from None

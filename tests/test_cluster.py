@@ -1,0 +1,287 @@
+"""The search loop on real engines (process pools, Ray, Dask) and its faults: dead workers, hangs, a killed driver."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from graphnas import DAG
+from graphnas.benchmarks import NB201Table
+from graphnas.generators import NB201Space
+from graphnas.search import RandomSearch, RegularizedEvolution, read_journal, run
+
+SPACE = NB201Space()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def crash_on_none_first(dag: DAG) -> float:
+    """Kills its own worker process for cells whose first edge is 'none'; scores the others."""
+    ops = SPACE.to_ops(dag)
+    if ops[0] == "none":
+        os._exit(3)
+    return float(ops.count("nor_conv_3x3"))
+
+
+def hang_on_none_first(dag: DAG) -> float:
+    ops = SPACE.to_ops(dag)
+    if ops[0] == "none":
+        time.sleep(120)
+    return float(ops.count("nor_conv_3x3"))
+
+
+def spawn_pool(n: int = 2) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
+
+
+def first_edge_none(dag: DAG) -> bool:
+    return SPACE.to_ops(dag)[0] == "none"
+
+
+def test_dead_worker_is_recorded_and_the_search_goes_on(tmp_path):
+    with spawn_pool() as pool:
+        h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 10, executor=pool, journal=tmp_path / "j.jsonl")
+    assert len(h) == 10
+    crashed = [e for e in h.evaluations if first_edge_none(e.dag)]
+    assert crashed, "the seed must draw a cell that kills its worker"
+    for e in h.evaluations:  # exactly the killers failed (their neighbours in the broken pool ran again)
+        if first_edge_none(e.dag):
+            assert not e.ok and "worker lost" in e.error and "BrokenProcessPool" in e.error
+        else:
+            assert e.ok and e.value == SPACE.to_ops(e.dag).count("nor_conv_3x3")
+    assert [e.error for e in read_journal(tmp_path / "j.jsonl").evaluations] == [e.error for e in h.evaluations]
+
+
+def test_timeout_records_a_hung_evaluation_and_frees_its_worker():
+    start = time.monotonic()
+    with spawn_pool() as pool:
+        h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=4)
+    assert len(h) == 10 and time.monotonic() - start < 60  # the 120 s sleeps were stopped
+    hung = [e for e in h.evaluations if first_edge_none(e.dag)]
+    assert hung and all(not e.ok and e.error == "timed out after 4 s" for e in hung)
+    assert all(e.ok for e in h.evaluations if not first_edge_none(e.dag))
+
+
+class FlakyExecutor(cf.Executor):
+    """Threads, but the first submission of every graph fails as if its node were lost."""
+
+    def __init__(self) -> None:
+        self.pool = cf.ThreadPoolExecutor(max_workers=2)
+        self.seen: set[str] = set()
+        self._max_workers = 2
+
+    def submit(self, fn, /, *args, **kwargs):
+        key = args[1].canonical_key()
+        if key not in self.seen:
+            self.seen.add(key)
+            fut: cf.Future = cf.Future()
+            fut.set_exception(ConnectionError("node 10.0.0.7 lost"))
+            return fut
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self.pool.shutdown(wait)
+
+
+def test_retries_are_for_infrastructure_failures_only():
+    h = run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 6, executor=FlakyExecutor())
+    assert len(h.failed) == 6 and all(e.error.startswith("worker lost (ConnectionError: node") for e in h.failed)
+    h = run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 6, executor=FlakyExecutor(), retries=1)
+    assert not h.failed and all(e.info == {"retries": 1} for e in h.evaluations)
+    calls = []
+
+    def broken(dag: DAG) -> float:
+        calls.append(dag)
+        raise RuntimeError("bug in the objective")
+
+    h = run(RandomSearch(SPACE, seed=0), broken, 6, executor=cf.ThreadPoolExecutor(2), retries=3)
+    assert len(calls) == 6 and all(e.error == "RuntimeError: bug in the objective" for e in h.failed)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 2, executor=object())  # type: ignore[arg-type]
+    for kw, match in [({"workers": 0, "executor": cf.ThreadPoolExecutor(1)}, "workers"),
+                      ({"timeout": 0, "executor": cf.ThreadPoolExecutor(1)}, "timeout"),
+                      ({"timeout": 5}, "timeout needs an executor"), ({"retries": -1}, "retries")]:
+        with pytest.raises(ValueError, match=match):
+            run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 2, **kw)
+
+
+def test_a_second_driver_on_the_same_journal_is_refused(tmp_path):
+    path = tmp_path / "j.jsonl"
+    started, release = threading.Event(), threading.Event()
+
+    def slow(dag: DAG) -> float:
+        started.set()
+        release.wait(60)
+        return 1.0
+
+    first = cf.ThreadPoolExecutor(1).submit(run, RandomSearch(SPACE, seed=0), slow, 2, journal=path)
+    assert started.wait(60)
+    with pytest.raises(RuntimeError, match="in use by another running search"):
+        run(RandomSearch(SPACE, seed=1), lambda d: 1.0, 4, journal=path)
+    release.set()
+    assert len(first.result(60)) == 2
+    assert len(run(RandomSearch(SPACE, seed=1), lambda d: 1.0, 4, journal=path)) == 4  # free again
+
+
+def test_corrupt_middle_line_is_refused_naming_it(tmp_path):
+    path = tmp_path / "j.jsonl"
+    run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 3, journal=path)
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][:20]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"line 3: not valid JSON"):
+        run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 5, journal=path)
+
+
+DRIVER = textwrap.dedent("""
+    import random, sys, time
+    from concurrent.futures import ThreadPoolExecutor
+    from graphnas.generators import NB201Space
+    from graphnas.search import RegularizedEvolution, run
+    space = NB201Space()
+
+    def objective(dag):
+        time.sleep(random.Random(dag.canonical_key()).uniform(0.02, 0.25))  # finishes out of ask order
+        return float(space.to_ops(dag).count("nor_conv_3x3"))
+
+    with ThreadPoolExecutor(4) as pool:
+        run(RegularizedEvolution(space, population=6, sample_size=2, seed=0), objective, 60, executor=pool,
+            journal=sys.argv[1])
+""")
+
+
+def test_driver_killed_mid_search_loses_nothing_and_repeats_nothing(tmp_path):
+    path = tmp_path / "j.jsonl"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(path)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not path.exists() or path.read_text().count("\n") < 12):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    before = read_journal(path)
+    assert 11 <= len(before) < 60
+    resumed = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0),
+                  lambda d: float(SPACE.to_ops(d).count("nor_conv_3x3")), 60, journal=path)
+    assert len(resumed) == 60
+    finished = {e.dag.canonical_key(): e.value for e in before.evaluations}
+    kept = {e.dag.canonical_key(): e.value for e in resumed.evaluations}
+    assert all(kept[k] == v for k, v in finished.items())  # no finished evaluation lost
+    assert len(kept) == 60  # and none evaluated twice
+    assert len(read_journal(path)) == 60
+
+
+# ----------------------------------------------------------------------------------------------- Ray and Dask
+
+def table_search(executor, budget: int = 8, **kw):
+    table = NB201Table()
+    h = run(RandomSearch(SPACE, seed=0), table, budget, executor=executor, **kw)
+    assert len(h) == budget and not h.failed
+    assert [e.value for e in h.evaluations] == [table(e.dag) for e in h.evaluations]
+    return h
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray's workers cannot import this file
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_runs_a_search_and_survives_a_dead_worker(ray_local):
+    from graphnas.search import RayExecutor
+
+    pool = RayExecutor(num_cpus=1)
+    assert pool._max_workers == 2
+    serial = run(RandomSearch(SPACE, seed=0), NB201Table(), 8)
+    assert [e.dag for e in table_search(pool, 8).evaluations] == [e.dag for e in serial.evaluations]
+    h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 10, executor=pool)
+    assert len(h) == 10 and any(first_edge_none(e.dag) for e in h.evaluations)
+    for e in h.evaluations:
+        assert e.ok != first_edge_none(e.dag)
+        if not e.ok:
+            assert e.error.startswith("worker lost (") and "Crashed" in e.error
+    start = time.monotonic()
+    h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=3)
+    assert time.monotonic() - start < 60
+    assert any(not e.ok for e in h.evaluations)
+    assert all(e.ok != first_edge_none(e.dag) and (e.ok or e.error == "timed out after 3 s") for e in h.evaluations)
+    pool.shutdown()
+    assert ray_local.is_initialized()  # it did not start this Ray, so it leaves it running
+
+
+def test_dask_runs_a_search():
+    distributed = pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        table_search(client.get_executor(pure=False), 8, workers=2)
+
+
+def test_dask_with_worker_processes_runs_a_search():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        table_search(client.get_executor(pure=False), 6, workers=2, ordered=False)
+
+
+# ----------------------------------------------------------------------------------------------- the CLI
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphnas(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "graphnas.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_cli_search_on_threads(tmp_path):
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--budget", "6", "--executor", "thread",
+                 "--workers", "2", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "summary.json").read_text())["evaluations"] == 6
+
+
+@pytest.mark.parametrize("kind", ["ray", "dask"])
+def test_cli_address_that_does_not_answer(tmp_path, kind):
+    pytest.importorskip(kind if kind == "ray" else "distributed")
+    start = time.monotonic()
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--executor", kind, "--address",
+                 f"127.0.0.1:{free_port()}", "--workers", "2", "--out", str(tmp_path))
+    assert r.returncode == 1 and time.monotonic() - start < 60
+    assert r.stderr.startswith(f"graphnas: error: --executor {kind}: no {kind} cluster answers at 127.0.0.1:")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_bad_executor_options(tmp_path):
+    r = graphnas("search", "--executor", "mpi", "--out", str(tmp_path))
+    assert r.returncode == 1 and "unknown executor 'mpi'" in r.stderr
+    r = graphnas("search", "--executor", "thread", "--address", "127.0.0.1:1", "--out", str(tmp_path))
+    assert r.returncode == 1 and "an address is for a ray or dask cluster" in r.stderr
+    r = graphnas("search", "--workers", "0", "--out", str(tmp_path))
+    assert r.returncode == 2 and "--workers" in r.stderr
