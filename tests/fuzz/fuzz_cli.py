@@ -25,7 +25,7 @@ import os
 import random
 from typing import Any
 
-from fuzz_harness import WrongResult, entry_point, rand_text, workdir, write_file
+from fuzz_harness import ClearRefusal, WrongResult, entry_point, rand_text, workdir, write_file
 
 NB201_ARCH = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 _FILES: dict[str, str] = {}
@@ -229,7 +229,7 @@ def _check_outputs(argv: list[str]) -> None:
         DAG.load(path)
 
 
-@entry_point("graphnas CLI main(argv)", bounded=250, full=2_000, timeout=60.0, culprit=r".")
+@entry_point("graphnas CLI main(argv)", bounded=250, full=10_000, timeout=60.0, culprit=r".")
 def cli_main(rng: random.Random) -> None:
     """Random command lines of every command and option through graphnas.cli.main, in-process."""
     import logging
@@ -246,3 +246,4 @@ def cli_main(rng: random.Random) -> None:
     if len(lines) != 1 or not lines[0].startswith("graphnas: error: ") or len(lines[0]) <= len("graphnas: error: "):
         raise WrongResult(f"status {status} for {argv!r} without one 'graphnas: error: ...' line on stderr: "
                           f"{err[-1500:]!r}")
+    raise ClearRefusal(lines[0])

@@ -115,6 +115,11 @@ def _from_graphnas(err: BaseException) -> bool:
     return "/graphnas/" in path and "/tests/" not in path
 
 
+class ClearRefusal(Exception):  # noqa: N818 - an outcome, not an error
+    """Raised by a case that has checked a clear refusal made without a Python exception (the CLI's one
+    ``graphnas: error: ...`` line and a non-zero exit status): counted as a clear error."""
+
+
 def classify(ep: EntryPoint, rng: random.Random) -> Outcome:
     """Run one case of ``ep`` and say what happened."""
     try:
@@ -124,6 +129,8 @@ def classify(ep: EntryPoint, rng: random.Random) -> Outcome:
         return Outcome(DEFECT, 1, f"hang: {err}")
     except WrongResult as err:
         return Outcome(DEFECT, 1, f"wrong result: {err}")
+    except ClearRefusal as err:
+        return Outcome(CLEAR, 1, str(err))
     except ep.errors as err:
         msg = str(err)
         if not msg.strip():
