@@ -9,12 +9,15 @@ Modes (``--mode``):
 - ``cost``: controller time (ask + tell) per architecture at batch 1 and 16 on NB201.
 - ``chain``: a NAS-RL search over ``ChainSpace`` with real training on digits; writes the trajectory PNG.
 
-    python bench/bench_reinforce.py --mode nb201 --table path/to/nb201_cifar10.csv --seeds 25 --out r.jsonl
-    python bench/bench_reinforce.py --mode nb201 --table ... --methods BO --bo-budget 150 --workers 2 --out r.jsonl
+    python bench/bench_reinforce.py --mode nb201 --seeds 25 --out r.jsonl
+    python bench/bench_reinforce.py --mode nb201 --methods BO --bo-budget 150 --workers 2 --out r.jsonl
     python bench/bench_reinforce.py --mode cost
+    git show 8e15270:graphnas/search/reinforce.py > old_reinforce.py    # the first implementation
+    python bench/bench_reinforce.py --mode cost --baseline old_reinforce.py
     python bench/bench_reinforce.py --mode chain --budget 30 --png docs/img/reinforce-chain.png
 
-(``graphnas.benchmarks.NB201Table()`` without a path works once the table is packaged; here the CSV is an argument.)
+``nb201`` and ``tune`` read the packaged NAS-Bench-201 CIFAR-10 table (``graphnas.benchmarks.NB201Table()``);
+``--table PATH`` reads another CSV of the same form instead.
 """
 
 from __future__ import annotations
@@ -60,9 +63,7 @@ def objective_and_space(mode: str, table: str | None):
     if mode == "nb201":
         from graphnas.benchmarks import NB201Table
 
-        if table is None:
-            raise SystemExit("--table is required for nb201 (the NAS-Bench-201 CIFAR-10 CSV)")
-        obj = NB201Table(table)
+        obj = NB201Table() if table is None else NB201Table(table)
         return obj.space, obj
     from graphnas.generators import NB101Space
 
@@ -141,35 +142,57 @@ def tune(args) -> None:
                       f"after 150 {after[150]:.2f}", flush=True)
 
 
+def load_baseline(path: str):
+    """An older ``graphnas/search/reinforce.py`` (e.g. ``git show REV:graphnas/search/reinforce.py > old.py``) as a
+    module of its own, without registering its optimiser again, to time it beside the current one."""
+    import types
+
+    with open(path) as fh:
+        source = fh.read().replace('@register_optimizer("reinforce")\n', "")
+    module = types.ModuleType("reinforce_baseline")
+    exec(compile(source, path, "exec"), module.__dict__)
+    return module
+
+
 def cost(args) -> None:
     from graphnas.generators import NB201Space
+    from graphnas.search import reinforce
 
     torch.set_num_threads(1)
     space = NB201Space()
-    print("| policy | batch | controller ms/arch (sample + update) | ask+tell ms/arch (incl. decode, canonical key) |")
-    print("|---|---|---|---|")
+    impls = [("current", reinforce.Reinforce)]
+    if args.baseline:
+        impls.insert(0, ("baseline", load_baseline(args.baseline).Reinforce))
+
+    def measure(cls, policy: str, batch: int, n: int = 320) -> tuple[float, float]:
+        opt = cls(space, seed=0, policy=policy)
+        done = 0
+        start = time.perf_counter()
+        while done < n:
+            dags = opt.ask(batch)
+            for d in dags:
+                opt.tell(d, float(len(set(x.op for x in d.nodes))))
+            done += len(dags)
+        t_all = (time.perf_counter() - start) / done
+        # the controller alone (sample + update), from a fresh controller
+        c = cls(space, seed=0, policy=policy).controller
+        start = time.perf_counter()
+        for _ in range(n // batch):
+            c.update([1.0] * batch, c.sample(batch))
+        return (time.perf_counter() - start) / (n // batch * batch), t_all
+
+    for _, cls in impls:  # warm up: torch's lazy imports and first-call costs
+        measure(cls, "lstm", 1, 40)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print("| implementation | policy | batch | controller ms/arch (sample + update) | "
+          "ask+tell ms/arch (incl. decode, canonical key) |")
+    print("|---|---|---|---|---|")
     for policy in ("lstm", "independent"):
         for batch in (1, 16):
-            opt = Reinforce(space, seed=0, policy=policy)
-            c = opt.controller
-            n = 0
-            t_ctrl = t_all = 0.0
-            while n < 320:
-                t0 = time.perf_counter()
-                dags = opt.ask(batch)
-                t1 = time.perf_counter()
-                for d in dags:
-                    opt.tell(d, float(len(set(x.op for x in d.nodes))))
-                t_all += time.perf_counter() - t0
-                n += len(dags)
-            # the controller alone: sample + update
-            t0 = time.perf_counter()
-            for _ in range(320 // batch):
-                ch = c.sample(batch)
-                c.update([1.0] * batch, ch)
-            t_ctrl = time.perf_counter() - t0
-            del t1
-            print(f"| {policy} | {batch} | {t_ctrl / 320 * 1e3:.2f} | {t_all / n * 1e3:.2f} |", flush=True)
+            for name, cls in impls:
+                t_ctrl, t_all = measure(cls, policy, batch)
+                print(f"| {name} | {policy} | {batch} | {t_ctrl * 1e3:.2f} | {t_all * 1e3:.2f} |", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 def chain(args) -> None:
@@ -215,7 +238,8 @@ def chain(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["nb201", "nb101", "tune", "cost", "chain"], default="nb201")
-    p.add_argument("--table", default=None, help="the NAS-Bench-201 CIFAR-10 CSV (arch, cifar10_test_acc)")
+    p.add_argument("--table", default=None,
+                   help="a NAS-Bench-201 CIFAR-10 CSV (arch, cifar10_test_acc); default: the packaged table")
     p.add_argument("--seeds", type=int, default=25)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--budget", type=int, default=300)
@@ -226,6 +250,8 @@ def main() -> None:
     p.add_argument("--png", default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--summary-only", action="store_true")
+    p.add_argument("--baseline", default=None,
+                   help="cost mode: an older graphnas/search/reinforce.py to time beside the current one")
     args = p.parse_args()
     {"nb201": search, "nb101": search, "tune": tune, "cost": cost, "chain": chain}[args.mode](args)
 

@@ -9,6 +9,10 @@ that stood for item ``j``. Logits are divided by ``temperature`` and clipped wit
 baseline and an entropy bonus, with Adam. ``policy="independent"`` replaces the LSTM with one free
 logit vector per decision (the NAS-Bench-201 authors' REINFORCE baseline). It has ``sample``,
 ``log_prob`` and ``update(rewards)``, so a one-shot search (ENAS) can drive it with its own rewards.
+Sampling runs without gradients, all requested sequences in one batch; an update recomputes the
+log-probabilities teacher-forced (the LSTM's input at a step depends only on the earlier choices, so a
+whole batch of sequences goes through the LSTM in one call, up to each anchor point), which is the same
+policy and gradient as scoring step by step, for a fraction of the cost.
 
 :class:`Reinforce` is the ask/tell optimiser around it: ``ask(n)`` samples ``n`` new architectures
 (distinct, up to isomorphism, from everything asked before) and the policy takes one gradient step
@@ -54,6 +58,25 @@ def _check_reward(value: Any) -> float:
     return float(value)
 
 
+def _group(decs: list[Any]) -> list[tuple[Any, list[int]]]:
+    """The positions of equal items of ``decs``, grouped, in the order of each group's first position."""
+    try:
+        by: dict[Any, list[int]] = {}
+        for i, e in enumerate(decs):
+            by.setdefault(e, []).append(i)
+        return list(by.items())
+    except TypeError:  # a decision with unhashable options
+        out: list[tuple[Any, list[int]]] = []
+        for i, e in enumerate(decs):
+            for f, idx in out:
+                if f == e:
+                    idx.append(i)
+                    break
+            else:
+                out.append((e, [i]))
+        return out
+
+
 def _module_key(key: str, m: int) -> str:
     """A module name for a decision key with ``m`` options (a key may come with several option counts)."""
     return f"k{m}_" + key.replace(".", "_")
@@ -65,7 +88,8 @@ class Controller:
     Args:
         space: has ``decisions(prefix)``, ``encode`` and ``decode`` (:mod:`graphnas.generators.decisions`).
         policy: ``"lstm"`` (NAS-RL/NASNet) or ``"independent"`` (one logit vector per decision).
-        hidden_size: the LSTM's state size (and of the choice embeddings).
+        hidden_size: the LSTM's state size (and of the choice embeddings); NASNet's controller had 100 units,
+            NAS-RL's two layers 35 each.
         lr: Adam's learning rate.
         entropy_weight: the entropy bonus' weight in the loss.
         baseline_decay: the moving-average baseline ``b <- decay * b + (1 - decay) * mean(rewards)``.
@@ -106,6 +130,7 @@ class Controller:
         self.updates = 0
         self._last: list[list[int]] | None = None
         self._walks: dict[tuple[int, ...], tuple[Decision, ...]] = {}
+        self._heads: dict[tuple[str, int], tuple[Any, Any]] = {}  # (key, options) -> (head, embedding)
         skip = torch.nn.utils.skip_init  # no default init: it would draw from torch's global RNG
         net = torch.nn.Module()
         net.heads = torch.nn.ModuleDict()
@@ -121,7 +146,7 @@ class Controller:
             net.v = skip(torch.nn.Linear, H, 1, bias=False)
         self.net: Any = net
         self._init(list(net.parameters()))
-        self.optimizer = torch.optim.Adam(net.parameters(), lr=lr, foreach=True) if list(net.parameters()) else None
+        self.optimizer = torch.optim.Adam(net.parameters(), lr=lr, fused=True) if list(net.parameters()) else None
 
     # -- parameters, made as decisions are first met ------------------------------------
 
@@ -133,25 +158,28 @@ class Controller:
     def _adopt(self, params: list[Any]) -> None:
         self._init(params)
         if self.optimizer is None:
-            self.optimizer = self._torch.optim.Adam(params, lr=self.lr, foreach=True)
+            self.optimizer = self._torch.optim.Adam(params, lr=self.lr, fused=True)
         else:
             self.optimizer.add_param_group({"params": params})
 
     def _head(self, key: str, m: int) -> Any:
-        skip = self._torch.nn.utils.skip_init
-        k = _module_key(key, m)
-        if k not in self.net.heads:
-            self.net.heads[k] = skip(self._torch.nn.Linear, self.hidden_size, m)
-            self.net.embeds[k] = skip(self._torch.nn.Embedding, m, self.hidden_size)
-            self._adopt([*self.net.heads[k].parameters(), *self.net.embeds[k].parameters()])
-        return self.net.heads[k], self.net.embeds[k]
+        hit = self._heads.get((key, m))
+        if hit is None:
+            skip = self._torch.nn.utils.skip_init
+            k = _module_key(key, m)
+            if k not in self.net.heads:
+                self.net.heads[k] = skip(self._torch.nn.Linear, self.hidden_size, m)
+                self.net.embeds[k] = skip(self._torch.nn.Embedding, m, self.hidden_size)
+                self._adopt([*self.net.heads[k].parameters(), *self.net.embeds[k].parameters()])
+            hit = self._heads[key, m] = (self.net.heads[k], self.net.embeds[k])
+        return hit
 
     def _free_logits(self, name: str, m: int) -> Any:
         k = _module_key(name, m)
         if k not in self.net.logits:
             p = self.net.logits[k] = self._torch.nn.Parameter(self._torch.zeros(m))  # uniform at first
             if self.optimizer is None:
-                self.optimizer = self._torch.optim.Adam([p], lr=self.lr, foreach=True)
+                self.optimizer = self._torch.optim.Adam([p], lr=self.lr, fused=True)
             else:
                 self.optimizer.add_param_group({"params": [p]})
         return self.net.logits[k]
@@ -159,25 +187,85 @@ class Controller:
     # -- one step for a batch --------------------------------------------------------------
 
     def _clip(self, logits: Any) -> Any:
-        logits = logits / self.temperature
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
         if self.tanh_constant is not None:
             logits = self.tanh_constant * self._torch.tanh(logits)
         return logits
 
-    def _step(self, state: dict[str, Any], d: Decision, given: Any, greedy: bool = False) -> tuple[Any, ...]:
-        """Advance ``state`` by decision ``d``: returns (choices [B], log-probs [B], entropies [B], probs)."""
+    def _subset(self, d: Decision, h: Any, items: dict[int, Any], B: int, given: Any, greedy: bool,
+                score: bool) -> tuple[Any, ...]:
+        """An anchor-point (``"subset"``) decision at state ``h`` [B, H]: (choices [B], log-probs [B], entropies
+        [B], probs [B, K], the next step's input [B, H] or None for the independent policy)."""
+        torch = self._torch
+        F = torch.nn.functional
+        lstm = self.policy == "lstm"
+        K = len(d.options)
+        hj = None
+        if K == 0:
+            choice = torch.zeros(B, dtype=torch.long)
+            logp = ent = torch.zeros(B)
+            probs = bits = torch.zeros(B, 0)
+        else:
+            if lstm:
+                try:
+                    hj = torch.stack([items[j] for j in d.options], 1)  # [B, K, H]
+                except KeyError as err:
+                    raise GraphError(f"decision {d.name!r}: option {err.args[0]!r} is no earlier item") from None
+                a = self.net.v(torch.tanh(self.net.w_prev(hj) + self.net.w_curr(h)[:, None, :])).squeeze(-1)
+            else:
+                a = self._free_logits(d.name, K).expand(B, K)
+            a = self._clip(a)
+            probs = torch.sigmoid(a)
+            weights = 2 ** torch.arange(K)
+            if given is not None:
+                bits = ((given[:, None] // weights) % 2).to(a.dtype)
+            elif greedy:
+                bits = (probs > 0.5).to(a.dtype)
+            else:
+                bits = torch.bernoulli(probs, generator=self.generator)
+            choice = (bits.long() * weights).sum(-1)
+            if score:
+                logp = (bits * F.logsigmoid(a) + (1 - bits) * F.logsigmoid(-a)).sum(-1)
+                ent = -(probs * F.logsigmoid(a) + (1 - probs) * F.logsigmoid(-a)).sum(-1)
+            else:
+                logp = ent = None
+        x = None
+        if lstm:
+            x = self.net.subset.expand(B, -1)
+            if hj is not None:
+                x = x + (bits[..., None] * hj).sum(1) / bits.sum(1, keepdim=True).clamp(min=1)
+        return choice, logp, ent, probs, x
+
+    def _draw(self, probs: Any) -> Any:
+        """One option per row of ``probs`` [B, m] by inverse CDF (a third of ``torch.multinomial``'s cost at
+        this size): the first option whose cumulative probability exceeds ``u * total``, ``u`` uniform in
+        [0, 1), kept below ``total`` so that an option of probability 0 (masked) is never drawn."""
+        torch = self._torch
+        cdf = probs.cumsum(-1)
+        total = cdf[:, -1:]
+        u = torch.rand(probs.shape[0], 1, generator=self.generator)
+        v = torch.minimum(u * total, torch.nextafter(total, torch.zeros(())))
+        return torch.searchsorted(cdf, v, right=True).squeeze(1)
+
+    def _step(self, state: dict[str, Any], d: Decision, given: Any, greedy: bool = False,
+              score: bool = True) -> tuple[Any, ...]:
+        """Advance ``state`` by decision ``d``: returns (choices [B], log-probs [B], entropies [B], probs);
+        with ``score=False`` (sampling) the log-probs and entropies are not computed (None)."""
         torch = self._torch
         F = torch.nn.functional
         B = state["B"]
         lstm = self.policy == "lstm"
         if lstm:
-            state["h"], state["c"] = self.net.lstm(state["x"], (state["h"], state["c"]))
+            cell = self.net.lstm
+            state["h"], state["c"] = torch.lstm_cell(state["x"], (state["h"], state["c"]), cell.weight_ih,
+                                                     cell.weight_hh, cell.bias_ih, cell.bias_hh)
         h = state.get("h")
         if d.kind == "choice":
             m = len(d.options)
             if lstm:
                 head, embed = self._head(d.key, m)
-                logits = self._clip(head(h))
+                logits = self._clip(F.linear(h, head.weight, head.bias))
             else:
                 logits = self._clip(self._free_logits(d.name, m)).expand(B, m)
             if d.allowed is not None:
@@ -190,44 +278,17 @@ class Controller:
             elif greedy:
                 choice = probs.argmax(dim=-1)
             else:
-                choice = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            logp = logp_all.gather(1, choice[:, None]).squeeze(1)
-            ent = -(probs * logp_all.masked_fill(probs == 0, 0.0)).sum(-1)  # no 0 * -inf for masked options
-            if lstm:
-                state["x"] = embed(choice)
-        else:
-            K = len(d.options)
-            hj = None
-            if K == 0:
-                choice = torch.zeros(B, dtype=torch.long)
-                logp = ent = torch.zeros(B)
-                probs = torch.zeros(B, 0)
-                bits = torch.zeros(B, 0)
+                choice = self._draw(probs)
+            if score:
+                logp = logp_all.gather(1, choice[:, None]).squeeze(1)
+                ent = -(probs * logp_all.masked_fill(probs == 0, 0.0)).sum(-1)  # no 0 * -inf for masked options
             else:
-                if lstm:
-                    try:
-                        hj = torch.stack([state["items"][j] for j in d.options], 1)  # [B, K, H]
-                    except KeyError as err:
-                        raise GraphError(f"decision {d.name!r}: option {err.args[0]!r} is no earlier item") from None
-                    a = self.net.v(torch.tanh(self.net.w_prev(hj) + self.net.w_curr(h)[:, None, :])).squeeze(-1)
-                else:
-                    a = self._free_logits(d.name, K).expand(B, K)
-                a = self._clip(a)
-                probs = torch.sigmoid(a)
-                weights = 2 ** torch.arange(K)
-                if given is not None:
-                    bits = ((given[:, None] // weights) % 2).to(a.dtype)
-                elif greedy:
-                    bits = (probs > 0.5).to(a.dtype)
-                else:
-                    bits = torch.bernoulli(probs, generator=self.generator)
-                choice = (bits.long() * weights).sum(-1)
-                logp = (bits * F.logsigmoid(a) + (1 - bits) * F.logsigmoid(-a)).sum(-1)
-                ent = -(probs * F.logsigmoid(a) + (1 - probs) * F.logsigmoid(-a)).sum(-1)
+                logp = ent = None
             if lstm:
-                x = self.net.subset.expand(B, -1)
-                if hj is not None:
-                    x = x + (bits[..., None] * hj).sum(1) / bits.sum(1, keepdim=True).clamp(min=1)
+                state["x"] = F.embedding(choice, embed.weight)
+        else:
+            choice, logp, ent, probs, x = self._subset(d, h, state["items"], B, given, greedy, score)
+            if lstm:
                 state["x"] = x
         if lstm and d.item is not None:
             state["items"][d.item] = h
@@ -240,24 +301,58 @@ class Controller:
             state.update(h=zero, c=zero, x=self.net.start.expand(B, -1))
         return state
 
+    def _rows(self, state: dict[str, Any], idx: list[int]) -> dict[str, Any]:
+        """The part of a sampling ``state`` for the rows ``idx``."""
+        at = self._torch.tensor(idx)
+        out: dict[str, Any] = {"B": len(idx), "items": {k: v[at] for k, v in state["items"].items()}}
+        for k in ("h", "c", "x"):
+            if k in state:
+                out[k] = state[k][at]
+        return out
+
+    def _sample_rows(self, rows: list[int], state: dict[str, Any], prefixes: list[list[int]],
+                     walks: list[list[Decision]], memo: dict[tuple[int, ...], Decision | None]) -> None:
+        """Extend ``prefixes[r]`` for the rows ``r`` in ``rows`` to complete sequences, one batched step per decision
+        while the rows face the same decision; rows that part ways (a decision's options depend on the earlier
+        choices, or one sequence ends) go on in groups, in the order of their first row."""
+        while True:
+            decs = []
+            for r in rows:
+                t = tuple(prefixes[r])
+                if t not in memo:
+                    memo[t] = self.space.decisions(prefixes[r])
+                decs.append(memo[t])
+            d = decs[0]
+            if any(e is not d and e != d for e in decs):
+                for e, idx in _group(decs):
+                    if e is not None:
+                        self._sample_rows([rows[i] for i in idx], self._rows(state, idx), prefixes, walks, memo)
+                return
+            if d is None:
+                return
+            choice = self._step(state, d, None, score=False)[0].tolist()
+            for r, c in zip(rows, choice):
+                prefixes[r].append(c)
+                walks[r].append(d)
+
     # -- the public interface -------------------------------------------------------------
 
     def sample(self, n: int = 1) -> list[list[int]]:
-        """``n`` decision sequences drawn from the policy (remembered for :meth:`update`)."""
-        out = []
-        with self._torch.no_grad():
-            for _ in range(n):
-                state = self._state(1)
-                prefix: list[int] = []
-                decs = []
-                while (d := self.space.decisions(prefix)) is not None:
-                    choice = self._step(state, d, None)[0]
-                    prefix.append(int(choice[0]))
-                    decs.append(d)
-                self._walks[tuple(prefix)] = tuple(decs)
-                out.append(prefix)
-        self._last = out
-        return out
+        """``n`` decision sequences drawn from the policy (remembered for :meth:`update`), in one batch: a
+        step of the policy per decision for all ``n`` at once (without gradients; :meth:`log_prob` recomputes
+        them when needed)."""
+        if n < 0:
+            raise ValueError(f"sample(n) needs n >= 0, got {n}")
+        prefixes: list[list[int]] = [[] for _ in range(n)]
+        walks: list[list[Decision]] = [[] for _ in range(n)]
+        if n:
+            with self._torch.no_grad():  # not inference_mode: heads made here must take gradients later
+                self._sample_rows(list(range(n)), self._state(n), prefixes, walks, {})
+        if len(self._walks) < 100_000:
+            for p, w in zip(prefixes, walks):
+                self._walks[tuple(p)] = tuple(w)
+        self._last = prefixes
+        return prefixes
 
     def _decisions_of(self, choices: Sequence[int]) -> tuple[Decision, ...]:
         t = tuple(int(c) for c in choices)
@@ -268,24 +363,96 @@ class Controller:
                 self._walks[t] = decs
         return decs
 
+    def _score(self, decs: tuple[Decision, ...], given: Any) -> tuple[Any, Any]:
+        """(log-probabilities [B], entropies [B]) of the sequences ``given`` [B, T] that all answer ``decs``,
+        teacher-forced: the LSTM's input at each step depends only on the earlier choices, so every run of
+        steps up to an anchor-point decision goes through the LSTM in one call, and the steps that share an
+        output head are scored together."""
+        torch = self._torch
+        F = torch.nn.functional
+        B, T = given.shape
+        lp = torch.zeros(B)
+        en = torch.zeros(B)
+        lstm = self.policy == "lstm"
+        hs: Any = None  # the LSTM state at each step, [T, B, H]
+        if lstm:
+            cell = self.net.lstm
+            weights = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+            h = c = torch.zeros(1, B, self.hidden_size)
+            x = self.net.start.expand(B, -1)[None]
+            items: dict[int, Any] = {}
+            outs = []
+            t = 0
+            while t < T:
+                u = t
+                while u < T - 1 and decs[u].kind == "choice":
+                    u += 1
+                # the inputs of steps t+1..u embed the choices at steps t..u-1
+                embeds = [self._head(decs[s].key, len(decs[s].options))[1] for s in range(t, u)]
+                if embeds and all(e is embeds[0] for e in embeds):
+                    xs = torch.cat([x, F.embedding(given[:, t:u].T, embeds[0].weight)])
+                else:
+                    xs = torch.cat([x, *(F.embedding(given[:, s], e.weight)[None]
+                                         for s, e in zip(range(t, u), embeds))])
+                out, h, c = torch.lstm(xs, (h, c), weights, True, 1, 0.0, False, False, False)
+                outs.append(out)
+                for s in range(t, u + 1):
+                    item = decs[s].item
+                    if item is not None:
+                        items[item] = out[s - t]
+                if decs[u].kind == "subset":
+                    _, s_lp, s_en, _, x = self._subset(decs[u], out[-1], items, B, given[:, u], False, True)
+                    x = x[None]
+                    lp = lp + s_lp
+                    en = en + s_en
+                t = u + 1
+            hs = torch.cat(outs) if len(outs) > 1 else outs[0] if outs else None
+        else:
+            for s, d in enumerate(decs):
+                if d.kind == "subset":
+                    _, s_lp, s_en, _, _ = self._subset(d, None, {}, B, given[:, s], False, True)
+                    lp = lp + s_lp
+                    en = en + s_en
+        groups: dict[tuple[str, int], list[int]] = {}  # the choice steps by output head
+        for s, d in enumerate(decs):
+            if d.kind == "choice":
+                groups.setdefault((d.key if lstm else "", len(d.options)), []).append(s)
+        for (key, m), steps in groups.items():
+            S = len(steps)
+            if lstm:
+                head = self._head(key, m)[0]
+                hk = hs if S == T else hs[torch.tensor(steps)]
+                logits = self._clip(F.linear(hk, head.weight, head.bias))  # [S, B, m]
+            else:
+                logits = self._clip(torch.stack([self._free_logits(decs[s].name, m) for s in steps]))[:, None, :]
+                logits = logits.expand(S, B, m)
+            masked = any(decs[s].allowed is not None for s in steps)
+            if masked:
+                ok = torch.tensor([decs[s].allowed or (True,) * m for s in steps])[:, None, :]
+                logits = logits.masked_fill(~ok, float("-inf"))
+            logp_all = F.log_softmax(logits, dim=-1)
+            probs = logp_all.exp()
+            lp = lp + logp_all.gather(2, (given.T if S == T else given[:, steps].T)[..., None]).squeeze(2).sum(0)
+            # no 0 * -inf for masked options (without a mask every log-probability is finite)
+            en = en - (probs * (logp_all.masked_fill(probs == 0, 0.0) if masked else logp_all)).sum((0, 2))
+        return lp, en
+
     def log_prob_entropy(self, choices: Sequence[Sequence[int]]) -> tuple[Any, Any]:
         """(log-probabilities, entropies) of the sequences under the policy, as tensors with gradients;
-        sequences with the same decisions are scored in one batch."""
+        sequences with the same decisions are scored in one batch (see :meth:`_score`)."""
         torch = self._torch
         groups: dict[tuple[Decision, ...], list[int]] = {}
         for i, seq in enumerate(choices):
             groups.setdefault(self._decisions_of(seq), []).append(i)
+        if len(groups) == 1:
+            ((decs, idx),) = groups.items()
+            return self._score(decs, torch.tensor([list(choices[i]) for i in idx], dtype=torch.long).reshape(
+                len(idx), len(decs)))
         logp = [torch.zeros(())] * len(choices)
         ents = [torch.zeros(())] * len(choices)
         for decs, idx in groups.items():
-            state = self._state(len(idx))
             given = torch.tensor([[int(choices[i][t]) for t in range(len(decs))] for i in idx], dtype=torch.long)
-            lp = torch.zeros(len(idx))
-            en = torch.zeros(len(idx))
-            for t, d in enumerate(decs):
-                _, step_lp, step_en, _ = self._step(state, d, given[:, t])
-                lp = lp + step_lp
-                en = en + step_en
+            lp, en = self._score(decs, given.reshape(len(idx), len(decs)))
             for r, i in enumerate(idx):
                 logp[i], ents[i] = lp[r], en[r]
         return torch.stack(logp), torch.stack(ents)
@@ -362,7 +529,9 @@ class Reinforce(Optimizer):
         failure_reward: the reward of a failed (NaN) evaluation; ``None`` (default) leaves it out of
             the gradient.
         max_attempts: samples drawn per requested graph before ``ask`` falls back to random samples
-            of the space (a converged policy keeps proposing what was already asked).
+            of the space (a converged policy keeps proposing what was already asked); the first ``n`` new
+            ones in the order drawn are kept. They are drawn in two batches (``n``, then the rest of the
+            allowance if some were repeats), the same rule as drawing one at a time.
         seed: seeds the controller and the fallback sampling.
         **controller: ``hidden_size``, ``lr``, ``entropy_weight``, ``baseline_decay``, ``temperature``,
             ``tanh_constant`` (see :class:`Controller`).
@@ -404,14 +573,22 @@ class Reinforce(Optimizer):
     def _ask_many(self, n: int) -> list[DAG]:
         taken = set(self._asked)
         out: list[tuple[str, DAG, list[int]]] = []
-        attempts = 0
-        while len(out) < n and attempts < self.max_attempts * n:
-            attempts += 1
-            choices = self.controller.sample(1)[0]
-            key, dag = self._decode(choices)
-            if key not in taken:
-                taken.add(key)
-                out.append((key, dag, choices))
+        # Up to max_attempts draws per requested graph, kept in the order drawn: the first n new ones. They are
+        # drawn in two batches (n, then all the rest if some were repeats) rather than one at a time: the same
+        # i.i.d. draws, so the same rule, at the cost of about two samples when the policy keeps repeating itself.
+        budget = self.max_attempts * n
+        draw = n
+        while len(out) < n and budget > 0:
+            k = min(draw, budget)
+            budget -= k
+            draw = budget
+            for choices in self.controller.sample(k):
+                key, dag = self._decode(choices)
+                if key not in taken:
+                    taken.add(key)
+                    out.append((key, dag, choices))
+                    if len(out) == n:
+                        break
         attempts = 0
         while len(out) < n and attempts < 200 * n:  # the policy keeps repeating itself: random members
             attempts += 1
