@@ -66,10 +66,10 @@ def test_dead_worker_is_recorded_and_the_search_goes_on(tmp_path):
 def test_timeout_records_a_hung_evaluation_and_frees_its_worker():
     start = time.monotonic()
     with spawn_pool() as pool:
-        h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=4)
-    assert len(h) == 10 and time.monotonic() - start < 60  # the 120 s sleeps were stopped
+        h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=10)
+    assert len(h) == 10 and time.monotonic() - start < 100  # the 120 s sleeps were stopped
     hung = [e for e in h.evaluations if first_edge_none(e.dag)]
-    assert hung and all(not e.ok and e.error == "timed out after 4 s" for e in hung)
+    assert hung and all(not e.ok and e.error == "timed out after 10 s" for e in hung)
     assert all(e.ok for e in h.evaluations if not first_edge_none(e.dag))
 
 
@@ -221,10 +221,10 @@ def test_ray_runs_a_search_and_survives_a_dead_worker(ray_local):
         if not e.ok:
             assert e.error.startswith("worker lost (") and "Crashed" in e.error
     start = time.monotonic()
-    h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=3)
-    assert time.monotonic() - start < 60
+    h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=10)
+    assert time.monotonic() - start < 100
     assert any(not e.ok for e in h.evaluations)
-    assert all(e.ok != first_edge_none(e.dag) and (e.ok or e.error == "timed out after 3 s") for e in h.evaluations)
+    assert all(e.ok != first_edge_none(e.dag) and (e.ok or e.error == "timed out after 10 s") for e in h.evaluations)
     pool.shutdown()
     assert ray_local.is_initialized()  # it did not start this Ray, so it leaves it running
 

@@ -349,7 +349,8 @@ class _Task:
     generation: int = 0
     deadline: float = math.inf
     retries: int = 0
-    suspected: bool = False  # was resubmitted once, free, after a pool broke under several evaluations
+    suspected: bool = False  # was in a pool that broke under several evaluations: runs again, alone
+    private: cf.Executor | None = None  # the one-worker pool a suspect runs in
     result: Evaluation | None = None  # arrived (and journalled) but not yet told, in ordered mode
 
 
@@ -385,6 +386,18 @@ class _Engine:
             task.generation = self.generation
             task.deadline = time.monotonic() + timeout if timeout is not None else math.inf
             return
+
+    def isolate(self, objective: Callable[[DAG], Any], task: _Task, timeout: float | None) -> None:
+        """Run a suspect in a one-worker pool of its own, so that only the evaluation that kills its worker
+        breaks it (a broken pool does not say whose worker died)."""
+        old = self.executor
+        kw: dict[str, Any] = {"max_workers": 1, "mp_context": getattr(old, "_mp_context", None),
+                              "initializer": getattr(old, "_initializer", None),
+                              "initargs": getattr(old, "_initargs", ())}
+        task.private = cf.ProcessPoolExecutor(**kw)
+        self._owned.append(task.private)
+        task.future = task.private.submit(_evaluate, objective, task.dag)
+        task.deadline = time.monotonic() + timeout if timeout is not None else math.inf
 
     def replace(self, generation: int) -> bool:
         """Replace the executor of ``generation`` (if still in use) by a new process pool; False if impossible."""
@@ -481,6 +494,7 @@ class _Loop:
     def parallel(self, budget: int, engine: _Engine, slots: int, ordered: bool, timeout: float | None,
                  retries: int) -> None:
         pending: list[_Task] = []  # in ask order
+        self._timeout = timeout
 
         def submit(task: _Task) -> None:
             try:
@@ -493,6 +507,9 @@ class _Loop:
             if task.retries:
                 e = replace(e, info={**e.info, "retries": task.retries})
             task.result, task.future = e, None
+            if task.private is not None:  # a suspect's own pool has done its one job
+                task.private.shutdown(wait=False)
+                task.private = None
             self.write(task.index, e)  # journalled on arrival: a killed driver loses no finished evaluation
 
         def fill() -> None:
@@ -526,9 +543,12 @@ class _Loop:
                         shared = sum(1 for t in pending if t.result is None and t.generation == task.generation)
                         self._harvest(task, fut, engine, retries, shared, submit, finish)
                     elif time.monotonic() >= task.deadline:
+                        private = task.private
                         finish(task, Evaluation(task.dag, float("nan"), float(timeout or 0.0), "failed",
                                                 f"timed out after {timeout:g} s"))
-                        if engine.stop(_Task(task.dag, task.index, fut, task.generation)):
+                        if private is not None:  # a suspect alone in its pool: kill that pool only
+                            _kill_pool(private)  # type: ignore[arg-type]
+                        elif engine.stop(_Task(task.dag, task.index, fut, task.generation)):
                             for other in pending:  # their pool was killed with it: innocent, submit again
                                 if other.result is None and other.generation < engine.generation:
                                     submit(other)
@@ -555,13 +575,13 @@ class _Loop:
             if isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
             infra = _infrastructure(err)
-            if isinstance(err, cf.BrokenExecutor):
+            if isinstance(err, cf.BrokenExecutor) and task.private is None:
                 engine.replace(task.generation)
-                if shared > 1 and not task.suspected:
+                if shared > 1 and not task.suspected and isinstance(engine.executor, cf.ProcessPoolExecutor):
                     # A pool breaks for all its evaluations at once and does not say whose worker died: each
-                    # runs once more, free; the one that kills its worker breaks the next pool and fails then.
+                    # runs once more, free and alone; the one that kills its worker breaks its own pool then.
                     task.suspected = True
-                    submit(task)
+                    engine.isolate(self.objective, task, self._timeout)
                     return
             reason = f"{type(err).__name__}: {err}".strip()
             if infra:
