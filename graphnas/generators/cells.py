@@ -40,6 +40,7 @@ from graphnas.genotypes import (
     _pairs_from_blocks,
     blocks_to_cell,
     cell_to_blocks,
+    pair_cells,
 )
 
 __all__ = ["DARTSSpace", "DARTS_OPS", "ENASSpace", "ENAS_OPS", "NASNET_OPS", "NASNetSpace"]
@@ -113,21 +114,10 @@ class _CellPairSpace(SearchSpace):
 
     def to_blocks(self, dag: DAG) -> tuple[list[Block], list[Block]]:
         """The (normal, reduce) blocks of a cell-pair DAG; GraphError if it is not one of this space's."""
-        if not isinstance(dag, DAG):
-            raise GraphError(f"expected a DAG, got {type(dag).__name__}")
-        if len(dag) != 4 or dag.edges != _PAIR_EDGES \
-                or dag.inputs != (0, 1) or dag.outputs != (3,):
-            raise GraphError("not a cell-pair DAG: expected inputs 0 and 1, the normal cell at node 2 reading (0, 1) "
-                             "and the reduction cell at node 3 reading (1, 2)")
-        if dag.nodes[0] != Node("input") or dag.nodes[1] != Node("input"):
-            raise GraphError("not a cell-pair DAG: nodes 0 and 1 must be Node('input')")
         out = []
-        for i, which in ((2, "normal"), (3, "reduce")):
-            node = dag.nodes[i]
-            if not isinstance(node.op, DAG) or node.params or node.combine != "sum":
-                raise GraphError(f"node {i}: the {which} cell must be a plain nested DAG")
+        for (i, which), cell in zip(((2, "normal"), (3, "reduce")), pair_cells(dag)):
             try:
-                blocks, concat, reduce = cell_to_blocks(node.op)
+                blocks, concat, reduce = cell_to_blocks(cell)
             except GraphError as err:
                 raise GraphError(f"node {i} ({which} cell): {err}") from None
             if reduce != (which == "reduce"):
