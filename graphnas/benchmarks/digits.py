@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -233,16 +234,29 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
     init, order = as_torch(base), as_torch(base)
     with local_generator(init):
         model = build_digits_model(dag_or_model, C=C, N=N) if isinstance(dag_or_model, DAG) else dag_or_model
-        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    # The generator mode costs a Python call per torch op (7x slower training of these small networks), so
+    # training runs under it only when a module draws random numbers in its forward pass (dropout, DropPath).
+    with local_generator(init) if _draws_in_training(model) else contextlib.nullcontext():
         train_loss = _train(model, x_tr, y_tr, epochs=epochs, order=order, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay,
                             on_epoch=None if on_epoch is None else
                             (lambda e: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
-        acc = accuracy(model, data.x_val, data.y_val)
+    acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
     return model, {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
                    "seconds": seconds}
+
+
+def _draws_in_training(model: nn.Module) -> bool:
+    """Whether a module of ``model`` draws random numbers in a training forward pass: dropout or DropPath with
+    p > 0 (the stochastic modules of graphnas' ops and of torch.nn)."""
+    for m in model.modules():
+        p = getattr(m, "p", 0.0)
+        if (isinstance(m, nn.modules.dropout._DropoutNd) or type(m).__name__ == "DropPath") and p:
+            return True
+    return False
 
 
 def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, order: torch.Generator, batch_size: int,
