@@ -439,20 +439,27 @@ def json_loading(rng: random.Random) -> None:
     _check_dag_invariants(dag)
 
 
+def _damaged(rng: random.Random, text: str, r: float, cuts: tuple[float, float, float], max_binary: int
+             ) -> bytes | None:
+    """``text`` truncated (r < cuts[0]), corrupted (r < cuts[1]) or replaced by random bytes (r < cuts[2]);
+    None above the last cut, where the caller damages it its own way."""
+    if r < cuts[0]:
+        return text.encode()[:rng.randrange(len(text) + 1)]
+    if r < cuts[1]:
+        c = _corrupt_text(rng, text)
+        return c.encode() if isinstance(c, str) else c
+    if r < cuts[2]:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, max_binary)))
+    return None
+
+
 @entry_point("DAG.load", errors=(GraphError, OSError),
              culprit=r"\$|JSON|json|document|format|version|node|edge|input|output|nest|No such file|directory")
 def file_loading(rng: random.Random) -> None:
     """Truncated, corrupted, binary and missing files into DAG.load."""
     text = _random_doc(rng)
-    r = rng.random()
-    if r < 0.4:
-        data = text.encode()[:rng.randrange(len(text) + 1)]
-    elif r < 0.7:
-        c = _corrupt_text(rng, text)
-        data = c.encode() if isinstance(c, str) else c
-    elif r < 0.85:
-        data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
-    else:
+    data = _damaged(rng, text, rng.random(), (0.4, 0.7, 0.85), 64)
+    if data is None:
         data = text.encode(rng.choice(["utf-8", "utf-16", "utf-8-sig", "latin-1"]), "replace")
     path = write_file("dag.json", data)
     if rng.random() < 0.05:
@@ -920,22 +927,14 @@ def nb201_table(rng: random.Random) -> None:
 
     text = _table_text(rng)
     r = rng.random()
-    if r < 0.2:
-        data = text.encode()[:rng.randrange(len(text) + 1)]
-    elif r < 0.4:
-        c = _corrupt_text(rng, text)
-        data = c.encode() if isinstance(c, str) else c
-    elif r < 0.5:
-        data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
-    elif r < 0.65:
+    data = _damaged(rng, text, r, (0.2, 0.4, 0.5), 80)
+    if data is None and r < 0.65:
         rows = text.split("\n")
         i = rng.randrange(len(rows))
         rows[i] = rng.choice([rand_text(rng, 20), "a,b,c,d", ",", '"unclosed', "x" * 200_000, "nan,nan", "\x00"])
         data = "\n".join(rows).encode()
-    elif r < 0.7:
-        data = text.encode("utf-16")
-    else:
-        data = text.encode()
+    elif data is None:
+        data = text.encode("utf-16") if r < 0.7 else text.encode()
     path = write_file("table.csv", data)
     metric = None if rng.random() < 0.8 else rng.choice(["acc", "loss", "arch", ""])
     table = NB201Table(path, metric=metric)
