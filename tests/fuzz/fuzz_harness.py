@@ -225,6 +225,18 @@ def rand_json_value(rng: random.Random, depth: int = 0) -> Any:
     return {rand_text(rng, 3): rand_json_value(rng, depth + 1) for _ in range(rng.randint(0, 3))}
 
 
+def _random_edges(rng: random.Random, k_in: int, n: int, p: float) -> list[tuple[int, int]]:
+    """Forward edges, each with probability ``p``, and at least one into every node after the inputs."""
+    edges = set()
+    for d in range(k_in, n):
+        for s in range(d):
+            if rng.random() < p:
+                edges.add((s, d))
+        if not any(e[1] == d for e in edges):
+            edges.add((rng.randrange(d), d))
+    return sorted(edges)
+
+
 def known_ops() -> list[str]:
     from graphnas.ops import list_ops
 
@@ -251,15 +263,9 @@ def random_valid_dag(rng: random.Random, *, ops: list[str] | None = None, max_no
         if rng.random() < 0.3:
             params = {"C": rng.randint(1, 16)}
         nodes.append(Node(op, params, rng.choice(graphnas.COMBINES)))
-    edges = set()
-    for d in range(k_in, n):
-        for s in range(d):
-            if rng.random() < 0.4:
-                edges.add((s, d))
-        if not any(e[1] == d for e in edges):
-            edges.add((rng.randrange(d), d))
+    edges = _random_edges(rng, k_in, n, 0.4)
     outs = [i for i in range(n) if not any(e[0] == i for e in edges)]
-    return DAG(nodes, sorted(edges), inputs=list(range(k_in)), outputs=outs)
+    return DAG(nodes, edges, inputs=list(range(k_in)), outputs=outs)
 
 
 # =========================================================================== DAG construction
@@ -576,14 +582,7 @@ def random_torch_dag(rng: random.Random, *, max_nodes: int = 6, nest: float = 0.
             continue
         op = rng.choice([*ops, "identity"])
         nodes.append(Node(op, _op_params(rng, op), rng.choice(graphnas.COMBINES)))
-    edges = set()
-    for d in range(k_in, n):
-        for s in range(d):
-            if rng.random() < 0.35:
-                edges.add((s, d))
-        if not any(e[1] == d for e in edges):
-            edges.add((rng.randrange(d), d))
-    return DAG(nodes, sorted(edges), inputs=list(range(k_in)))
+    return DAG(nodes, _random_edges(rng, k_in, n, 0.35), inputs=list(range(k_in)))
 
 
 def expected_size(size: int, scale: int) -> int:
