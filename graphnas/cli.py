@@ -73,12 +73,6 @@ def _load_graph(source: str) -> DAG:
     return as_dag(source)
 
 
-def _load_dag(source: str) -> DAG:
-    """The same as :func:`_load_graph`: a genotype is its cell-pair DAG, which every model but darts compiles as
-    a cell (as search does with members of the darts space)."""
-    return _load_graph(source)
-
-
 def _parse_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -327,7 +321,7 @@ def _picture_format(path: Path, fmt: str | None, option: str) -> str:
     return suffix
 
 
-def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], num_classes: int,
+def _build_network(obj: DAG, source: str, model: str, params: dict[str, Any], num_classes: int,
                    in_channels: int, size: int | None) -> tuple[DAG, int, tuple[int, int, int]]:
     """The network DAG to compile, its input channels and the input shape ``(C, H, W)`` of one sample.
 
@@ -337,8 +331,7 @@ def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], nu
     if model == "none":
         if params:
             raise UserError(f"--model none builds no network, so it takes no parameter {_flags(list(params))}")
-        dag = obj if isinstance(obj, DAG) else _load_dag(source)
-        return dag, in_channels, (in_channels, size or 32, size or 32)
+        return obj, in_channels, (in_channels, size or 32, size or 32)
     from graphnas.models import get_model_builder
 
     try:
@@ -351,8 +344,6 @@ def _build_network(obj: Any, source: str, model: str, params: dict[str, Any], nu
                         f"graphnas.models.get_model({model!r}, ...)")
     _check_params("model", model, builder.fn, params, skip=[required[0], "num_classes"])
     params = _check_types("model", model, builder.fn, params)
-    if isinstance(obj, str):
-        obj = _load_dag(source)
     config = dict(params)
     if "num_classes" in accepted:
         config["num_classes"] = num_classes
@@ -506,17 +497,6 @@ def _progress_bar() -> Any:
                     transient=False)
 
 
-def _arch(space: Any, dag: DAG) -> str | None:
-    """The space's string for ``dag`` (e.g. a NAS-Bench-201 arch string), or None where it has none."""
-    to_string = getattr(space, "to_string", None)
-    if not callable(to_string):
-        return None
-    try:
-        return str(to_string(dag))
-    except (GraphError, ValueError, TypeError, KeyError):
-        return None
-
-
 def _history_table(title: str, history: Any, space: Any = None, top: int = 5) -> Any:
     """The best evaluations; each graph in full (the space's arch string where it has one, else its ops):
     long cells fold onto further lines, never cut."""
@@ -528,7 +508,9 @@ def _history_table(title: str, history: Any, space: Any = None, top: int = 5) ->
     table.add_column("seconds", justify="right")
     table.add_column("nodes", justify="right")
     ok = sorted((e for e in history.evaluations if e.ok), key=lambda e: -e.value)[:top]
-    archs = [_arch(space, e.dag) for e in ok]
+    from graphnas.search.loop import arch_string
+
+    archs = [arch_string(space, e.dag) for e in ok]
     table.add_column("arch" if ok and all(a is not None for a in archs) else "ops", overflow="fold")
     for k, (e, arch) in enumerate(zip(ok, archs, strict=True), 1):
         ops = [op if isinstance(op, str) else f"cell({len(op)})" for op in e.dag.ops
@@ -615,7 +597,6 @@ def search(
     parse), e.g. graphnas search --space randwire --generator er --n 16 --params '{"p": 0.3}' --optimizer rea
     --population 10 --sample-size 3.
     """
-    import math
 
     _use_threads(threads)
 
@@ -658,6 +639,7 @@ def search(
     except ValueError as err:
         raise UserError(str(err)) from None
     from graphnas.search import run
+    from graphnas.search.loop import arch_string
 
     pool, close = _search_executor(executor, workers, address)
     with _progress_bar() as bar:
@@ -681,7 +663,7 @@ def search(
     console = _console()
     console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
     best = history.best_dag
-    best_arch = None if best is None else _arch(space_obj, best)
+    best_arch = None if best is None else arch_string(space_obj, best)
     summary = {"space": space, "space_params": space_params, "objective": objective, "optimizer": optimizer,
                "optimizer_params": opt_params, "budget": budget, "seed": seed,
                "evaluations": len(history), "failed": len(history.failed),
@@ -746,7 +728,6 @@ def demo(
     Writes the journals, the best cell (JSON, SVG), its trained model (state_dict, ONNX), a plot of the
     search curves (PNG) and a report (Markdown and HTML) into --out.
     """
-    import math
 
     _use_threads(threads)
 

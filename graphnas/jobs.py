@@ -45,8 +45,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from graphnas.dag import DAG
-
 __all__ = ["MainJobConfig", "ProgressCallback", "main_job", "prepare_output"]
 
 log = logging.getLogger(__name__)
@@ -116,15 +114,6 @@ def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *
     return out
 
 
-def _arch_string(dag: DAG) -> str | None:
-    try:
-        from graphnas.generators.nb201 import NB201Space
-
-        return NB201Space().to_string(dag)
-    except Exception:  # noqa: BLE001 - not an NB201 cell: no arch string
-        return None
-
-
 def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: bool = False,
              progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Run the main job into folder ``out`` and return its summary (also written to ``summary.json``).
@@ -146,6 +135,7 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
     from graphnas.generators import get_generator
     from graphnas.report import plot_search_curves, write_report
     from graphnas.search import get_optimizer, run
+    from graphnas.search.loop import arch_string
     from graphnas.surrogate import GNNSurrogate
 
     cfg = config or MainJobConfig()
@@ -231,7 +221,7 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
         "config": {**asdict(cfg), "space": "nb201", "space_size": space.size(), "objective": "digits"},
         "bo": bo_summary,
         "random": rnd_summary,
-        "best": {"arch": _arch_string(best), "value": bo_summary["best_value"],
+        "best": {"arch": arch_string(space, best), "value": bo_summary["best_value"],
                  "retrained_value": retrained["value"], "params": retrained["params"],
                  "canonical_key": best.canonical_key(),
                  # to_torch(DAG.load(best_network.json), in_channels=...) + best_model.pt rebuild the model

@@ -193,6 +193,17 @@ def _journal_lines(path: str | os.PathLike) -> list[tuple[int, Any]]:
     return out
 
 
+def arch_string(space: Any, dag: DAG) -> str | None:
+    """The space's string for ``dag`` (e.g. a NAS-Bench-201 arch string), or None where it has none."""
+    to_string = getattr(space, "to_string", None)
+    if not callable(to_string):
+        return None
+    try:
+        return str(to_string(dag))
+    except Exception:  # noqa: BLE001 - a graph the space cannot name simply has no string
+        return None
+
+
 def _evaluate(objective: Callable[[DAG], Any], dag: DAG) -> Evaluation:
     """Call the objective and turn whatever happens into an :class:`Evaluation` (runs in the worker)."""
     start = time.perf_counter()
@@ -459,15 +470,10 @@ class _Loop:
                  progress: Callable[[History, Evaluation], None] | None, next_index: int) -> None:
         self.optimizer, self.objective, self.history = optimizer, objective, history
         self.fh, self.progress, self.next_index = fh, progress, next_index
-        self.to_string = getattr(getattr(optimizer, "space", None), "to_string", None)
+        self.space = getattr(optimizer, "space", None)
 
     def arch(self, dag: DAG) -> str | None:
-        if self.to_string is None:
-            return None
-        try:
-            return str(self.to_string(dag))
-        except Exception:  # noqa: BLE001 - a graph the space cannot name is journalled without a string
-            return None
+        return arch_string(self.space, dag)
 
     def write(self, index: int, e: Evaluation) -> None:
         if self.fh is not None:
