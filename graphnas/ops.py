@@ -9,8 +9,6 @@ passed to the factory as a keyword argument.
 Adding an op takes a few lines and no edits elsewhere::
 
     >>> import torch.nn as nn
-
-from graphnas.registry import Registry
     >>> from graphnas.ops import register_op
     >>> @register_op("my_conv_3x3")
     ... def my_conv_3x3(C_in, C_out, stride):

@@ -252,9 +252,11 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
 def _draws_in_training(model: nn.Module) -> bool:
     """Whether a module of ``model`` draws random numbers in a training forward pass: dropout or DropPath with
     p > 0 (the stochastic modules of graphnas' ops and of torch.nn)."""
+    from graphnas.ops import DropPath
+
     for m in model.modules():
         p = getattr(m, "p", 0.0)
-        if (isinstance(m, nn.modules.dropout._DropoutNd) or type(m).__name__ == "DropPath") and p:
+        if isinstance(m, (nn.modules.dropout._DropoutNd, DropPath)) and p:
             return True
     return False
 

@@ -7,7 +7,6 @@ mapping) that :func:`graphnas.search.run` maximises.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,11 +60,7 @@ def get_objective(spec: str, *, epochs: int = 3, seed: int = 0, C: int = 8, N: i
     from graphnas.benchmarks.nb201 import NB201Table
 
     if not sep:
-        path = inspect.signature(NB201Table).parameters.get("path")
-        if path is not None and path.default is inspect.Parameter.empty:
-            raise ValueError("this graphnas has no packaged NAS-Bench-201 table; give a table file: nb201:PATH")
-        packaged: Any = NB201Table  # its path has a default once the table ships with the package
-        return packaged()
+        return NB201Table()  # the packaged table
     if not arg:
         raise ValueError("the nb201 objective needs a table file after the colon: nb201:PATH (or plain nb201)")
     if not Path(arg).is_file():

@@ -54,8 +54,8 @@ def to_pyg(dag: DAG, featurizer: Encoding | None = None) -> Data:
         >>> d.x.shape, d.edge_index.tolist()
         (torch.Size([3, 12]), [[0, 1], [1, 2]])
     """
-    f = Featurizer.fit([dag]) if featurizer is None else _as_featurizer(featurizer)
     flat = dag.flatten()
+    f = Featurizer.fit([flat]) if featurizer is None else _as_featurizer(featurizer)
     b = f.batch([flat])
     return Data(x=b.x, edge_index=b.edge_index, dag_edge_index=_edge_tensor(flat.edges), num_nodes=len(flat),
                 inputs=torch.tensor(flat.inputs, dtype=torch.long),

@@ -26,13 +26,12 @@ from collections.abc import Iterator, Sequence
 from math import comb, prod
 from typing import Any, cast
 
-from graphnas.dag import DAG, GraphError, Node
+from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
 from graphnas.genotypes import (
-    PAIR_EDGES,
     PRIMITIVES,
     Block,
     Genotype,
@@ -41,6 +40,7 @@ from graphnas.genotypes import (
     blocks_to_cell,
     cell_to_blocks,
     pair_cells,
+    pair_dag,
 )
 
 __all__ = ["DARTSSpace", "DARTS_OPS", "ENASSpace", "ENAS_OPS", "NASNET_OPS", "NASNetSpace"]
@@ -66,7 +66,6 @@ NASNET_OPS: tuple[str, ...] = (
     "sep_conv_7x7",
 )
 
-_PAIR_EDGES = PAIR_EDGES  # the cell-pair layout is defined once, in graphnas.genotypes
 CellBlocks = tuple[Block, ...]
 
 
@@ -108,9 +107,8 @@ class _CellPairSpace(SearchSpace):
         cells = []
         for which, blocks in (("normal", normal), ("reduce", reduce)):
             blocks = [cast(Block, tuple(b)) for b in blocks]  # callers may pass lists
-            cells.append(Node(blocks_to_cell(blocks, self.concat_of(blocks),
-                                             reduce=which == "reduce", which=which)))
-        return DAG([Node("input"), Node("input"), *cells], _PAIR_EDGES, inputs=(0, 1), outputs=(3,))
+            cells.append(blocks_to_cell(blocks, self.concat_of(blocks), reduce=which == "reduce", which=which))
+        return pair_dag(cells[0], cells[1])
 
     def to_blocks(self, dag: DAG) -> tuple[list[Block], list[Block]]:
         """The (normal, reduce) blocks of a cell-pair DAG; GraphError if it is not one of this space's."""

@@ -401,11 +401,7 @@ class _Engine:
     def isolate(self, objective: Callable[[DAG], Any], task: _Task, timeout: float | None) -> None:
         """Run a suspect in a one-worker pool of its own, so that only the evaluation that kills its worker
         breaks it (a broken pool does not say whose worker died)."""
-        old = self.executor
-        kw: dict[str, Any] = {"max_workers": 1, "mp_context": getattr(old, "_mp_context", None),
-                              "initializer": getattr(old, "_initializer", None),
-                              "initargs": getattr(old, "_initargs", ())}
-        task.private = cf.ProcessPoolExecutor(**kw)
+        task.private = cf.ProcessPoolExecutor(**_pool_kwargs(self.executor, 1))
         self._owned.append(task.private)
         task.future = task.private.submit(_evaluate, objective, task.dag)
         task.deadline = time.monotonic() + timeout if timeout is not None else math.inf
@@ -417,10 +413,7 @@ class _Engine:
         old = self.executor
         if not isinstance(old, cf.ProcessPoolExecutor):
             return False
-        kw: dict[str, Any] = {"max_workers": getattr(old, "_max_workers", None),
-                              "mp_context": getattr(old, "_mp_context", None),
-                              "initializer": getattr(old, "_initializer", None),
-                              "initargs": getattr(old, "_initargs", ())}
+        kw = _pool_kwargs(old, getattr(old, "_max_workers", None))
         _kill_pool(old)
         self.executor = cf.ProcessPoolExecutor(**kw)
         self._owned.append(self.executor)
@@ -445,6 +438,12 @@ class _Engine:
     def close(self) -> None:
         for pool in self._owned:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_kwargs(pool: cf.Executor, max_workers: int | None) -> dict[str, Any]:
+    """The settings of a new process pool like ``pool`` (its start method and initializer), of ``max_workers``."""
+    return {"max_workers": max_workers, "mp_context": getattr(pool, "_mp_context", None),
+            "initializer": getattr(pool, "_initializer", None), "initargs": getattr(pool, "_initargs", ())}
 
 
 def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -500,7 +499,6 @@ class _Loop:
     def parallel(self, budget: int, engine: _Engine, slots: int, ordered: bool, timeout: float | None,
                  retries: int) -> None:
         pending: list[_Task] = []  # in ask order
-        self._timeout = timeout
 
         def submit(task: _Task) -> None:
             try:
@@ -547,14 +545,15 @@ class _Loop:
                         continue
                     if fut.done():
                         shared = sum(1 for t in pending if t.result is None and t.generation == task.generation)
-                        self._harvest(task, fut, engine, retries, shared, submit, finish)
+                        self._harvest(task, fut, engine, retries, timeout, shared, submit, finish)
                     elif time.monotonic() >= task.deadline:
                         private = task.private
+                        resubmit = private is None and engine.stop(task)  # frees the worker running it
                         finish(task, Evaluation(task.dag, float("nan"), float(timeout or 0.0), "failed",
                                                 f"timed out after {timeout:g} s"))
                         if private is not None:  # a suspect alone in its pool: kill that pool only
                             _kill_pool(private)  # type: ignore[arg-type]
-                        elif engine.stop(_Task(task.dag, task.index, fut, task.generation)):
+                        elif resubmit:
                             for other in pending:  # their pool was killed with it: innocent, submit again
                                 if other.result is None and other.generation < engine.generation:
                                     submit(other)
@@ -573,8 +572,8 @@ class _Loop:
                     task.future.cancel()
             engine.close()
 
-    def _harvest(self, task: _Task, fut: cf.Future, engine: _Engine, retries: int, shared: int,
-                 submit: Callable[[_Task], None], finish: Callable[[_Task, Evaluation], None]) -> None:
+    def _harvest(self, task: _Task, fut: cf.Future, engine: _Engine, retries: int, timeout: float | None,
+                 shared: int, submit: Callable[[_Task], None], finish: Callable[[_Task, Evaluation], None]) -> None:
         try:
             e = fut.result()
         except BaseException as err:  # noqa: BLE001 - any failure of the engine is recorded, not fatal
@@ -587,7 +586,7 @@ class _Loop:
                     # A pool breaks for all its evaluations at once and does not say whose worker died: each
                     # runs once more, free and alone; the one that kills its worker breaks its own pool then.
                     task.suspected = True
-                    engine.isolate(self.objective, task, self._timeout)
+                    engine.isolate(self.objective, task, timeout)
                     return
             reason = f"{type(err).__name__}: {err}".strip()
             if infra:

@@ -3,7 +3,7 @@
 :class:`GNNSurrogate` is a scikit-learn estimator: ``fit(dags, y)``, then ``predict(dags)``
 (the mean) or ``predict(dags, return_std=True) -> (mean, std)``. Each ensemble member is a small
 bidirectional GIN (:class:`~graphnas.surrogate.layers.BiGINConv`) over the
-node features of :mod:`graphnas.surrogate.features`, read out from the sum of
+node features of :mod:`graphnas.converters.features`, read out from the sum of
 all node embeddings and the output node's embedding. Members differ by their
 random initialisation (a deep ensemble, Lakshminarayanan et al. 2017); the
 spread of their predictions is the uncertainty. Training minimises squared
@@ -30,9 +30,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from graphnas.converters.features import Featurizer, GraphBatch
 from graphnas.dag import DAG
 from graphnas.generators._random import Seed, as_torch, seed_int
-from graphnas.surrogate.features import Featurizer, GraphBatch
 from graphnas.surrogate.layers import BiGINConv, EnsembleLinear
 
 __all__ = ["GNNSurrogate"]
