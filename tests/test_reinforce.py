@@ -9,8 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from graphnas.generators import ChainSpace, NB101Space, NB201Space  # noqa: E402
-from graphnas.search import Controller, RandomSearch, Reinforce, read_journal, run  # noqa: E402
-from graphnas.search.reinforce import make_reinforce, plot_policy  # noqa: E402
+from graphnas.search import Controller, RandomSearch, Reinforce, get_optimizer, read_journal, run  # noqa: E402
+from graphnas.search.reinforce import plot_policy  # noqa: E402
 
 
 def convs(dag) -> float:
@@ -208,8 +208,9 @@ def test_nb101_controller_never_samples_an_invalid_cell(policy):
     assert not h.failed and all(space.contains(e.dag) for e in h.evaluations)
 
 
-def test_plot_policy_and_factory(tmp_path):
-    opt = make_reinforce(NB201Space(), seed=0, policy="independent")
+def test_plot_policy_and_registry(tmp_path):
+    opt = get_optimizer("reinforce", NB201Space(), seed=0, policy="independent")
+    assert isinstance(opt, Reinforce)
     run(opt, convs, 6)
     fig = plot_policy(opt, tmp_path / "policy.png")
     assert (tmp_path / "policy.png").stat().st_size > 1000 and fig.axes

@@ -123,13 +123,9 @@ def walk(space: Any, choices: Sequence[int]) -> list[Decision]:
             raise GraphError(f"decision sequence too long: {len(choices)} choices, but the sequence is complete "
                              f"after {k} (choice {k} = {c!r} has no decision)")
         if isinstance(c, bool) or not isinstance(c, int):
-            try:
-                import numpy as np
+            import numpy as np  # a hard dependency; imported here only when a choice is not a plain int
 
-                ok = isinstance(c, np.integer)
-            except ImportError:  # pragma: no cover
-                ok = False
-            if not ok:
+            if not isinstance(c, np.integer):
                 raise GraphError(f"decision {k} ({d.name}): the choice must be an int, got {c!r}")
             c = int(c)
         if not 0 <= c < d.size:

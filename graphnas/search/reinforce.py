@@ -45,7 +45,7 @@ from graphnas.generators.decisions import Decision, has_decisions, walk
 from graphnas.search.base import Optimizer
 from graphnas.search.registry import register_optimizer
 
-__all__ = ["Controller", "Reinforce", "make_reinforce", "plot_policy"]
+__all__ = ["Controller", "Reinforce", "plot_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -653,11 +653,6 @@ class Reinforce(Optimizer):
     def __repr__(self) -> str:
         return (f"Reinforce(space={type(self.space).__name__}, policy={self.controller.policy!r}, "
                 f"batch_size={self.batch_size}, seed={self.seed!r})")
-
-
-def make_reinforce(space: Any, *, seed: Any = 0, **options: Any) -> Reinforce:
-    """The registry's factory: ``Reinforce(space, seed=seed, **options)``."""
-    return Reinforce(space, seed=seed, **options)
 
 
 def plot_policy(source: Controller | Reinforce, path: str | None = None, *, max_decisions: int = 60) -> Any:
