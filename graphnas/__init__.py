@@ -1,6 +1,6 @@
 """graphnas: neural architecture search where every architecture is a DAG.
 
-Generators produce a :class:`DAG`, converters consume it (PyTorch, PyG,
+Generators produce a `DAG`, converters consume it (PyTorch, PyG,
 Graphviz, JSON, networkx, igraph), the surrogate and the search speak it.
 
 ``import graphnas`` is cheap: the parts that need torch, PyG or Graphviz are

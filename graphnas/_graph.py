@@ -1,10 +1,10 @@
 """Small graph algorithms on topologically numbered graphs, shared by the DAG and its users.
 
-- :func:`reachable`: which nodes a path leads to from some nodes, or which lead to them. It is the one
+- `reachable`: which nodes a path leads to from some nodes, or which lead to them. It is the one
   reachability routine of the package: DAG validation, NAS-Bench-101 pruning
-  (:func:`graphnas.from_adjacency`), zero-op removal in :func:`graphnas.from_edge_ops` and the surrogate's
+  (`graphnas.from_adjacency`), zero-op removal in `graphnas.from_edge_ops` and the surrogate's
   *live* flag all call it.
-- :func:`flatten`: inline nested DAGs (``DAG.flatten()`` calls it).
+- `flatten`: inline nested DAGs (``DAG.flatten()`` calls it).
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ def reachable(n: int, edges: Iterable[tuple[int, int]], start: Iterable[int], *,
     suffices; edges may come in any order. To stop paths at some nodes, leave out the
     edges that leave them.
 
-    Example::
+    **Example**
 
-        >>> reachable(4, [(0, 1), (2, 3)], [0])
-        [True, True, False, False]
-        >>> reachable(4, [(0, 1), (2, 3)], [3], backward=True)
-        [False, False, True, True]
+    ```python
+    >>> reachable(4, [(0, 1), (2, 3)], [0])
+    [True, True, False, False]
+    >>> reachable(4, [(0, 1), (2, 3)], [3], backward=True)
+    [False, False, True, True]
+
+    ```
     """
     seen = [False] * n
     for i in start:

@@ -2,7 +2,7 @@
 
 PyTorch's layers draw their initial weights (``nn.Conv2d(...)``, ``nn.Linear(...)``) and their
 dropout masks from the process-wide default generator, which ``torch.manual_seed`` resets for
-everyone. :func:`local_generator` instead installs a ``TorchFunctionMode`` (thread-local in
+everyone. `local_generator` instead installs a ``TorchFunctionMode`` (thread-local in
 PyTorch) that hands ``generator`` to every random call made without one, so that building and
 training a model is seeded without touching the global generator, and two threads training two
 models do not draw from each other's stream.

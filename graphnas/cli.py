@@ -358,7 +358,7 @@ def _build_network(obj: DAG, source: str, model: str, params: dict[str, Any], nu
 def python_module(network: DAG, module: Any, in_channels: int, input_shape: Sequence[int],
                   command: str = "") -> str:
     """The text of an importable Python module that rebuilds ``module``: ``build()`` compiles the embedded
-    network DAG with :func:`graphnas.to_torch` (the same class, the same parameter names, so a ``state_dict``
+    network DAG with `graphnas.to_torch` (the same class, the same parameter names, so a ``state_dict``
     saved by ``graphnas compile ... -o model.pt`` loads into it); the generated torch.fx code follows as
     comments, for reading."""
     code = module.print_readable(print_output=False).rstrip().splitlines()

@@ -1,26 +1,29 @@
 """Learning-curve extrapolation (Domhan, Springenberg and Hutter 2015) and an early-stopping rule.
 
-:func:`extrapolate` fits an ensemble of parametric curve families (pow3, pow4, log-power, MMF,
+`extrapolate` fits an ensemble of parametric curve families (pow3, pow4, log-power, MMF,
 Janoschek, Weibull, exp4, ilog2, vapour pressure) to the first epochs of a learning curve with
 ``scipy.optimize.curve_fit`` and predicts its value at a target epoch. Each family is weighted by
 its fit (``exp(-BIC / 2)``, normalised); the uncertainty adds the families' disagreement, each
 fit's parameter uncertainty carried to the target epoch (delta method) and the residual noise.
-:func:`should_stop` stops a run when the probability that it beats the incumbent falls below
+`should_stop` stops a run when the probability that it beats the incumbent falls below
 ``delta`` (a normal approximation of the ensemble's prediction).
 
 This is Domhan et al.'s ensemble fitted by least squares and combined by BIC weights, not their
 MCMC posterior: cheaper, and good enough to rank and to stop the hopeless.
 
-Example::
+**Example**
 
-    >>> import numpy as np
-    >>> from graphnas.curves import extrapolate, should_stop
-    >>> epochs = np.arange(1, 21)
-    >>> curve = 90 - 40 * epochs ** -0.8
-    >>> round(extrapolate(curve, 100).mean)
-    89
-    >>> should_stop(curve, 100, incumbent=95.0, delta=0.05)
-    True
+```python
+>>> import numpy as np
+>>> from graphnas.curves import extrapolate, should_stop
+>>> epochs = np.arange(1, 21)
+>>> curve = 90 - 40 * epochs ** -0.8
+>>> round(extrapolate(curve, 100).mean)
+89
+>>> should_stop(curve, 100, incumbent=95.0, delta=0.05)
+True
+
+```
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
         curve: the observed values (e.g. validation accuracy), one per epoch.
         target_epoch: the epoch to predict (e.g. the full training budget).
         epochs: the epochs of the observations (default 1, 2, ...).
-        families: names from :data:`FAMILIES` (default: all).
+        families: names from `FAMILIES` (default: all).
         lower, upper: bounds of the value (e.g. 0 and 100 for an accuracy in percent); each family's
             prediction is clipped to them.
 
@@ -219,7 +222,7 @@ def should_stop(curve: Sequence[float] | Array, target_epoch: float, incumbent: 
                 mode: str = "max", **kwargs: Any) -> bool:
     """Stop when the probability that this run's value at ``target_epoch`` beats ``incumbent`` is below ``delta``.
 
-    ``mode="max"`` (accuracy) or ``"min"`` (loss). Other keywords go to :func:`extrapolate`. A curve that already
+    ``mode="max"`` (accuracy) or ``"min"`` (loss). Other keywords go to `extrapolate`. A curve that already
     reaches ``target_epoch`` is compared as it is.
     """
     if not 0.0 < delta < 1.0:

@@ -1,24 +1,27 @@
 """The one architecture type: an immutable directed acyclic graph of operations.
 
-A :class:`DAG` holds nodes numbered in topological order (every edge goes from a
-lower to a higher index). Each :class:`Node` carries an ``op`` (a name such as
-``"nor_conv_3x3"``, or a nested :class:`DAG` for a cell inside a network), a small
+A `DAG` holds nodes numbered in topological order (every edge goes from a
+lower to a higher index). Each `Node` carries an ``op`` (a name such as
+``"nor_conv_3x3"``, or a nested `DAG` for a cell inside a network), a small
 mapping of ``params`` and a ``combine`` rule saying how the node merges its
 inputs before applying the op. Designated ``inputs`` receive the data;
 designated ``outputs`` are what the graph returns.
 
-Bad input is refused at construction with :class:`GraphError`, whose message
+Bad input is refused at construction with `GraphError`, whose message
 names the node or edge at fault. This module holds the value type and its JSON
 form only; conversions to other forms (networkx, igraph, adjacency matrices, PyG,
-PyTorch, Graphviz) live in :mod:`graphnas.converters`.
+PyTorch, Graphviz) live in `graphnas.converters`.
 
-Example::
+**Example**
 
-    >>> from graphnas import DAG, Node
-    >>> g = DAG([Node("input"), Node("conv3x3"), Node("identity", combine="sum")],
-    ...         [(0, 1), (0, 2), (1, 2)])
-    >>> g.inputs, g.outputs
-    ((0,), (2,))
+```python
+>>> from graphnas import DAG, Node
+>>> g = DAG([Node("input"), Node("conv3x3"), Node("identity", combine="sum")],
+...         [(0, 1), (0, 2), (1, 2)])
+>>> g.inputs, g.outputs
+((0,), (2,))
+
+```
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ __all__ = ["COMBINES", "DAG", "GraphError", "Node", "JSON_FORMAT", "JSON_VERSION
 #: (in the order of their node index), ``mean`` averages them.
 COMBINES: tuple[str, ...] = ("sum", "weighted_sum", "concat", "mean")
 
-#: The ``format`` tag and schema version written by :meth:`DAG.to_json`.
+#: The ``format`` tag and schema version written by `DAG.to_json`.
 JSON_FORMAT = "graphnas.dag"
 JSON_VERSION = 1
 
@@ -94,9 +97,9 @@ def _thaw_value(value: ParamValue) -> Any:
 
 
 class Node:
-    """One operation in a :class:`DAG`: ``op`` applied to its inputs merged by ``combine``.
+    """One operation in a `DAG`: ``op`` applied to its inputs merged by ``combine``.
 
-    ``op`` is an operation name or a nested :class:`DAG`. ``params`` is a small
+    ``op`` is an operation name or a nested `DAG`. ``params`` is a small
     read-only mapping of JSON-like values (lists become tuples). Nodes are
     immutable, compare by value and hash.
     """
@@ -185,7 +188,7 @@ class DAG:
     """An immutable architecture graph with nodes numbered in topological order.
 
     Args:
-        nodes: the nodes, as :class:`Node` objects (an op name or a nested DAG
+        nodes: the nodes, as `Node` objects (an op name or a nested DAG
             is accepted as shorthand for ``Node(op)``).
         edges: ``(src, dst)`` pairs with ``src < dst``.
         inputs: the nodes that receive the graph's inputs, in order. Default:
@@ -470,7 +473,7 @@ class DAG:
         }
 
     def to_json(self, *, indent: int | None = None) -> str:
-        """Serialise to JSON (see ``docs/json-schema.md``); :meth:`from_json` reads it back exactly."""
+        """Serialise to JSON (see ``docs/json-schema.md``); `from_json` reads it back exactly."""
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
@@ -492,7 +495,7 @@ class DAG:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DAG:
-        """Parse JSON written by :meth:`to_json`. Never executes anything; bad input raises GraphError."""
+        """Parse JSON written by `to_json`. Never executes anything; bad input raises GraphError."""
         if not isinstance(text, (str, bytes, bytearray)):
             raise GraphError(f"from_json expects a str or bytes, got {type(text).__name__}")
         try:
@@ -510,7 +513,7 @@ class DAG:
 
     @classmethod
     def load(cls, path: str) -> DAG:
-        """Read a graph written by :meth:`save`. A file that is not a DAG document raises GraphError naming it."""
+        """Read a graph written by `save`. A file that is not a DAG document raises GraphError naming it."""
         with open(path, "rb") as fh:
             data = fh.read()
         try:

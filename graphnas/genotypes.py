@@ -1,20 +1,23 @@
 """Published cell genotypes (DARTS, NASNet, AmoebaNet, ENAS) and their node-form DAGs.
 
-A :class:`Genotype` is exactly DARTS' format: ``normal`` and ``reduce`` are lists
+A `Genotype` is exactly DARTS' format: ``normal`` and ``reduce`` are lists
 of ``(op, input_index)`` pairs, two per intermediate state; state 0 is the
 output of cell k-2, state 1 that of cell k-1, state ``2 + i`` the sum of pair
 ``2i`` and ``2i + 1``; ``*_concat`` lists the states joined to form the output.
 
-:func:`genotype_to_dag` turns one cell into the node form every graphnas tool
+`genotype_to_dag` turns one cell into the node form every graphnas tool
 reads: each ``(op, input)`` pair becomes an op node, each state an
 ``identity``/``sum`` node, the output an ``identity``/``concat`` node.
 
-Example::
+**Example**
 
-    >>> from graphnas.genotypes import DARTS_V2, genotype_to_dag
-    >>> cell = genotype_to_dag(DARTS_V2, "normal")
-    >>> len(cell), cell.inputs, cell.nodes[-1].combine
-    (15, (0, 1), 'concat')
+```python
+>>> from graphnas.genotypes import DARTS_V2, genotype_to_dag
+>>> cell = genotype_to_dag(DARTS_V2, "normal")
+>>> len(cell), cell.inputs, cell.nodes[-1].combine
+(15, (0, 1), 'concat')
+
+```
 """
 
 from __future__ import annotations
@@ -158,7 +161,7 @@ _PUBLISHED: dict[str, Genotype] = {"AmoebaNet": AmoebaNet, "DARTS": DARTS, "DART
 
 
 def list_genotypes() -> list[str]:
-    """The names of the published genotypes :func:`get_genotype` knows, sorted."""
+    """The names of the published genotypes `get_genotype` knows, sorted."""
     return sorted(_PUBLISHED)
 
 
@@ -212,7 +215,7 @@ def _blocks_from_pairs(pairs: Sequence[Any], which: str) -> list[Block]:
 
 
 def _pairs_from_blocks(blocks: Sequence[Block]) -> list[tuple[str, int]]:
-    """The ``(op, input)`` pairs of a Genotype cell, two per block (inverse of :func:`_blocks_from_pairs`)."""
+    """The ``(op, input)`` pairs of a Genotype cell, two per block (inverse of `_blocks_from_pairs`)."""
     return [p for b in blocks for p in ((b[1], b[0]), (b[3], b[2]))]
 
 
@@ -220,7 +223,7 @@ def blocks_to_cell(blocks: Sequence[Block], concat: Sequence[int], *, reduce: bo
                    which: str = "cell") -> DAG:
     """Build a node-form cell from blocks ``(in_a, op_a, in_b, op_b, combine)`` and the output's states.
 
-    Layout (what :func:`cell_to_blocks` reads back): inputs 0 and 1; per block two op
+    Layout (what `cell_to_blocks` reads back): inputs 0 and 1; per block two op
     nodes then the state node; one ``skip_connect`` node per input listed in
     ``concat`` (stride 2 in a reduction cell, so shapes meet); the ``identity``/
     ``concat`` output last. In a reduction cell every op reading an input has
@@ -287,20 +290,22 @@ PAIR_EDGES: tuple[tuple[int, int], ...] = ((0, 2), (1, 2), (1, 3), (2, 3))
 
 
 def pair_dag(normal: DAG, reduce: DAG) -> DAG:
-    """The cell-pair DAG holding a normal and a reduction cell, wired as :data:`PAIR_EDGES` says.
+    """The cell-pair DAG holding a normal and a reduction cell, wired as `PAIR_EDGES` says.
 
     This is how one DAG carries a whole genotype (the members of the ``darts`` and
-    ``enas`` spaces are such DAGs)::
+    ``enas`` spaces are such DAGs):
 
-        0 input (c_{k-2}) ─┬─► 2 normal cell ─► 3 reduction cell   output: 3
-        1 input (c_{k-1}) ─┴────────────────────┘
+    ```python
+    0 input (c_{k-2}) ─┬─► 2 normal cell ─► 3 reduction cell   output: 3
+    1 input (c_{k-1}) ─┴────────────────────┘
+    ```
     """
     return DAG([Node("input"), Node("input"), Node(normal), Node(reduce)], PAIR_EDGES, inputs=(0, 1),
                outputs=(3,))
 
 
 def pair_cells(dag: DAG) -> tuple[DAG, DAG]:
-    """The (normal, reduce) cells of a cell-pair DAG (inverse of :func:`pair_dag`); GraphError if it is not one."""
+    """The (normal, reduce) cells of a cell-pair DAG (inverse of `pair_dag`); GraphError if it is not one."""
     if not isinstance(dag, DAG):
         raise GraphError(f"expected a DAG, got {type(dag).__name__}")
     if len(dag) != 4 or dag.edges != PAIR_EDGES or dag.inputs != (0, 1) or dag.outputs != (3,):
@@ -325,7 +330,7 @@ def genotype_to_dag(genotype: Genotype, cell: str = "normal") -> DAG:
     ``identity``/``concat`` output over the ``*_concat`` states. Ops of the
     reduction cell that read an input carry ``{"stride": 2}``. ``cell="pair"``
     gives the whole genotype as one DAG: both cells in the cell-pair DAG of
-    :func:`pair_dag` (what :func:`graphnas.as_dag` makes of a genotype).
+    `pair_dag` (what `graphnas.as_dag` makes of a genotype).
     """
     if cell not in ("normal", "reduce", "pair"):
         raise GraphError(f"cell must be 'normal', 'reduce' or 'pair', got {cell!r}")
@@ -339,7 +344,7 @@ def genotype_to_dag(genotype: Genotype, cell: str = "normal") -> DAG:
 
 
 def cell_to_blocks(dag: DAG) -> tuple[list[Block], list[int], bool]:
-    """Read a cell made by :func:`blocks_to_cell` back: ``(blocks, concat, reduce)``.
+    """Read a cell made by `blocks_to_cell` back: ``(blocks, concat, reduce)``.
 
     Raises GraphError naming the node where the DAG departs from that layout.
     """
@@ -396,9 +401,9 @@ def cell_to_blocks(dag: DAG) -> tuple[list[Block], list[int], bool]:
 
 
 def dag_to_genotype(normal: DAG, reduce: DAG | None = None) -> Genotype:
-    """The :class:`Genotype` of a normal and a reduction cell in node form (inverse of :func:`genotype_to_dag`).
+    """The `Genotype` of a normal and a reduction cell in node form (inverse of `genotype_to_dag`).
 
-    With one argument, ``normal`` is a cell-pair DAG (:func:`pair_dag`) holding both cells.
+    With one argument, ``normal`` is a cell-pair DAG (`pair_dag`) holding both cells.
     """
     if reduce is None:
         normal, reduce = pair_cells(normal)

@@ -1,9 +1,9 @@
 """The main job: a surrogate-guided search on digits with real training, against random search.
 
-:func:`main_job` runs Bayesian optimisation with the GNN surrogate over
+`main_job` runs Bayesian optimisation with the GNN surrogate over
 NAS-Bench-201 cells placed in the small digits skeleton
-(:func:`graphnas.benchmarks.digits.digits_network`), each evaluated by real
-training (:func:`graphnas.benchmarks.train_eval`), then random search on the same
+(`graphnas.benchmarks.digits.digits_network`), each evaluated by real
+training (`graphnas.benchmarks.train_eval`), then random search on the same
 budget and the same objective, and writes into one folder:
 
 ========================  =============================================================
@@ -20,17 +20,19 @@ budget and the same objective, and writes into one folder:
 ``summary.json``          the figures as data
 ========================  =============================================================
 
-Loading the trained model back (``summary.json`` holds ``best.in_channels`` and ``best.input_shape``)::
+Loading the trained model back (``summary.json`` holds ``best.in_channels`` and ``best.input_shape``):
 
-    import torch, graphnas
-    model = graphnas.to_torch(graphnas.DAG.load("runs/demo/best_network.json"), in_channels=1)
-    model.load_state_dict(torch.load("runs/demo/best_model.pt", weights_only=True))
-    model.eval()   # model(x): x of shape (batch, 1, 8, 8) as graphnas.benchmarks.digits.load_digits_split gives
+```python
+import torch, graphnas
+model = graphnas.to_torch(graphnas.DAG.load("runs/demo/best_network.json"), in_channels=1)
+model.load_state_dict(torch.load("runs/demo/best_model.pt", weights_only=True))
+model.eval()   # model(x): x of shape (batch, 1, 8, 8) as graphnas.benchmarks.digits.load_digits_split gives
+```
 
 The same seed gives the same result: the objective trains deterministically and
 every random choice (sampling, mutation, the surrogate) is seeded. Library code
 here prints nothing; the ``graphnas demo`` command adds the progress bar.
-:func:`prepare_output` guards an output folder against mixing two runs; ``graphnas
+`prepare_output` guards an output folder against mixing two runs; ``graphnas
 search`` uses it too.
 """
 
@@ -55,7 +57,7 @@ ProgressCallback = Callable[[str, int, int, Any], None]
 
 @dataclass(frozen=True)
 class MainJobConfig:
-    """Settings of :func:`main_job`; the defaults finish in a few minutes on 2 CPU cores."""
+    """Settings of `main_job`; the defaults finish in a few minutes on 2 CPU cores."""
 
     seed: int = 0
     budget: int = 60

@@ -1,14 +1,13 @@
-"""One dispatcher from anything graphnas can draw or compile to a :class:`~graphnas.DAG`: :func:`as_dag`.
+"""One dispatcher from anything graphnas can draw or compile to a `graphnas.DAG`: `as_dag`.
 
 Each format has one parser, and this module owns none of them: NAS-Bench-201
-arch strings are read by :meth:`NB201Space.from_string
-<graphnas.generators.NB201Space.from_string>`, DARTS genotypes and their names by
-:mod:`graphnas.genotypes`, NAS-Bench-101 ``(matrix, ops)`` specs by
-:meth:`NB101Space.from_spec <graphnas.generators.NB101Space.from_spec>`, JSON by
-:meth:`DAG.from_json <graphnas.DAG.from_json>`. :func:`as_dag` only tells the
+arch strings are read by `NB201Space.from_string`, DARTS genotypes and their names by
+`graphnas.genotypes`, NAS-Bench-101 ``(matrix, ops)`` specs by
+`NB101Space.from_spec`, JSON by
+`DAG.from_json`. `as_dag` only tells the
 formats apart and hands each to its parser, so every entry point (``render``,
 ``to_dot``, the ``graphnas`` command's ``render`` and ``compile``) accepts the
-same things and refuses bad input with the same :class:`~graphnas.GraphError`.
+same things and refuses bad input with the same `graphnas.GraphError`.
 
 Where it sits: it needs ``generators/`` (the NB101 and NB201 spaces) and
 ``genotypes``, which themselves depend only on ``dag.py``; so it cannot live in
@@ -18,13 +17,16 @@ genotypes; ``converters/dot.py`` calls it, lazily, for input that is not yet a
 DAG, and the CLI calls it to read its ``SOURCE`` arguments. Nothing it imports
 imports it back.
 
-Example::
+**Example**
 
-    >>> from graphnas import as_dag
-    >>> len(as_dag("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"))
-    10
-    >>> as_dag("darts_v2") == as_dag("DARTS_V2")
-    True
+```python
+>>> from graphnas import as_dag
+>>> len(as_dag("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"))
+10
+>>> as_dag("darts_v2") == as_dag("DARTS_V2")
+True
+
+```
 """
 
 from __future__ import annotations
@@ -94,21 +96,21 @@ def _from_string(text: str) -> DAG:
 
 
 def as_dag(obj: Any) -> DAG:
-    """The :class:`~graphnas.DAG` that ``obj`` describes, read by the one parser of its format.
+    """The `graphnas.DAG` that ``obj`` describes, read by the one parser of its format.
 
     ``obj`` may be:
 
-    - a :class:`~graphnas.DAG` (returned as it is);
-    - a DARTS-format genotype (:class:`graphnas.genotypes.Genotype`) or the name of
+    - a `graphnas.DAG` (returned as it is);
+    - a DARTS-format genotype (`graphnas.genotypes.Genotype`) or the name of
       a published one, case-insensitively (``"DARTS_V2"``, ``"darts_v2"``,
       ``"nasnet"``): the cell-pair DAG holding its normal and reduction cells
-      (:func:`graphnas.genotypes.genotype_to_dag` with ``cell="pair"``; read it back
-      with :func:`~graphnas.genotypes.dag_to_genotype`);
+      (`graphnas.genotypes.genotype_to_dag` with ``cell="pair"``; read it back
+      with `graphnas.genotypes.dag_to_genotype`);
     - a NAS-Bench-201 arch string (``"|nor_conv_3x3~0|+|...|"``), read by
-      :meth:`graphnas.generators.NB201Space.from_string`;
+      `graphnas.generators.NB201Space.from_string`;
     - a NAS-Bench-101 spec, a pair ``(matrix, ops)`` or a mapping with keys
-      ``"matrix"`` and ``"ops"``, read by :meth:`graphnas.generators.NB101Space.from_spec`;
-    - a graphnas DAG document: JSON text, a path (``str`` or :class:`os.PathLike`)
+      ``"matrix"`` and ``"ops"``, read by `graphnas.generators.NB101Space.from_spec`;
+    - a graphnas DAG document: JSON text, a path (``str`` or `os.PathLike`)
       to a JSON file, or the parsed mapping (``{"format": "graphnas.dag", ...}``).
 
     A string is JSON text if it starts with ``{``, else a path if such a file

@@ -1,8 +1,8 @@
-"""The published macro networks as :class:`graphnas.DAG` builders, in a registry (torchvision style).
+"""The published macro networks as `graphnas.DAG` builders, in a registry (torchvision style).
 
 Every model is a function that returns the network as a DAG (cells and stages
 are nested DAGs, so it can be rendered, saved as JSON or flattened);
-:func:`graphnas.to_torch` compiles it. ``list_models()`` names them and
+`graphnas.to_torch` compiles it. ``list_models()`` names them and
 ``get_model(name, *args, **config)`` builds one; each model's defaults are its
 function's defaults.
 
@@ -11,19 +11,22 @@ function's defaults.
 - ``nb201``: the NAS-Bench-201 skeleton (stem, 3 stages of N cells, ResNet
   reduction blocks between them).
 - ``nb101``: the NAS-Bench-101 skeleton, with its cells lowered to explicit
-  projection, truncation and concatenation nodes (:func:`nb101_cell`).
+  projection, truncation and concatenation nodes (`nb101_cell`).
 - ``randwire``: RandWireNN's small and regular regimes (Xie et al. 2019, Table 1).
 - ``chain_net``: a NAS-RL chain of ``chain_conv`` layers with a classifier.
 - ``digits``: the small skeleton for 8x8 digits that search trains
-  (:func:`graphnas.benchmarks.digits.digits_network`).
+  (`graphnas.benchmarks.digits.digits_network`).
 
-Example::
+**Example**
 
-    >>> from graphnas import count_params, to_torch
-    >>> from graphnas.genotypes import DARTS_V2
-    >>> net = get_model("darts_cifar", DARTS_V2)       # a DAG; the same as darts_cifar(DARTS_V2)
-    >>> count_params(to_torch(net))
-    3349342
+```python
+>>> from graphnas import count_params, to_torch
+>>> from graphnas.genotypes import DARTS_V2
+>>> net = get_model("darts_cifar", DARTS_V2)       # a DAG; the same as darts_cifar(DARTS_V2)
+>>> count_params(to_torch(net))
+3349342
+
+```
 
 Add a model with ``@register_model("name", in_channels=3, input_size=32)`` on a
 function returning a DAG.
@@ -54,7 +57,7 @@ class ModelBuilder:
     """A registered model: its DAG-building function and the input it expects.
 
     ``in_channels`` and ``input_size`` (height = width) describe one input sample,
-    e.g. for :func:`graphnas.to_torch` and an example tensor ``(1, in_channels,
+    e.g. for `graphnas.to_torch` and an example tensor ``(1, in_channels,
     input_size, input_size)``. Calling it builds the DAG.
     """
 
@@ -67,7 +70,7 @@ class ModelBuilder:
         return self.fn(*args, **config)
 
 
-#: The model registry (a :class:`graphnas.registry.Registry` of :class:`ModelBuilder`).
+#: The model registry (a `graphnas.registry.Registry` of `ModelBuilder`).
 MODELS: Registry[ModelBuilder] = Registry("model")
 
 
@@ -91,7 +94,7 @@ def list_models() -> list[str]:
 
 
 def get_model_builder(name: str) -> ModelBuilder:
-    """The registered model ``name`` (its function and input size); :class:`graphnas.UnknownNameError` otherwise."""
+    """The registered model ``name`` (its function and input size); `graphnas.UnknownNameError` otherwise."""
     return MODELS.get(name)
 
 
@@ -99,7 +102,7 @@ def get_model(name: str, *args: Any, **config: Any) -> DAG:
     """The network DAG of model ``name``, built with ``args`` and ``config`` (the model function's parameters).
 
     Example: ``get_model("nb201", "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|", C=4,
-    N=1)``. Compile it with :func:`graphnas.to_torch`.
+    N=1)``. Compile it with `graphnas.to_torch`.
 
     Raises:
         graphnas.UnknownNameError: no such model (the message suggests the closest names).
@@ -210,7 +213,7 @@ def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int =
                 drop_path: float = 0.0) -> DAG:
     """DARTS' CIFAR network as a DAG: a 3x3 stem to 3C channels, ``layers`` cells (reductions at 1/3 and 2/3).
 
-    ``genotype`` is a DARTS-form :class:`~graphnas.genotypes.Genotype` (DARTS, NASNet,
+    ``genotype`` is a DARTS-form `graphnas.genotypes.Genotype` (DARTS, NASNet,
     AmoebaNet, ENAS) or a pair ``(normal_cell, reduction_cell)`` of two-input DAGs.
     Before each cell, ``relu_conv_bn`` nodes bring both inputs to the cell's C
     (``factorized_reduce`` for the input from before a reduction). With
@@ -227,7 +230,7 @@ def darts_imagenet(genotype: Any, C: int = 48, layers: int = 14, num_classes: in
     """DARTS' ImageNet network as a DAG: two strided stems (stride 4 and 8), then the cells.
 
     Global average pooling stands in for DARTS' ``AvgPool2d(7)`` (the same at 224x224 input);
-    the parameters are those of :func:`darts_cifar`.
+    the parameters are those of `darts_cifar`.
     """
     return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=True)
 
@@ -258,7 +261,7 @@ def nb201(cell: DAG | str, C: int = 16, N: int = 5, num_classes: int = 10) -> DA
     """The NAS-Bench-201 network as a DAG: 3x3 conv-BN stem to C, then N cells at C, a ResNet reduction
     block, N cells at 2C, another, N cells at 4C, BN-ReLU, global pooling, linear.
 
-    ``cell`` is a one-input cell DAG (:class:`~graphnas.generators.NB201Space`) or an arch string.
+    ``cell`` is a one-input cell DAG (`graphnas.generators.NB201Space`) or an arch string.
     """
     _positive(C=C, N=N, num_classes=num_classes)
     if isinstance(cell, str):
@@ -465,7 +468,7 @@ def chain_net(chain: DAG, num_classes: int = 10) -> DAG:
 @register_model("digits", in_channels=1, input_size=8)
 def digits(cell: DAG, C: int = 8, N: int = 1, num_classes: int = 10) -> DAG:
     """The small network for 8x8 one-channel digits that search trains (see
-    :func:`graphnas.benchmarks.digits.digits_network`).
+    `graphnas.benchmarks.digits.digits_network`).
 
     A DAG that already is such a network (e.g. ``best_network.json`` of the main job) is returned as it is.
     """

@@ -1,30 +1,33 @@
 """Network morphisms: change a trained architecture without changing what it computes.
 
-Each morphism takes a :class:`graphnas.DAG`, the ``state_dict`` of its compiled module
+Each morphism takes a `graphnas.DAG`, the ``state_dict`` of its compiled module
 (``graphnas.to_torch(dag, in_channels).state_dict()``) and returns the child DAG and a
 ``state_dict`` for ``to_torch(child, in_channels)``. In eval mode the child computes the
 parent's function (up to float rounding), so it starts training where the parent ended
 (Net2Net, Chen et al. 2016; NASH, Elsken et al. 2017):
 
-- :func:`deepen` inserts a node initialised to the identity after a node;
-- :func:`widen` gives a conv node more output channels (Net2WiderNet: channels copied,
+- `deepen` inserts a node initialised to the identity after a node;
+- `widen` gives a conv node more output channels (Net2WiderNet: channels copied,
   the consumers' input weights split between the copies);
-- :func:`add_skip` adds an input edge whose contribution starts at exactly zero.
+- `add_skip` adds an input edge whose contribution starts at exactly zero.
 
 A node inside a nested DAG (a cell of a network) is addressed by its path, e.g. ``(2, 5)``:
 node 5 of the DAG held by node 2. Which op supports which morphism is tabulated in
 ``docs/morphisms.md``. A morphism that cannot keep the function raises
-:class:`graphnas.GraphError` saying why; so does a ``state_dict`` that does not belong to
+`graphnas.GraphError` saying why; so does a ``state_dict`` that does not belong to
 the DAG, naming the key.
 
-Example::
+**Example**
 
-    >>> from graphnas import DAG, Node, to_torch
-    >>> from graphnas.morph import deepen
-    >>> g = DAG([Node("input"), Node("nor_conv_3x3", {"C": 8}), Node("global_avg_pool")], [(0, 1), (1, 2)])
-    >>> child, state = deepen(g, to_torch(g, 3).state_dict(), after=1, in_channels=3)
-    >>> [n.op for n in child.nodes]
-    ['input', 'nor_conv_3x3', 'conv_bn', 'global_avg_pool']
+```python
+>>> from graphnas import DAG, Node, to_torch
+>>> from graphnas.morph import deepen
+>>> g = DAG([Node("input"), Node("nor_conv_3x3", {"C": 8}), Node("global_avg_pool")], [(0, 1), (1, 2)])
+>>> child, state = deepen(g, to_torch(g, 3).state_dict(), after=1, in_channels=3)
+>>> [n.op for n in child.nodes]
+['input', 'nor_conv_3x3', 'conv_bn', 'global_avg_pool']
+
+```
 """
 
 from __future__ import annotations
@@ -54,11 +57,11 @@ StateDict = Mapping[str, torch.Tensor]
 NONNEGATIVE_OPS = frozenset({"conv3x3-bn-relu", "conv1x1-bn-relu", "chain_conv", "bn_relu", "relu"})
 _RELU_FIRST = frozenset({"conv_1x1", "conv_3x3", "nor_conv_1x1", "nor_conv_3x3", "relu_conv_bn"})
 _RELU_LAST = frozenset({"conv3x3-bn-relu", "conv1x1-bn-relu"})
-#: Ops :func:`deepen` can insert, with when: ``"always"`` on a feature map, ``"vector"`` on a vector,
-#: ``"nonnegative"`` only after an op of :data:`NONNEGATIVE_OPS` (its ReLU is then the identity).
+#: Ops `deepen` can insert, with when: ``"always"`` on a feature map, ``"vector"`` on a vector,
+#: ``"nonnegative"`` only after an op of `NONNEGATIVE_OPS` (its ReLU is then the identity).
 DEEPEN_OPS: dict[str, str] = {"conv_bn": "always", "skip_connect": "always", "linear": "vector",
                               **{op: "nonnegative" for op in sorted(_RELU_FIRST | _RELU_LAST)}}
-#: Ops :func:`widen` can widen (their last layers are conv, BatchNorm, then at most a ReLU); the same ops,
+#: Ops `widen` can widen (their last layers are conv, BatchNorm, then at most a ReLU); the same ops,
 #: single-input or concatenating, can consume a widened node (their first layers are at most a ReLU, then a
 #: full conv).
 WIDEN_OPS = frozenset(_RELU_FIRST | _RELU_LAST | {"conv_bn", "chain_conv", "nasnet_dil_conv_3x3"})
@@ -216,12 +219,12 @@ def deepen(dag: DAG, state_dict: StateDict, after: NodeRef, *, op: str = "conv_b
         dag: the parent.
         state_dict: the parent's compiled module's state (``to_torch(dag, in_channels).state_dict()``).
         after: the node (an index, or a path into nested DAGs).
-        op: the new node's op, one of :data:`DEEPEN_OPS`: ``conv_bn`` (a ``kernel x kernel`` Dirac conv,
+        op: the new node's op, one of `DEEPEN_OPS`: ``conv_bn`` (a ``kernel x kernel`` Dirac conv,
             BatchNorm with running mean 0, variance 1, weight ``sqrt(1 + eps)``, bias 0) on a feature map,
             ``linear`` (the identity matrix) on a vector, ``skip_connect``, or a ReLU-first/last conv only
-            after an op of :data:`NONNEGATIVE_OPS`.
+            after an op of `NONNEGATIVE_OPS`.
         kernel: the kernel of ``conv_bn`` (odd).
-        in_channels: as given to :func:`graphnas.to_torch`.
+        in_channels: as given to `graphnas.to_torch`.
 
     Returns:
         ``(child, state)``: the new node is numbered ``after + 1``; later nodes move up by one.
@@ -377,8 +380,8 @@ def widen(dag: DAG, state_dict: StateDict, node: NodeRef, *, width: int | None =
     copied, and each consumer's first conv divides the input weights of a copied channel by the number of its
     copies, so the sum it computes is unchanged. Consumers keep their output width (their ``C`` is pinned).
 
-    Supported: a node whose op is in :data:`WIDEN_OPS`, not an output of its DAG, every successor of which is
-    an op of :data:`WIDEN_OPS` with one input or ``concat``; anything else raises GraphError saying why.
+    Supported: a node whose op is in `WIDEN_OPS`, not an output of its DAG, every successor of which is
+    an op of `WIDEN_OPS` with one input or ``concat``; anything else raises GraphError saying why.
     """
     path = _path(node, "node")
     gm = _check_state(dag, state_dict, in_channels)

@@ -1,18 +1,21 @@
 """The op registry: an op name -> a small factory ``(C_in, C_out, stride, **params) -> nn.Module``.
 
-A node's ``op`` string is looked up here by :func:`graphnas.to_torch`. The
+A node's ``op`` string is looked up here by `graphnas.to_torch`. The
 converter works out ``C_in`` (the channels of the node's merged inputs),
 ``C_out`` (the node's ``"C"`` param, or what the op says, or ``C_in``) and
 ``stride`` (the node's ``"stride"`` param, default 1); every other node param is
 passed to the factory as a keyword argument.
 
-Adding an op takes a few lines and no edits elsewhere::
+Adding an op takes a few lines and no edits elsewhere:
 
-    >>> import torch.nn as nn
-    >>> from graphnas.ops import register_op
-    >>> @register_op("my_conv_3x3")
-    ... def my_conv_3x3(C_in, C_out, stride):
-    ...     return nn.Conv2d(C_in, C_out, 3, stride, 1, bias=False)
+```python
+>>> import torch.nn as nn
+>>> from graphnas.ops import register_op
+>>> @register_op("my_conv_3x3")
+... def my_conv_3x3(C_in, C_out, stride):
+...     return nn.Conv2d(C_in, C_out, 3, stride, 1, bias=False)
+
+```
 
 The ops of the papers are defined as their reference code does:
 
@@ -95,7 +98,7 @@ def whole(value: Any, what: str) -> int:
     return int(value)
 
 
-#: The op registry (a :class:`graphnas.registry.Registry` of :class:`OpSpec`).
+#: The op registry (a `graphnas.registry.Registry` of `OpSpec`).
 OPS: Registry[OpSpec] = Registry("op")
 
 

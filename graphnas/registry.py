@@ -1,10 +1,10 @@
 """One registry type for every "name -> thing" table of graphnas (timm/torchvision style).
 
 Ops, generators and spaces, models, optimizers and acquisition functions are each a
-:class:`Registry`, filled by a decorator and read with ``names()`` and ``get(name)``.
+`Registry`, filled by a decorator and read with ``names()`` and ``get(name)``.
 They all behave alike:
 
-- an unknown name raises :class:`UnknownNameError` (a ``KeyError`` and a
+- an unknown name raises `UnknownNameError` (a ``KeyError`` and a
   ``ValueError``), whose message names the kind, suggests the closest known names
   (a name in the wrong case suggests the right one) and lists the known ones;
 - registering a name twice raises ``ValueError``, unless the new entry is the one
@@ -13,19 +13,22 @@ They all behave alike:
 - a name is a non-empty string; an alias is a second name for an entry that
   ``get`` accepts but ``names()`` does not list.
 
-Example::
+**Example**
 
-    >>> from graphnas.registry import Registry
-    >>> colours = Registry("colour")
-    >>> @colours.register("red")
-    ... def red():
-    ...     return "#f00"
-    >>> colours.names(), colours.get("red")()
-    (['red'], '#f00')
-    >>> colours.get("Red")
-    Traceback (most recent call last):
-    ...
-    graphnas.registry.UnknownNameError: unknown colour 'Red' (did you mean 'red'?); known: red
+```python
+>>> from graphnas.registry import Registry
+>>> colours = Registry("colour")
+>>> @colours.register("red")
+... def red():
+...     return "#f00"
+>>> colours.names(), colours.get("red")()
+(['red'], '#f00')
+>>> colours.get("Red")
+Traceback (most recent call last):
+...
+graphnas.registry.UnknownNameError: unknown colour 'Red' (did you mean 'red'?); known: red
+
+```
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class Registry(Generic[T]):
         return decorate
 
     def add(self, name: str, obj: T, *, aliases: Sequence[str] = ()) -> T:
-        """Register ``obj`` under ``name`` (and ``aliases``); the same rules as :meth:`register`."""
+        """Register ``obj`` under ``name`` (and ``aliases``); the same rules as `register`."""
         for key in (name, *aliases):
             self._check_name(key)
             existing = self._resolve(key)
@@ -123,7 +126,7 @@ class Registry(Generic[T]):
     # -- reading --------------------------------------------------------------
 
     def get(self, name: str) -> T:
-        """The entry registered under ``name`` or an alias of it; :class:`UnknownNameError` otherwise."""
+        """The entry registered under ``name`` or an alias of it; `UnknownNameError` otherwise."""
         self._load()
         key = self._resolve(name)
         if key is None:

@@ -1,8 +1,8 @@
 """The report writer: the main job's search-curve plot and its Markdown and HTML report.
 
-:func:`plot_search_curves` draws best-so-far curves into a PNG (with its own figure, never
-pyplot's global state); :func:`write_report` writes ``report.md`` and ``report.html`` from a
-summary of :func:`graphnas.jobs.main_job`.
+`plot_search_curves` draws best-so-far curves into a PNG (with its own figure, never
+pyplot's global state); `write_report` writes ``report.md`` and ``report.html`` from a
+summary of `graphnas.jobs.main_job`.
 """
 
 from __future__ import annotations

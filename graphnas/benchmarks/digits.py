@@ -1,18 +1,21 @@
 """Real training as a search objective, on scikit-learn's bundled digits (no download).
 
-The digits set holds 1,797 grey 8x8 images of the digits 0-9. :func:`load_digits_split`
+The digits set holds 1,797 grey 8x8 images of the digits 0-9. `load_digits_split`
 cuts it once into a fixed, stratified training and validation split (80/20) and
-returns ``(N, 1, 8, 8)`` float tensors. :func:`train_eval` compiles a cell (or
+returns ``(N, 1, 8, 8)`` float tensors. `train_eval` compiles a cell (or
 takes a ready model), trains it for a few epochs on CPU and returns the
 validation accuracy with the parameter count and the wall time. The same seed
 gives the same result: initial weights, batch order and dropout come from
 ``torch.Generator`` objects of the call's own, never from torch's global generator.
 
-Example::
+**Example**
 
-    >>> from functools import partial
-    >>> from graphnas.benchmarks import train_eval
-    >>> objective = partial(train_eval, epochs=3, seed=0)   # a search objective, picklable
+```python
+>>> from functools import partial
+>>> from graphnas.benchmarks import train_eval
+>>> objective = partial(train_eval, epochs=3, seed=0)   # a search objective, picklable
+
+```
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ __all__ = ["DATASETS", "DigitsSplit", "accuracy", "build_digits_model", "digits_
 
 log = logging.getLogger(__name__)
 
-#: The data sets :func:`train_eval` knows.
+#: The data sets `train_eval` knows.
 DATASETS = ("digits",)
 
 #: Number of classes and input shape of the digits set.
@@ -86,7 +89,7 @@ def load_digits_split(*, val_fraction: float = 0.2, split_seed: int = 0) -> Digi
 
 
 def digits_network(cell: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> DAG:
-    """The network DAG that :func:`train_eval` trains: ``cell`` in a small two-stage skeleton for 8x8 images.
+    """The network DAG that `train_eval` trains: ``cell`` in a small two-stage skeleton for 8x8 images.
 
     Like NAS-Bench-201's skeleton, shrunk for 8x8 digits: a 3x3 conv-BN stem to
     ``C`` channels; ``N`` cells at 8x8; a residual reduction block (two 3x3
@@ -163,7 +166,7 @@ def is_network(dag: DAG) -> bool:
 
 
 def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = NUM_CLASSES) -> nn.Module:
-    """Compile ``dag`` for 8x8 one-channel images: a cell goes into :func:`digits_network`.
+    """Compile ``dag`` for 8x8 one-channel images: a cell goes into `digits_network`.
 
     A DAG that already ends in a ``linear`` classifier is taken as a whole
     network and compiled as it is (one input channel).
@@ -186,7 +189,7 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
 
     ``value`` is the validation accuracy in percent (what a search maximises).
-    A DAG is compiled with :func:`build_digits_model` (``C`` channels, ``N``
+    A DAG is compiled with `build_digits_model` (``C`` channels, ``N``
     cells per stage); a ``torch.nn.Module`` taking ``(B, 1, 8, 8)`` and returning
     ``(B, 10)`` logits is trained as it is (in place, from its current weights). SGD with
     Nesterov momentum and a cosine learning-rate schedule. ``seed`` (an int, a ``random.Random``
@@ -212,7 +215,7 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
                        batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
                        max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
                        ) -> tuple[nn.Module, dict[str, float]]:
-    """Like :func:`train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
+    """Like `train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     from graphnas._torch_rng import local_generator
 
     if dataset not in DATASETS:

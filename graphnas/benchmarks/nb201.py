@@ -14,16 +14,19 @@ metric                      epochs  what it is
 A path loads any table instead: a CSV file (or ``.csv.gz``) with a header, a column
 ``arch`` holding NAS-Bench-201 arch strings (``|nor_conv_3x3~0|+|...|``) and one or more
 metric columns. Calling the table with a cell (a DAG from
-:class:`graphnas.generators.NB201Space`, or an arch string) returns the metric.
+`graphnas.generators.NB201Space`, or an arch string) returns the metric.
 
-Example::
+**Example**
 
-    >>> from graphnas.benchmarks import NB201Table
-    >>> table = NB201Table()                                   # 200-epoch test accuracy
-    >>> table.best()[1]
-    94.3733
-    >>> NB201Table(metric="cifar10_test_acc_12ep").epochs       # a cheaper fidelity
-    12
+```python
+>>> from graphnas.benchmarks import NB201Table
+>>> table = NB201Table()                                   # 200-epoch test accuracy
+>>> table.best()[1]
+94.3733
+>>> NB201Table(metric="cifar10_test_acc_12ep").epochs       # a cheaper fidelity
+12
+
+```
 """
 
 from __future__ import annotations
@@ -113,13 +116,13 @@ class NB201Table:
             columns; ``None`` (default) loads the NAS-Bench-201 CIFAR-10 table shipped with graphnas.
         metric: which metric column to return. Default: for the packaged table
             ``"cifar10_test_acc"`` (200 epochs); for a file, its only column besides ``arch``.
-            The packaged metrics are the keys of :attr:`PACKAGED_METRICS`.
+            The packaged metrics are the keys of `PACKAGED_METRICS`.
 
     Attributes:
         path: the file read, or ``None`` for the packaged table.
         metric: the metric column this table returns.
         metrics: every metric column of the file.
-        epochs: training epochs behind :attr:`metric` (its fidelity): 200 or 12 for the packaged
+        epochs: training epochs behind `metric` (its fidelity): 200 or 12 for the packaged
             metrics; for a file, ``N`` where the column name ends in ``_<N>ep``, else ``None``.
 
     Raises:
@@ -153,7 +156,7 @@ class NB201Table:
 
     @property
     def epochs(self) -> int | None:
-        """Training epochs behind :attr:`metric` (200 or 12 for the packaged table; see the class)."""
+        """Training epochs behind `metric` (200 or 12 for the packaged table; see the class)."""
         if self.path is None:
             return PACKAGED_METRICS[self.metric]
         found = _EPOCHS_SUFFIX.search(self.metric)
@@ -161,7 +164,7 @@ class NB201Table:
 
     @property
     def space(self) -> Any:
-        """The :class:`graphnas.generators.NB201Space` whose cells this table scores."""
+        """The `graphnas.generators.NB201Space` whose cells this table scores."""
         if self._space is None:
             from graphnas.generators.nb201 import NB201Space
 
@@ -191,7 +194,7 @@ class NB201Table:
 
     def arch(self, cell: DAG | str) -> str:
         """The arch string of ``cell``: a DAG of the NB201 space, or a string, read (and so checked) by
-        :meth:`NB201Space.from_string <graphnas.generators.NB201Space.from_string>`, the one arch-string parser."""
+        `NB201Space.from_string`, the one arch-string parser."""
         if isinstance(cell, str):
             cell = self.space.from_string(cell.strip())
         return self.space.to_string(cell)

@@ -1,7 +1,7 @@
 """Objectives by name: ``get_objective("digits", epochs=3)`` or ``get_objective("nb201:PATH")``.
 
 ``list_objectives()`` names them. An objective is a callable ``f(dag) -> value`` (or a result
-mapping) that :func:`graphnas.search.run` maximises.
+mapping) that `graphnas.search.run` maximises.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _OBJECTIVES = {
 
 
 def list_objectives() -> list[str]:
-    """The objective names that :func:`get_objective` knows."""
+    """The objective names that `get_objective` knows."""
     return sorted(_OBJECTIVES)
 
 
@@ -31,11 +31,11 @@ def get_objective(spec: str, *, epochs: int = 3, seed: int = 0, C: int = 8, N: i
                   max_train: int | None = None, space: str | None = None) -> Callable[[DAG], Any]:
     """An objective from a short spec: ``"digits"`` (real training), ``"nb201"`` or ``"nb201:PATH"`` (a table).
 
-    The digits objective is a picklable :func:`functools.partial` of
-    :func:`graphnas.benchmarks.train_eval` with ``epochs``, ``seed``, ``C``, ``N`` and
+    The digits objective is a picklable `functools.partial` of
+    `graphnas.benchmarks.train_eval` with ``epochs``, ``seed``, ``C``, ``N`` and
     ``max_train``, so it runs on process executors; it trains any cell with one input
     (NB201, RandWire, NB101, chains) or a DARTS-style cell pair in the small digits
-    skeleton. ``"nb201"`` is :class:`graphnas.benchmarks.NB201Table` with its default
+    skeleton. ``"nb201"`` is `graphnas.benchmarks.NB201Table` with its default
     table, ``"nb201:PATH"`` the table in file PATH. ``space``, the name of the space the
     search draws from, lets the table objective refuse spaces it cannot score.
 

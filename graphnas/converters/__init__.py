@@ -1,12 +1,12 @@
-"""Converters: a :class:`graphnas.DAG` to and from other forms, one module per target.
+"""Converters: a `graphnas.DAG` to and from other forms, one module per target.
 
-- :mod:`~graphnas.converters.networkx`: ``to_networkx``, ``from_networkx``, ``from_edges`` (any labels);
-- :mod:`~graphnas.converters.igraph`: ``to_igraph``, ``from_igraph`` (and ``DAG.canonical_key``'s key);
-- :mod:`~graphnas.converters.adjacency`: ``to_adjacency``, ``from_adjacency`` (NAS-Bench-101 style);
-- :mod:`~graphnas.converters.pyg`: ``to_pyg``, ``from_pyg`` (the surrogate's node features);
-- :mod:`~graphnas.converters.torch`: ``to_torch``, ``count_params``, ``count_flops``;
-- :mod:`~graphnas.converters.dot`: ``to_dot``, ``render``;
-- :mod:`~graphnas.converters.onnx`: ``export_onnx`` (a compiled module to ONNX).
+- `graphnas.converters.networkx`: ``to_networkx``, ``from_networkx``, ``from_edges`` (any labels);
+- `graphnas.converters.igraph`: ``to_igraph``, ``from_igraph`` (and ``DAG.canonical_key``'s key);
+- `graphnas.converters.adjacency`: ``to_adjacency``, ``from_adjacency`` (NAS-Bench-101 style);
+- `graphnas.converters.pyg`: ``to_pyg``, ``from_pyg`` (the surrogate's node features);
+- `graphnas.converters.torch`: ``to_torch``, ``count_params``, ``count_flops``;
+- `graphnas.converters.dot`: ``to_dot``, ``render``;
+- `graphnas.converters.onnx`: ``export_onnx`` (a compiled module to ONNX).
 
 Each module is imported on first use of one of its names, so that reading JSON
 imports none of torch, networkx or igraph.

@@ -2,12 +2,15 @@
 
 Row 0 is the input, the last row the output; ``matrix[i][j] == 1`` is an edge ``i -> j``.
 
-Example::
+**Example**
 
-    >>> dag = from_adjacency([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
-    >>> matrix, ops = to_adjacency(dag)
-    >>> matrix.tolist(), ops
-    ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ['input', 'conv3x3-bn-relu', 'output'])
+```python
+>>> dag = from_adjacency([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+>>> matrix, ops = to_adjacency(dag)
+>>> matrix.tolist(), ops
+([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ['input', 'conv3x3-bn-relu', 'output'])
+
+```
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Draw architectures with Graphviz: a DAG, a cell, a genotype or a whole network.
 
-:func:`to_dot` always works (it writes DOT text); :func:`render` runs the real
+`to_dot` always works (it writes DOT text); `render` runs the real
 Graphviz ``dot`` program to make SVG, PNG or PDF. Both draw DAGs: anything
 else (a genotype or its name, a NAS-Bench-201 arch string, a JSON file, a
-NAS-Bench-101 spec) is first read by :func:`graphnas.as_dag`, which hands it to
+NAS-Bench-101 spec) is first read by `graphnas.as_dag`, which hands it to
 the one parser of its format, so a string that ``compile`` refuses is refused
-here with the same :class:`~graphnas.GraphError`. Three drawings, picked from
+here with the same `graphnas.GraphError`. Three drawings, picked from
 the DAG:
 
 - **cells** whose ops sit between state nodes (DARTS and NAS-Bench-201 cells in
@@ -27,12 +27,15 @@ Colours follow the op family (convolution, separable convolution, dilated
 convolution, pooling, skip, zero, ...), and a legend lists the families and
 ops present.
 
-Example::
+**Example**
 
-    >>> from graphnas import DAG
-    >>> g = DAG(["input", "nor_conv_3x3", "avg_pool_3x3", "identity"], [(0, 1), (0, 2), (1, 3), (2, 3)])
-    >>> to_dot(g).splitlines()[0]
-    'digraph graphnas {'
+```python
+>>> from graphnas import DAG
+>>> g = DAG(["input", "nor_conv_3x3", "avg_pool_3x3", "identity"], [(0, 1), (0, 2), (1, 3), (2, 3)])
+>>> to_dot(g).splitlines()[0]
+'digraph graphnas {'
+
+```
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Op families, in the order the legend lists them: name, fill colour, line colour.
-#: :func:`op_family` maps an op name to one of them.
+#: `op_family` maps an op name to one of them.
 FAMILIES: dict[str, tuple[str, str]] = {
     "input/output": ("#fff2b3", "#b8860b"),
     "convolution": ("#a6cee3", "#1f78b4"),
@@ -115,7 +118,7 @@ class GraphvizNotFoundError(RenderError):
 
 
 def op_family(op: str | DAG) -> str:
-    """The family of an op name (a key of :data:`FAMILIES`); a nested DAG is a ``"cell"``."""
+    """The family of an op name (a key of `FAMILIES`); a nested DAG is a ``"cell"``."""
     if isinstance(op, DAG):
         return "cell"
     name = op.lower()
@@ -149,7 +152,7 @@ def _as_cell(dag: DAG) -> _Cell | None:
 
     A node-form cell has state nodes (inputs and ``identity`` merges) and op
     nodes with exactly one state before and one state after (the form
-    :func:`graphnas.from_edge_ops` makes).
+    `graphnas.from_edge_ops` makes).
     """
     nodes = dag.nodes
     states = [i for i, n in enumerate(nodes) if i in dag.inputs or (n.op == "identity" and not n.params)]
@@ -416,8 +419,8 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
     """The Graphviz DOT source drawing ``obj``; needs no Graphviz installation.
 
     Args:
-        obj: a :class:`~graphnas.DAG` (a cell, a random graph or a network of
-            nested DAGs), or anything :func:`graphnas.as_dag` reads: a genotype or
+        obj: a `graphnas.DAG` (a cell, a random graph or a network of
+            nested DAGs), or anything `graphnas.as_dag` reads: a genotype or
             the name of one (case-insensitive), a NAS-Bench-201 arch string, a
             JSON file or text, a NAS-Bench-101 ``(matrix, ops)`` spec.
         rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom). Default:
@@ -431,7 +434,7 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
 
     Raises:
         GraphError: ``obj`` is not something graphnas can draw, or its format's
-            parser refuses it (the same error as :func:`graphnas.as_dag`).
+            parser refuses it (the same error as `graphnas.as_dag`).
     """
     if not isinstance(obj, DAG):  # anything else is read by the one parser of its format
         from graphnas.loading import as_dag
@@ -476,11 +479,11 @@ def render(obj: Any, path: str | os.PathLike[str] | None = None, format: str | N
 
     ``format`` is ``"svg"``, ``"png"``, ``"pdf"`` (these need the ``dot``
     program) or ``"dot"`` (the source). Default: the suffix of ``path``, else
-    SVG. ``options`` go to :func:`to_dot` (``rankdir``, ``title``, ``legend``,
+    SVG. ``options`` go to `to_dot` (``rankdir``, ``title``, ``legend``,
     ``compact_above``, ``expand``).
 
     Returns:
-        the :class:`~pathlib.Path` written when ``path`` is given; otherwise the
+        the `pathlib.Path` written when ``path`` is given; otherwise the
         SVG or DOT text (``str``) or the PNG/PDF bytes.
 
     Raises:

@@ -1,6 +1,6 @@
 """DAG -> node features and edges: the one encoding behind the GNN surrogate and ``graphnas.to_pyg``.
 
-Graphs are batched as one disjoint graph (:class:`GraphBatch`); ``to_pyg`` gives
+Graphs are batched as one disjoint graph (`GraphBatch`); ``to_pyg`` gives
 one graph's features as a PyG ``Data``.
 
 The surrogate sees a graph the way the converter runs it. Each node gets:
@@ -16,7 +16,7 @@ The surrogate sees a graph the way the converter runs it. Each node gets:
 Edges leaving a ``"none"`` node are dropped: the zero op sends nothing, so no
 information should flow along them. Nested DAGs are flattened first.
 
-:attr:`Featurizer.layout` says which columns hold what.
+`Featurizer.layout` says which columns hold what.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _param_tokens(params: Mapping) -> list[str]:
 
 
 class Featurizer:
-    """Turns DAGs into a :class:`GraphBatch` over a fixed op and param vocabulary.
+    """Turns DAGs into a `GraphBatch` over a fixed op and param vocabulary.
 
     ``vocabulary`` lists op names (unknown ops share slot 0); ``param_tokens``
     lists ``key=value`` strings. Encodings are cached per DAG, so scoring the
@@ -113,11 +113,11 @@ class Featurizer:
     @classmethod
     def fit(cls, dags: Sequence[DAG], vocabulary: Sequence[str] | None = None,
             max_param_tokens: int = 64) -> Featurizer:
-        """The featurizer that :class:`~graphnas.surrogate.GNNSurrogate` builds when fitted on ``dags``.
+        """The featurizer that `graphnas.surrogate.GNNSurrogate` builds when fitted on ``dags``.
 
         Ops: ``vocabulary`` plus ``input`` and ``identity`` (which every cell holds) where given,
         else every op that occurs in ``dags``; params: the ``max_param_tokens`` most frequent
-        ``key=value`` tokens of ``dags`` (see :meth:`fit_tokens`).
+        ``key=value`` tokens of ``dags`` (see `fit_tokens`).
         """
         ops, tokens = cls.fit_tokens(dags, max_param_tokens)
         if vocabulary is not None:
@@ -134,7 +134,7 @@ class Featurizer:
 
         ``op``: one-hot, column 0 for an op not in ``vocabulary``, then ``vocabulary``;
         ``flags``: is an input, is an output, is live; ``combine``: one-hot over
-        :data:`graphnas.COMBINES`; ``params``: multi-hot over ``param_tokens``;
+        `graphnas.COMBINES`; ``params``: multi-hot over ``param_tokens``;
         ``depth``: longest path from an input over the graph's depth (one column).
         """
         v = len(self.vocabulary) + 1

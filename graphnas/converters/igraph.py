@@ -1,11 +1,14 @@
 """DAG <-> ``igraph.Graph``, and the isomorphism-invariant key behind ``DAG.canonical_key()``.
 
-Example::
+**Example**
 
-    >>> from graphnas import DAG
-    >>> dag = DAG(["input", "conv", "identity"], [(0, 1), (1, 2)])
-    >>> from_igraph(to_igraph(dag)) == dag
-    True
+```python
+>>> from graphnas import DAG
+>>> dag = DAG(["input", "conv", "identity"], [(0, 1), (1, 2)])
+>>> from_igraph(to_igraph(dag)) == dag
+True
+
+```
 """
 
 from __future__ import annotations

@@ -2,15 +2,18 @@
 
 ``to_networkx(dag)`` gives nodes ``0..n-1`` with attributes ``op``, ``params`` and
 ``combine`` and the graph attributes ``inputs`` and ``outputs``;
-``from_networkx(to_networkx(dag)) == dag``. :func:`from_edges` renumbers any
+``from_networkx(to_networkx(dag)) == dag``. `from_edges` renumbers any
 hashable labels in topological order.
 
-Example::
+**Example**
 
-    >>> from graphnas import DAG
-    >>> dag = DAG(["input", "conv", "identity"], [(0, 1), (1, 2)])
-    >>> from_networkx(to_networkx(dag)) == dag
-    True
+```python
+>>> from graphnas import DAG
+>>> dag = DAG(["input", "conv", "identity"], [(0, 1), (1, 2)])
+>>> from_networkx(to_networkx(dag)) == dag
+True
+
+```
 """
 
 from __future__ import annotations
@@ -67,16 +70,19 @@ def from_edges(nodes: Mapping[Any, Node | str | DAG], edges: Iterable[tuple[Any,
                inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None) -> DAG:
     """Build from nodes with arbitrary hashable labels, renumbering them in topological order.
 
-    ``nodes`` maps each label to a :class:`Node` (or an op name or a nested DAG);
+    ``nodes`` maps each label to a `Node` (or an op name or a nested DAG);
     ``edges`` are ``(src_label, dst_label)`` pairs; ``inputs``/``outputs`` list
     labels. Ties are broken by the order of ``nodes``, so the same input gives the
     same DAG. A cycle, an edge listed twice or a label that is not a node raises
     GraphError naming it.
 
-    Example::
+    **Example**
 
-        >>> from_edges({"x": "input", "y": "conv"}, [("x", "y")]).ops
-        ('input', 'conv')
+    ```python
+    >>> from_edges({"x": "input", "y": "conv"}, [("x", "y")]).ops
+    ('input', 'conv')
+
+    ```
     """
     if not isinstance(nodes, Mapping):
         raise GraphError(f"nodes must be a mapping from label to node, got {type(nodes).__name__}")

@@ -1,12 +1,15 @@
 """A compiled graph (any ``nn.Module``) to ONNX, with the dynamo exporter and a dynamic batch dimension.
 
-Example::
+**Example**
 
-    >>> import torch
-    >>> from graphnas import export_onnx, to_torch
-    >>> from graphnas.models import nb201
-    >>> module = to_torch(nb201("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|", C=4, N=1))
-    >>> export_onnx(module, torch.zeros(1, 3, 8, 8), "nb201.onnx")  # doctest: +SKIP
+```python
+>>> import torch
+>>> from graphnas import export_onnx, to_torch
+>>> from graphnas.models import nb201
+>>> module = to_torch(nb201("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|", C=4, N=1))
+>>> export_onnx(module, torch.zeros(1, 3, 8, 8), "nb201.onnx")  # doctest: +SKIP
+
+```
 
 Needs the ``onnx`` and ``onnxscript`` packages (``pip install 'graphnas[onnx]'``).
 """

@@ -1,7 +1,7 @@
 """DAG <-> PyTorch Geometric ``Data``: the node features the GNN surrogate trains on.
 
-:func:`to_pyg` does not have an encoder of its own: ``x`` and ``edge_index`` are
-exactly what :class:`~graphnas.converters.features.Featurizer` gives the surrogate (op one-hot,
+`to_pyg` does not have an encoder of its own: ``x`` and ``edge_index`` are
+exactly what `graphnas.converters.features.Featurizer` gives the surrogate (op one-hot,
 input/output/live flags, combine rule, param tokens, depth; nested DAGs flattened;
 edges leaving the zero op ``"none"`` left out). Pass the featurizer of a fitted
 ``GNNSurrogate`` (``model.featurizer_``) to see a graph as that model sees it.
@@ -30,7 +30,7 @@ def to_pyg(dag: DAG, featurizer: Encoding | None = None) -> Data:
     Args:
         dag: any DAG; nested DAGs are flattened (``dag.flatten()``), so node ``i``
             of the result is node ``i`` of the flat graph.
-        featurizer: the encoding. A :class:`~graphnas.surrogate.Featurizer`, e.g. a
+        featurizer: the encoding. A `graphnas.surrogate.Featurizer`, e.g. a
             fitted surrogate's ``model.featurizer_`` or ``Featurizer.fit(dags)`` for a
             data set; a list of op names (or a mapping op -> ``0..k-1``), short for
             ``Featurizer(ops)``: no param tokens, the same width for every graph; or
@@ -47,12 +47,15 @@ def to_pyg(dag: DAG, featurizer: Encoding | None = None) -> Data:
         Batched with ``torch_geometric.data.Batch.from_data_list``, ``x`` and ``edge_index``
         equal ``featurizer.batch(dags)``'s.
 
-    Example::
+    **Example**
 
-        >>> from graphnas import DAG
-        >>> d = to_pyg(DAG(["input", "conv", "identity"], [(0, 1), (1, 2)]), ["input", "conv", "identity"])
-        >>> d.x.shape, d.edge_index.tolist()
-        (torch.Size([3, 12]), [[0, 1], [1, 2]])
+    ```python
+    >>> from graphnas import DAG
+    >>> d = to_pyg(DAG(["input", "conv", "identity"], [(0, 1), (1, 2)]), ["input", "conv", "identity"])
+    >>> d.x.shape, d.edge_index.tolist()
+    (torch.Size([3, 12]), [[0, 1], [1, 2]])
+
+    ```
     """
     flat = dag.flatten()
     f = Featurizer.fit([flat]) if featurizer is None else _as_featurizer(featurizer)
@@ -63,7 +66,7 @@ def to_pyg(dag: DAG, featurizer: Encoding | None = None) -> Data:
 
 
 def from_pyg(data: Data, featurizer: Encoding) -> DAG:
-    """The flat DAG of a :func:`to_pyg` result; ``featurizer`` must be the one :func:`to_pyg` used.
+    """The flat DAG of a `to_pyg` result; ``featurizer`` must be the one `to_pyg` used.
 
     Ops, combine rules and ports come back exactly; params as far as the
     featurizer's ``param_tokens`` cover them (a list of op names has none). Edges

@@ -1,6 +1,6 @@
-"""Compile a :class:`graphnas.DAG` into a PyTorch module by generating ``torch.fx`` code.
+"""Compile a `graphnas.DAG` into a PyTorch module by generating ``torch.fx`` code.
 
-:func:`to_torch` walks the DAG once, in its topological order, and emits a
+`to_torch` walks the DAG once, in its topological order, and emits a
 ``torch.fx.Graph``: a placeholder per input node, a ``call_module`` per op node
 (submodule ``node_<i>``, or ``cell_<i>`` for a nested DAG, itself compiled the
 same way), ``call_function`` nodes for each combine rule, and the output. The
@@ -24,12 +24,12 @@ widest is projected to it by a 1x1 ReLU-Conv-BN (``concat`` needs no
 projection). These adapters are visible submodules named
 ``align_<node>_<pred>``, they appear in ``.code``, each is logged at INFO level
 on the ``graphnas`` logger, and ``module.graphnas_alignments`` lists them.
-With ``align="error"`` any mismatch raises :class:`GraphError` instead. Scales
+With ``align="error"`` any mismatch raises `GraphError` instead. Scales
 whose ratio is not an integer, a vector meeting a feature map, or an op given a
-shape it cannot take always raise :class:`GraphError` naming the node.
+shape it cannot take always raise `GraphError` naming the node.
 
 Several outputs: a nested DAG concatenates them along channels (as
-:meth:`DAG.flatten` does); the top-level module returns them as a tuple.
+`DAG.flatten` does); the top-level module returns them as a tuple.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
 
     Args:
         dag: the architecture; node ops are registered op names (see
-            :func:`graphnas.ops.list_ops`), ``"input"``, ``"identity"``, or nested DAGs.
+            `graphnas.ops.list_ops`), ``"input"``, ``"identity"``, or nested DAGs.
         in_channels: the channels of each input (one int for all inputs).
         align: ``"project"`` (the documented rule above) or ``"error"``.
         class_name: the name of the generated class (shown in ``repr`` and ``.code``).
@@ -79,20 +79,23 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
     Returns:
         A ``GraphModule`` taking one tensor per input node and returning the
         output node's value (a tuple for several outputs). Its attribute
-        ``graphnas_shapes`` maps each node to its inferred :class:`Shape`.
+        ``graphnas_shapes`` maps each node to its inferred `Shape`.
 
     Raises:
         GraphError: naming the node, for an unknown op (with the known ops),
             params an op does not take, or shapes that cannot meet.
 
-    Example::
+    **Example**
 
-        >>> import torch
-        >>> from graphnas import DAG, Node, to_torch
-        >>> g = DAG([Node("input"), Node("nor_conv_3x3", {"C": 8}), Node("skip_connect", {"C": 8}),
-        ...          Node("identity")], [(0, 1), (0, 2), (1, 3), (2, 3)])
-        >>> to_torch(g)(torch.randn(2, 3, 8, 8)).shape
-        torch.Size([2, 8, 8, 8])
+    ```python
+    >>> import torch
+    >>> from graphnas import DAG, Node, to_torch
+    >>> g = DAG([Node("input"), Node("nor_conv_3x3", {"C": 8}), Node("skip_connect", {"C": 8}),
+    ...          Node("identity")], [(0, 1), (0, 2), (1, 3), (2, 3)])
+    >>> to_torch(g)(torch.randn(2, 3, 8, 8)).shape
+    torch.Size([2, 8, 8, 8])
+
+    ```
     """
     if not isinstance(dag, DAG):
         raise TypeError(f"to_torch expects a graphnas.DAG, got {type(dag).__name__}")

@@ -1,12 +1,12 @@
-"""Everything a user samples or searches over, as a :class:`graphnas.DAG`.
+"""Everything a user samples or searches over, as a `graphnas.DAG`.
 
-- random graphs as in RandWireNN: :func:`erdos_renyi`, :func:`barabasi_albert`, :func:`watts_strogatz`;
-- cell search spaces: :class:`NB201Space`, :class:`NB101Space`, :class:`DARTSSpace`, :class:`ENASSpace`,
-  :class:`NASNetSpace`, NAS-RL chains :class:`ChainSpace` with the :func:`chain` helper, and RandWire graphs
-  searched by rewiring, :class:`RandWireSpace`;
-- edge-labelled cells to node form: :func:`from_edge_ops`;
-- the registry: :func:`register_generator`, :func:`list_generators`, :func:`get_generator`
-  (:data:`GENERATORS`, a :class:`graphnas.registry.Registry`).
+- random graphs as in RandWireNN: `erdos_renyi`, `barabasi_albert`, `watts_strogatz`;
+- cell search spaces: `NB201Space`, `NB101Space`, `DARTSSpace`, `ENASSpace`,
+  `NASNetSpace`, NAS-RL chains `ChainSpace` with the `chain` helper, and RandWire graphs
+  searched by rewiring, `RandWireSpace`;
+- edge-labelled cells to node form: `from_edge_ops`;
+- the registry: `register_generator`, `list_generators`, `get_generator`
+  (`GENERATORS`, a `graphnas.registry.Registry`).
 
 Names are imported on first use, so ``import graphnas.generators`` stays cheap.
 """

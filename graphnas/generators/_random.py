@@ -8,8 +8,8 @@ Every ``seed=`` argument in graphnas accepts the same things, networkx-style:
 - a ``random.Random`` or a numpy ``Generator``: used as is when the wanted kind matches (and
   advanced), otherwise one 64-bit draw from it seeds a new generator of the wanted kind.
 
-:func:`as_random`, :func:`as_numpy` and :func:`as_torch` give a Python ``random.Random``, a numpy
-``Generator`` and a ``torch.Generator`` (CPU); :func:`seed_int` gives the 64-bit int they start
+`as_random`, `as_numpy` and `as_torch` give a Python ``random.Random``, a numpy
+``Generator`` and a ``torch.Generator`` (CPU); `seed_int` gives the 64-bit int they start
 from, for code that derives several streams from one seed. Nothing here touches a process-wide
 generator.
 """
@@ -61,7 +61,7 @@ def seed_int(seed: Seed) -> int:
 
 def as_random(seed: Seed) -> random.Random:
     """A ``random.Random`` for ``seed``: a given ``Random`` is used as is (and advanced); anything
-    else seeds a new one with :func:`seed_int`."""
+    else seeds a new one with `seed_int`."""
     if isinstance(seed, random.Random):
         return seed
     if seed is None:
@@ -71,7 +71,7 @@ def as_random(seed: Seed) -> random.Random:
 
 def as_numpy(seed: Seed) -> np.random.Generator:
     """A numpy ``Generator`` for ``seed``: a given ``Generator`` is used as is (and advanced); anything
-    else seeds a new one with :func:`seed_int`."""
+    else seeds a new one with `seed_int`."""
     import numpy as np
 
     if _is_numpy_generator(seed):
@@ -83,7 +83,7 @@ def as_numpy(seed: Seed) -> np.random.Generator:
 
 def as_torch(seed: Seed | torch.Generator) -> torch.Generator:
     """A CPU ``torch.Generator`` for ``seed``: a given ``torch.Generator`` is used as is; anything else
-    seeds a new one with :func:`seed_int` (an int ``n`` gives ``torch.Generator().manual_seed(n)``)."""
+    seeds a new one with `seed_int` (an int ``n`` gives ``torch.Generator().manual_seed(n)``)."""
     import torch
 
     if isinstance(seed, torch.Generator):

@@ -1,4 +1,4 @@
-"""The interface every cell/chain search space in :mod:`graphnas.generators` offers."""
+"""The interface every cell/chain search space in `graphnas.generators` offers."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class SearchSpace:
         raise NotImplementedError
 
     def check(self, dag: DAG) -> None:
-        """Raise :class:`~graphnas.GraphError` naming what makes ``dag`` not a member of the space."""
+        """Raise `graphnas.GraphError` naming what makes ``dag`` not a member of the space."""
         raise NotImplementedError
 
     def contains(self, dag: DAG) -> bool:

@@ -1,17 +1,19 @@
 """Cell search spaces with a normal and a reduction cell: DARTS, ENAS (micro) and NASNet.
 
 A member is a **cell-pair DAG** of 4 nodes, the DARTS way of wiring cells
-(cell k reads the outputs of cells k-2 and k-1)::
+(cell k reads the outputs of cells k-2 and k-1):
 
-    0 input (c_{k-2}) ─┬─► 2 normal cell (nested DAG) ─► 3 reduction cell (nested DAG)   output: 3
-    1 input (c_{k-1}) ─┴──────────────────────────────────┘
+```python
+0 input (c_{k-2}) ─┬─► 2 normal cell (nested DAG) ─► 3 reduction cell (nested DAG)   output: 3
+1 input (c_{k-1}) ─┴──────────────────────────────────┘
+```
 
 so one DAG carries both cells and does not depend on how many cells a network
-stacks. Each nested cell is in the node form of :func:`graphnas.genotypes.blocks_to_cell`
+stacks. Each nested cell is in the node form of `graphnas.genotypes.blocks_to_cell`
 (an op node per (op, input) pair, an ``identity`` state node per block, an
 ``identity``/``concat`` output); ``to_blocks``/``from_blocks`` and, for DARTS and
 ENAS, ``to_genotype``/``from_genotype``/``sample_genotype`` move between that DAG
-and the lists of blocks or a :class:`~graphnas.genotypes.Genotype`.
+and the lists of blocks or a `graphnas.genotypes.Genotype`.
 
 The two (op, input) pairs of a block are stored sorted by (input, op): the sum
 does not depend on their order, so each architecture has one DAG and ``size()``
@@ -215,7 +217,7 @@ class _CellPairSpace(SearchSpace):
         return self.from_blocks(*rng.choice(self._moves((self._canonical(normal), self._canonical(reduce)))))
 
     def neighbours(self, dag: DAG) -> list[DAG]:
-        """Every member one :meth:`mutate` step away (the pairs of ``dag`` taken in canonical order)."""
+        """Every member one `mutate` step away (the pairs of ``dag`` taken in canonical order)."""
         normal, reduce = self.to_blocks(dag)
         moves = dict.fromkeys(self._moves((self._canonical(normal), self._canonical(reduce))))
         return [self.from_blocks(*m) for m in moves]
@@ -306,7 +308,7 @@ class _GenotypeMixin:
     """Conversions for spaces whose cells are DARTS genotypes (sum states only)."""
 
     def from_genotype(self, genotype: Genotype) -> DAG:
-        """The cell-pair DAG of a :class:`~graphnas.genotypes.Genotype` (its concat lists must match the space's)."""
+        """The cell-pair DAG of a `graphnas.genotypes.Genotype` (its concat lists must match the space's)."""
         cells = []
         for which, pairs, concat in (("normal", genotype.normal, genotype.normal_concat),
                                      ("reduce", genotype.reduce, genotype.reduce_concat)):
@@ -318,7 +320,7 @@ class _GenotypeMixin:
         return self.from_blocks(*cells)  # type: ignore[attr-defined]
 
     def to_genotype(self, dag: DAG) -> Genotype:
-        """The :class:`~graphnas.genotypes.Genotype` of a member."""
+        """The `graphnas.genotypes.Genotype` of a member."""
         normal, reduce = self.to_blocks(dag)  # type: ignore[attr-defined]
         out: list[Any] = []
         for blocks in (normal, reduce):
@@ -326,7 +328,7 @@ class _GenotypeMixin:
         return Genotype(*out)
 
     def sample_genotype(self, seed: Seed = None) -> Genotype:
-        """A random member as a :class:`~graphnas.genotypes.Genotype` (same draw as ``sample``)."""
+        """A random member as a `graphnas.genotypes.Genotype` (same draw as ``sample``)."""
         return self.to_genotype(self.sample(seed))  # type: ignore[attr-defined]
 
 
@@ -371,7 +373,7 @@ class NASNetSpace(_CellPairSpace):
     hidden states and combining them by add (``sum``) or ``concat``; output = concat of the unused states.
 
     A block's combine rule is its state node's combine, so NASNet cells with ``concat`` blocks have no
-    :class:`~graphnas.genotypes.Genotype` form; use ``from_blocks``/``to_blocks``.
+    `graphnas.genotypes.Genotype` form; use ``from_blocks``/``to_blocks``.
     """
 
     name = "nasnet"

@@ -1,4 +1,4 @@
-"""Chain networks as in NAS-RL (Zoph & Le 2017), and :func:`chain`, a plain chain of ops.
+"""Chain networks as in NAS-RL (Zoph & Le 2017), and `chain`, a plain chain of ops.
 
 A NAS-RL chain is a sequence of conv layers, each with its filter height and
 width in {1, 3, 5, 7}, its number of filters in {24, 36, 48, 64} and a stride,
@@ -36,7 +36,7 @@ __all__ = ["ChainSpace", "chain"]
 def chain(ops: Sequence[str | Node | DAG], *, input_op: str = "input") -> DAG:
     """A plain chain: an ``input`` node, then each op feeding the next; the last one is the output.
 
-    ``ops`` are op names, :class:`~graphnas.Node` objects or one-input nested DAGs.
+    ``ops`` are op names, `graphnas.Node` objects or one-input nested DAGs.
     Example: ``chain(["nor_conv_3x3", "nor_conv_3x3", "avg_pool_3x3"])`` has 4 nodes.
     """
     ops = list(ops)

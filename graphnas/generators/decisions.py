@@ -7,25 +7,28 @@ A space that supports it has three methods:
   of a DARTS block depend on the block's index, a NAS-Bench-101 edge set may not break the edge
   limit, a chain layer's anchor point chooses among the layers before it.
 - ``space.encode(dag) -> list[int]``: the choices that make a member.
-- ``space.decode(choices) -> DAG``: the member those choices make; a :class:`~graphnas.GraphError`
+- ``space.decode(choices) -> DAG``: the member those choices make; a `graphnas.GraphError`
   that names the decision (its position and name) and the rule it breaks otherwise. Nothing is
   repaired silently.
 
-A choice is an ``int``. For a ``"choice"`` decision it indexes :attr:`Decision.options`; for a
+A choice is an ``int``. For a ``"choice"`` decision it indexes `Decision.options`; for a
 ``"subset"`` decision (an anchor point choosing earlier layers) it is a bit mask over the options
 (bit ``k`` set = ``options[k]`` chosen), so a controller can score each option on its own
 (NAS-RL's anchor attention) and the choice stays one int.
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import NB201Space
-    >>> space = NB201Space()
-    >>> d = space.decisions([])
-    >>> d.name, d.options[:2]
-    ('edge 0->1', ('none', 'skip_connect'))
-    >>> dag = space.decode([3, 3, 4, 1, 3, 1])
-    >>> space.encode(dag)
-    [3, 3, 4, 1, 3, 1]
+```python
+>>> from graphnas.generators import NB201Space
+>>> space = NB201Space()
+>>> d = space.decisions([])
+>>> d.name, d.options[:2]
+('edge 0->1', ('none', 'skip_connect'))
+>>> dag = space.decode([3, 3, 4, 1, 3, 1])
+>>> space.encode(dag)
+[3, 3, 4, 1, 3, 1]
+
+```
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ class Decision:
         key: decisions with the same key share a controller's output head and choice embedding
             (they have the same options); defaults to ``name``.
         allowed: for a ``"choice"``, which options keep the sequence valid given the earlier choices
-            (``None``: all of them). A controller masks the others; :func:`decode_checked` refuses them
+            (``None``: all of them). A controller masks the others; `decode_checked` refuses them
             with ``rule`` in the message.
         rule: the rule that ``allowed`` enforces, in words.
         item: the item (e.g. the layer) this decision's step stands for, so that a later ``"subset"``
@@ -96,7 +99,7 @@ def num_choices(decision: Decision) -> int:
 
 @runtime_checkable
 class DecisionSpace(Protocol):
-    """What :class:`graphnas.search.Reinforce` needs from a space."""
+    """What `graphnas.search.Reinforce` needs from a space."""
 
     def decisions(self, prefix: Sequence[int]) -> Decision | None: ...
 
@@ -143,6 +146,6 @@ def walk(space: Any, choices: Sequence[int]) -> list[Decision]:
 
 
 def decode_checked(space: Any, choices: Sequence[int], build: Callable[[list[int]], DAG]) -> DAG:
-    """Check ``choices`` with :func:`walk`, then ``build`` the DAG from them (as plain ints)."""
+    """Check ``choices`` with `walk`, then ``build`` the DAG from them (as plain ints)."""
     walk(space, choices)
     return build([int(c) for c in choices])

@@ -2,7 +2,7 @@
 
 In DARTS and NAS-Bench-201 a cell is a set of *states* joined by labelled edges:
 state ``j`` is the sum over its incoming edges ``(i, j, op)`` of ``op(state_i)``.
-graphnas puts ops on nodes, so :func:`from_edge_ops` gives every labelled edge a
+graphnas puts ops on nodes, so `from_edge_ops` gives every labelled edge a
 node of its own:
 
 - states ``0 .. n_inputs-1`` become ``input`` nodes;
@@ -13,18 +13,21 @@ node of its own:
   in a reduction cell the same edge is a strided ``FactorizedReduce``;
 - ``none`` (the zero op) edges vanish when ``drop_none=True``. A state left with
   only ``none`` inputs computes zero, so it is removed together with the edges it
-  feeds; if that leaves the output with nothing, a :class:`GraphError` says so.
+  feeds; if that leaves the output with nothing, a `GraphError` says so.
   With ``drop_none=False`` they stay as explicit ``none`` nodes, which keeps every
   cell of a tabular benchmark distinct (NAS-Bench-201 does this).
 
-Example::
+**Example**
 
-    >>> from graphnas.generators.edge_cells import from_edge_ops
-    >>> cell = from_edge_ops([(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "avg_pool_3x3")])
-    >>> [n.op for n in cell.nodes]
-    ['input', 'nor_conv_3x3', 'identity', 'skip_connect', 'avg_pool_3x3', 'identity']
-    >>> [n.op for n in from_edge_ops([(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "none")]).nodes]
-    ['input', 'skip_connect', 'identity']
+```python
+>>> from graphnas.generators.edge_cells import from_edge_ops
+>>> cell = from_edge_ops([(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "avg_pool_3x3")])
+>>> [n.op for n in cell.nodes]
+['input', 'nor_conv_3x3', 'identity', 'skip_connect', 'avg_pool_3x3', 'identity']
+>>> [n.op for n in from_edge_ops([(0, 1, "nor_conv_3x3"), (0, 2, "skip_connect"), (1, 2, "none")]).nodes]
+['input', 'skip_connect', 'identity']
+
+```
 """
 
 from __future__ import annotations

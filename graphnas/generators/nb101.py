@@ -5,17 +5,20 @@ path removed, as NAS-Bench-101's ``ModelSpec`` does): node 0 ``input``, interior
 nodes ``conv3x3-bn-relu`` / ``conv1x1-bn-relu`` / ``maxpool3x3`` summing their
 inputs, the last node the output, an ``identity``/``concat`` node (NAS-Bench-101
 concatenates the vertices feeding the output and adds a projection of the
-input when the input feeds it; :func:`graphnas.models.nb101_cell` lowers that).
+input when the input feeds it; `graphnas.models.nb101_cell` lowers that).
 Two labelled matrices of the same graph are the same architecture; use
 ``dag.canonical_key()`` to compare cells as NAS-Bench-101 does with its hash.
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import NB101Space
-    >>> space = NB101Space()
-    >>> cell = space.sample(seed=0)
-    >>> space.contains(cell) and len(cell) <= 7 and cell.num_edges <= 9
-    True
+```python
+>>> from graphnas.generators import NB101Space
+>>> space = NB101Space()
+>>> cell = space.sample(seed=0)
+>>> space.contains(cell) and len(cell) <= 7 and cell.num_edges <= 9
+True
+
+```
 """
 
 from __future__ import annotations
@@ -130,9 +133,9 @@ class NB101Space(SearchSpace):
                 raise GraphError(f"node {i}: expected a plain op from {', '.join(NB101_OPS)}, got {node!r}")
 
     def size(self) -> int:
-        """The number of members, counted as :meth:`enumerate` yields them: 423,624 at the default limits.
+        """The number of members, counted as `enumerate` yields them: 423,624 at the default limits.
 
-        The distinct structures are enumerated as in :meth:`enumerate` and each adds its number of op
+        The distinct structures are enumerated as in `enumerate` and each adds its number of op
         labellings up to its automorphisms (Burnside's lemma). At NAS-Bench-101's own limits (7 vertices,
         9 edges) this takes well under a second and gives the paper's published 423,624.
         """
@@ -277,7 +280,7 @@ class NB101Space(SearchSpace):
         raise GraphError("this cell has no valid mutation")  # pragma: no cover - every valid cell has one
 
     def neighbours(self, dag: DAG) -> list[DAG]:
-        """Every valid cell one :meth:`mutate` step away, one DAG per isomorphism class, ``dag``'s class left out."""
+        """Every valid cell one `mutate` step away, one DAG per isomorphism class, ``dag``'s class left out."""
         self.check(dag)
         seen = {dag.canonical_key()}
         out = []

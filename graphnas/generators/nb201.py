@@ -4,17 +4,22 @@ The node form keeps all 6 edges as op nodes, ``none`` included, so that every
 arch string gives its own DAG and strings round-trip exactly (dropping ``none``
 edges would merge cells NAS-Bench-201 counts separately and lose the string).
 Layout: node 0 is the input; each state 1..3 is an ``identity``/``sum`` node
-preceded by its incoming edge nodes in source order; state 3 is the output::
+preceded by its incoming edge nodes in source order; state 3 is the output:
 
-    0 input | 1 e(0->1) | 2 state 1 | 3 e(0->2) 4 e(1->2) | 5 state 2 | 6 e(0->3) 7 e(1->3) 8 e(2->3) | 9 state 3
+```python
+0 input | 1 e(0->1) | 2 state 1 | 3 e(0->2) 4 e(1->2) | 5 state 2 | 6 e(0->3) 7 e(1->3) 8 e(2->3) | 9 state 3
+```
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import NB201Space
-    >>> space = NB201Space()
-    >>> s = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-    >>> space.to_string(space.from_string(s)) == s
-    True
+```python
+>>> from graphnas.generators import NB201Space
+>>> space = NB201Space()
+>>> s = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+>>> space.to_string(space.from_string(s)) == s
+True
+
+```
 """
 
 from __future__ import annotations

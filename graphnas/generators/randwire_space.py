@@ -1,6 +1,6 @@
 """RandWire graphs as a search space: sample from a random-graph generator, then search by rewiring.
 
-A member is the DAG of :func:`~graphnas.generators.random_graphs.randwire_dag` on
+A member is the DAG of `graphnas.generators.random_graphs.randwire_dag` on
 ``n`` internal nodes (DAG nodes ``1..n``; graph node ``i`` is DAG node ``i + 1``):
 
 - node 0 is ``input`` and feeds exactly the internal nodes of in-degree 0;
@@ -9,22 +9,25 @@ A member is the DAG of :func:`~graphnas.generators.random_graphs.randwire_dag` o
   internal nodes of out-degree 0;
 - every internal edge goes from a lower to a higher index.
 
-:meth:`RandWireSpace.sample` draws from a RandWire generator (``ws``, ``er``,
+`RandWireSpace.sample` draws from a RandWire generator (``ws``, ``er``,
 ``ba``, or any registered generator function that makes such a DAG) with ``n``
-fixed. :meth:`RandWireSpace.mutate` makes one local change to the internal
+fixed. `RandWireSpace.mutate` makes one local change to the internal
 edges (move an edge's head or tail, add or remove an edge) and rewires the
 input and output to match, so mutants stay members; they need not be graphs
 the generator could draw (a WS graph loses its exact ``n·k/2`` edges after an
 add), which is why membership is defined by the invariants above and not by
 the generator.
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import RandWireSpace
-    >>> space = RandWireSpace(generator="ws", n=8, params={"k": 4, "p": 0.75})
-    >>> dag = space.sample(0)
-    >>> len(dag), space.contains(space.mutate(dag, 1))
-    (10, True)
+```python
+>>> from graphnas.generators import RandWireSpace
+>>> space = RandWireSpace(generator="ws", n=8, params={"k": 4, "p": 0.75})
+>>> dag = space.sample(0)
+>>> len(dag), space.contains(space.mutate(dag, 1))
+(10, True)
+
+```
 """
 
 from __future__ import annotations
@@ -60,10 +63,10 @@ class RandWireSpace(SearchSpace):
         generator: a registered generator function taking ``n``, its ``params``
             and ``seed`` and returning a RandWire DAG: ``"ws"`` (default), ``"er"``, ``"ba"``.
         n: internal nodes. The default 12 keeps a digits evaluation (two stages of
-            one RandWire graph each, see :func:`graphnas.benchmarks.digits.digits_network`)
+            one RandWire graph each, see `graphnas.benchmarks.digits.digits_network`)
             near 1.5 s for 3 epochs on one CPU core; the paper's small regime uses 32.
         params: the generator's other parameters (``{"k": 4, "p": 0.75}`` for WS);
-            missing keys of a built-in generator take :data:`RANDWIRE_DEFAULTS`.
+            missing keys of a built-in generator take `RANDWIRE_DEFAULTS`.
 
     ``size()`` is the number of labelled members, ``2 ** (n (n - 1) / 2)`` (one
     per set of internal edges; isomorphic graphs count separately, as search
@@ -211,7 +214,7 @@ class RandWireSpace(SearchSpace):
         return self.from_edges(self._apply(edges, rng.choice(moves[kind])))
 
     def neighbours(self, dag: DAG) -> list[DAG]:
-        """Every member one :meth:`mutate` step away, without duplicates (``dag`` excluded)."""
+        """Every member one `mutate` step away, without duplicates (``dag`` excluded)."""
         edges = self.to_edges(dag)
         seen: dict[tuple[Edge, ...], None] = {}
         for moves in self._moves(edges).values():

@@ -3,7 +3,7 @@
 A generator is either a search-space class (instantiated with ``params``) or a
 function ``f(**params, seed=...) -> DAG`` (wrapped so that it, too, has
 ``sample(seed)``). Either way ``get_generator(name, **params).sample(seed)``
-gives a :class:`graphnas.DAG`.
+gives a `graphnas.DAG`.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class FunctionGenerator:
 
 
 def get_generator(name: str, **params: Any) -> Any:
-    """The generator ``name`` configured with ``params``: a space instance, or a :class:`FunctionGenerator`.
+    """The generator ``name`` configured with ``params``: a space instance, or a `FunctionGenerator`.
 
     Both have ``sample(seed) -> DAG``. Example: ``get_generator("ws", n=32, k=4, p=0.75).sample(0)``.
 

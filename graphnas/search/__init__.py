@@ -3,14 +3,17 @@
 Optimisers are registered by name: ``list_optimizers()``, ``get_optimizer(name, space, **kw)``,
 ``@register_optimizer(name)``.
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import NB201Space
-    >>> from graphnas.search import RandomSearch, run
-    >>> space = NB201Space()
-    >>> history = run(RandomSearch(space, seed=0), lambda dag: float(len(dag.edges)), budget=5)
-    >>> len(history.evaluations)
-    5
+```python
+>>> from graphnas.generators import NB201Space
+>>> from graphnas.search import RandomSearch, run
+>>> space = NB201Space()
+>>> history = run(RandomSearch(space, seed=0), lambda dag: float(len(dag.edges)), budget=5)
+>>> len(history.evaluations)
+5
+
+```
 """
 
 from graphnas.search.acquisition import get_acquisition, list_acquisitions, register_acquisition

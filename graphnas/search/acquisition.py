@@ -18,7 +18,7 @@ __all__ = ["ACQUISITIONS", "expected_improvement", "get_acquisition", "list_acqu
            "thompson_sampling", "upper_confidence_bound"]
 
 Acquisition = Callable[[np.ndarray, float, random.Random], np.ndarray]
-#: The acquisition registry (a :class:`graphnas.registry.Registry`).
+#: The acquisition registry (a `graphnas.registry.Registry`).
 ACQUISITIONS: Registry[Acquisition] = Registry("acquisition")
 
 
@@ -33,7 +33,7 @@ def list_acquisitions() -> list[str]:
 
 
 def get_acquisition(name: str) -> Acquisition:
-    """The acquisition function called ``name``; :class:`graphnas.UnknownNameError` (a ValueError) otherwise."""
+    """The acquisition function called ``name``; `graphnas.UnknownNameError` (a ValueError) otherwise."""
     return ACQUISITIONS.get(name)
 
 

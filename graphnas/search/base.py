@@ -1,9 +1,9 @@
 """The ask/tell interface every optimiser speaks, and what they share.
 
-An optimiser proposes graphs with :meth:`Optimizer.ask` and learns their scores
-with :meth:`Optimizer.tell` (higher is better; ``NaN`` marks a failed
+An optimiser proposes graphs with `Optimizer.ask` and learns their scores
+with `Optimizer.tell` (higher is better; ``NaN`` marks a failed
 evaluation). It never evaluates anything itself, so one loop
-(:func:`graphnas.search.run`) can drive it serially, on a thread or process
+(`graphnas.search.run`) can drive it serially, on a thread or process
 pool, or on a cluster.
 
 A *space* is any object with ``sample(seed) -> DAG`` and
@@ -35,12 +35,12 @@ class Space(Protocol):
 class Optimizer:
     """Base class: keeps the evaluated graphs, the pending ones and a seeded RNG.
 
-    Subclasses implement :meth:`_propose` (one new graph); :meth:`ask` makes sure
+    Subclasses implement `_propose` (one new graph); `ask` makes sure
     the graphs it returns are distinct, up to isomorphism (``canonical_key``),
     from each other and from every graph asked before.
     """
 
-    #: How many proposals :meth:`ask` tries per requested graph before giving up.
+    #: How many proposals `ask` tries per requested graph before giving up.
     max_attempts: int = 200
 
     def __init__(self, space: Any, *, seed: Any = 0) -> None:

@@ -27,14 +27,14 @@ log = logging.getLogger(__name__)
 
 @register_optimizer("bo", aliases=("bayesian",))
 class BayesianOptimization(Optimizer):
-    """Ask/tell BO with a :class:`~graphnas.surrogate.GNNSurrogate` (or any object with ``fit``/``predict``).
+    """Ask/tell BO with a `graphnas.surrogate.GNNSurrogate` (or any object with ``fit``/``predict``).
 
     Args:
         space: has ``sample(seed)`` and ``mutate(dag, seed)``; its ``vocabulary`` feeds the surrogate.
-        surrogate: default a warm-started 5-member GNN ensemble (see :meth:`default_surrogate`).
+        surrogate: default a warm-started 5-member GNN ensemble (see `default_surrogate`).
             Anything with ``fit(dags, y)`` and ``predict_members(dags) -> [members, n]``
             or scikit-learn's ``predict(dags, return_std=True) -> (mean, std)`` works.
-        acquisition: ``"ei"``, ``"ucb"`` or ``"ts"`` (see :mod:`graphnas.search.acquisition`).
+        acquisition: ``"ei"``, ``"ucb"`` or ``"ts"`` (see `graphnas.search.acquisition`).
         initial: random samples before the surrogate is first fitted.
         top_k: how many of the best graphs are mutated to make candidates.
         mutations: candidates made per parent (a mutation, or a mutation of a mutation).

@@ -1,8 +1,8 @@
-"""Executors for :func:`graphnas.search.run` beyond one machine: Ray (:class:`RayExecutor`) and Dask.
+"""Executors for `graphnas.search.run` beyond one machine: Ray (`RayExecutor`) and Dask.
 
 Dask's ``Client(...).get_executor(pure=False)`` is already a ``concurrent.futures.Executor``;
-Ray has none, so :class:`RayExecutor` adapts ``ray.remote`` tasks (each evaluation asks for
-``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. :func:`make_executor` builds any of
+Ray has none, so `RayExecutor` adapts ``ray.remote`` tasks (each evaluation asks for
+``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. `make_executor` builds any of
 ``thread``, ``process``, ``ray`` or ``dask`` by name (what ``graphnas search --executor`` uses),
 checking first that a cluster ``address`` answers, so that a wrong address fails in bounded time.
 
@@ -35,7 +35,7 @@ class RayExecutor(cf.Executor):
     Args:
         address: a running cluster (``"HOST:6379"``, ``"ray://HOST:10001"`` or ``"auto"``); ``None``
             starts a local Ray with ``num_workers`` CPUs, unless Ray is already initialised in this
-            process (then that one is used, and left running by :meth:`shutdown`).
+            process (then that one is used, and left running by `shutdown`).
         num_cpus: CPUs each evaluation reserves (Ray schedules no more tasks than fit).
         num_gpus: GPUs each evaluation reserves (fractions share a GPU).
         max_workers: evaluations the search keeps in flight (``run`` reads it); default: the
@@ -45,7 +45,7 @@ class RayExecutor(cf.Executor):
         connect_timeout: seconds to wait for ``address`` to answer before ``ConnectionError``.
         init_kwargs: more arguments for ``ray.init``.
 
-    :meth:`kill` stops the worker running a call (``run``'s ``timeout`` uses it to free the worker).
+    `kill` stops the worker running a call (``run``'s ``timeout`` uses it to free the worker).
     """
 
     def __init__(self, address: str | None = None, *, num_cpus: float = 1, num_gpus: float = 0,

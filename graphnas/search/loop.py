@@ -12,10 +12,12 @@ appended to a JSON-lines file as soon as its result arrives; running again with 
 replays it (in ask order) into the optimiser and carries on, so a killed run loses no finished evaluation
 and repeats none. A lock file beside the journal (``<journal>.lock``) refuses a second driver.
 
-Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2}``)::
+Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2}``):
 
-    {"index": 0, "dag": {...DAG JSON...}, "arch": "|nor_conv_3x3~0|+...", "value": 93.1, "seconds": 0.01,
-     "status": "ok", "error": null, "info": {}}
+```python
+{"index": 0, "dag": {...DAG JSON...}, "arch": "|nor_conv_3x3~0|+...", "value": 93.1, "seconds": 0.01,
+ "status": "ok", "error": null, "info": {}}
+```
 
 ``arch`` is the space's string for the graph (present when the optimiser's space has
 ``to_string``, e.g. NAS-Bench-201's arch strings); ``dag`` is what is read back. Version 1
@@ -205,7 +207,7 @@ def arch_string(space: Any, dag: DAG) -> str | None:
 
 
 def _evaluate(objective: Callable[[DAG], Any], dag: DAG) -> Evaluation:
-    """Call the objective and turn whatever happens into an :class:`Evaluation` (runs in the worker)."""
+    """Call the objective and turn whatever happens into an `Evaluation` (runs in the worker)."""
     start = time.perf_counter()
     info: dict[str, Any] = {}
     try:
@@ -246,7 +248,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
         journal: str | os.PathLike | None = None, progress: Callable[[History, Evaluation], None] | None = None,
         workers: int | None = None, ordered: bool = True, timeout: float | None = None,
         retries: int = 0) -> History:
-    """Search until ``budget`` evaluations (failed ones included) exist; return the :class:`History`.
+    """Search until ``budget`` evaluations (failed ones included) exist; return the `History`.
 
     Args:
         optimizer: anything with ``ask(n) -> list[DAG]`` and ``tell(dag, value)``.
@@ -255,7 +257,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             the evaluation failed; the optimiser is told NaN and the search goes on.
         budget: the total number of evaluations, counting those already in ``journal``.
         executor: evaluate on this ``concurrent.futures.Executor`` (threads, processes, Dask's
-            ``Client.get_executor(pure=False)``, :class:`~graphnas.search.RayExecutor`), ``workers`` at a
+            ``Client.get_executor(pure=False)``, `graphnas.search.RayExecutor`), ``workers`` at a
             time (default: the executor's ``_max_workers``). The objective must then be picklable for
             processes and clusters. A worker that dies (killed, out of memory, ``os._exit``) fails its
             evaluation, recorded with the reason; a broken process pool is replaced by a new one (which
@@ -607,7 +609,7 @@ def _number(value: Any, what: str) -> float:
 
 
 def _repair_tail(path: str) -> None:
-    """Cut a half-written last line (one that does not parse, as :func:`read_journal` skips it), so that new
+    """Cut a half-written last line (one that does not parse, as `read_journal` skips it), so that new
     lines start on a line of their own and the skipped one never ends up in the middle of the journal."""
     with open(path, "rb+") as fh:
         data = fh.read()

@@ -15,10 +15,13 @@ __all__ = ["RandomSearch"]
 class RandomSearch(Optimizer):
     """Samples the space; never proposes a graph isomorphic to one asked before.
 
-    Example::
+    **Example**
 
-        >>> opt = RandomSearch(space, seed=0)          # doctest: +SKIP
-        >>> dags = opt.ask(4)                          # doctest: +SKIP
+    ```python
+    >>> opt = RandomSearch(space, seed=0)          # doctest: +SKIP
+    >>> dags = opt.ask(4)                          # doctest: +SKIP
+
+    ```
     """
 
     def __init__(self, space: Any, *, seed: Any = 0) -> None:

@@ -1,24 +1,27 @@
 """The optimizer registry: ``@register_optimizer(name)``, ``list_optimizers()``, ``get_optimizer(name, space, **kw)``.
 
 A registered optimizer is a class or a factory function called as
-``builder(space, **kw)`` that returns an ask/tell :class:`~graphnas.search.Optimizer`;
+``builder(space, **kw)`` that returns an ask/tell `graphnas.search.Optimizer`;
 ``kw`` are its own parameters (``seed``, ``initial``, ``population``, ...), with its
-own defaults. Adding one is one decorator::
+own defaults. Adding one is one decorator:
 
-    >>> from graphnas.search import RandomSearch, get_optimizer, register_optimizer
-    >>> @register_optimizer("my_random")
-    ... class MyRandom(RandomSearch):
-    ...     pass
-    >>> from graphnas.generators import NB201Space
-    >>> type(get_optimizer("my_random", NB201Space(), seed=0)).__name__
-    'MyRandom'
-    >>> from graphnas.search.registry import OPTIMIZERS
-    >>> _ = OPTIMIZERS.remove("my_random")
+```python
+>>> from graphnas.search import RandomSearch, get_optimizer, register_optimizer
+>>> @register_optimizer("my_random")
+... class MyRandom(RandomSearch):
+...     pass
+>>> from graphnas.generators import NB201Space
+>>> type(get_optimizer("my_random", NB201Space(), seed=0)).__name__
+'MyRandom'
+>>> from graphnas.search.registry import OPTIMIZERS
+>>> _ = OPTIMIZERS.remove("my_random")
 
-Built in: ``random`` (:class:`~graphnas.search.RandomSearch`), ``rea`` or ``evolution``
-(:class:`~graphnas.search.RegularizedEvolution`), ``bo`` or ``bayesian``
-(:class:`~graphnas.search.BayesianOptimization`). An unknown name raises
-:class:`graphnas.UnknownNameError` with the closest names.
+```
+
+Built in: ``random`` (`graphnas.search.RandomSearch`), ``rea`` or ``evolution``
+(`graphnas.search.RegularizedEvolution`), ``bo`` or ``bayesian``
+(`graphnas.search.BayesianOptimization`). An unknown name raises
+`graphnas.UnknownNameError` with the closest names.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """REINFORCE over a space's decisions: the controller of NAS-RL (Zoph & Le 2017) and NASNet (Zoph et al. 2018).
 
-:class:`Controller` is the policy: an autoregressive LSTM that emits a space's decisions
-(:mod:`graphnas.generators.decisions`) one at a time, each step's input embedding the previous
+`Controller` is the policy: an autoregressive LSTM that emits a space's decisions
+(`graphnas.generators.decisions`) one at a time, each step's input embedding the previous
 choice; a ``"subset"`` decision (a NAS-RL anchor point) scores each earlier item ``j`` it may read
 with ``sigmoid(v^T tanh(W_prev h_j + W_curr h_i))``, ``h_j`` being the controller's state at the step
 that stood for item ``j``. Logits are divided by ``temperature`` and clipped with
@@ -14,22 +14,25 @@ log-probabilities teacher-forced (the LSTM's input at a step depends only on the
 whole batch of sequences goes through the LSTM in one call, up to each anchor point), which is the same
 policy and gradient as scoring step by step, for a fraction of the cost.
 
-:class:`Reinforce` is the ask/tell optimiser around it: ``ask(n)`` samples ``n`` new architectures
+`Reinforce` is the ask/tell optimiser around it: ``ask(n)`` samples ``n`` new architectures
 (distinct, up to isomorphism, from everything asked before) and the policy takes one gradient step
 once all ``n`` are told (NASNet's synchronous workers; with ``batch_size`` > 1 it waits for that many
 results). A failed evaluation (NaN) is left out of the gradient, or scores ``failure_reward`` when
-that is set. Same seed, same trajectory; :func:`graphnas.search.run` resuming from a journal replays
+that is set. Same seed, same trajectory; `graphnas.search.run` resuming from a journal replays
 the tells and, in the serial loop, re-draws each replayed ask, so the controller ends in the same state
 as an uninterrupted run.
 
-Example::
+**Example**
 
-    >>> from graphnas.generators import NB201Space
-    >>> from graphnas.search import Reinforce, run
-    >>> opt = Reinforce(NB201Space(), seed=0)
-    >>> history = run(opt, lambda dag: float(sum(n.op == "nor_conv_3x3" for n in dag.nodes)), budget=8)
-    >>> len(history), opt.controller.updates
-    (8, 8)
+```python
+>>> from graphnas.generators import NB201Space
+>>> from graphnas.search import Reinforce, run
+>>> opt = Reinforce(NB201Space(), seed=0)
+>>> history = run(opt, lambda dag: float(sum(n.op == "nor_conv_3x3" for n in dag.nodes)), budget=8)
+>>> len(history), opt.controller.updates
+(8, 8)
+
+```
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ class Controller:
     """The policy over a space's decisions (see the module doc); torch is imported when one is made.
 
     Args:
-        space: has ``decisions(prefix)``, ``encode`` and ``decode`` (:mod:`graphnas.generators.decisions`).
+        space: has ``decisions(prefix)``, ``encode`` and ``decode`` (`graphnas.generators.decisions`).
         policy: ``"lstm"`` (NAS-RL/NASNet) or ``"independent"`` (one logit vector per decision).
         hidden_size: the LSTM's state size (and of the choice embeddings); NASNet's controller had 100 units,
             NAS-RL's two layers 35 each.
@@ -338,8 +341,8 @@ class Controller:
     # -- the public interface -------------------------------------------------------------
 
     def sample(self, n: int = 1) -> list[list[int]]:
-        """``n`` decision sequences drawn from the policy (remembered for :meth:`update`), in one batch: a
-        step of the policy per decision for all ``n`` at once (without gradients; :meth:`log_prob` recomputes
+        """``n`` decision sequences drawn from the policy (remembered for `update`), in one batch: a
+        step of the policy per decision for all ``n`` at once (without gradients; `log_prob` recomputes
         them when needed)."""
         if n < 0:
             raise ValueError(f"sample(n) needs n >= 0, got {n}")
@@ -439,7 +442,7 @@ class Controller:
 
     def log_prob_entropy(self, choices: Sequence[Sequence[int]]) -> tuple[Any, Any]:
         """(log-probabilities, entropies) of the sequences under the policy, as tensors with gradients;
-        sequences with the same decisions are scored in one batch (see :meth:`_score`)."""
+        sequences with the same decisions are scored in one batch (see `_score`)."""
         torch = self._torch
         groups: dict[tuple[Decision, ...], list[int]] = {}
         for i, seq in enumerate(choices):
@@ -463,7 +466,7 @@ class Controller:
 
     def update(self, rewards: Sequence[float], choices: Sequence[Sequence[int]] | None = None) -> dict[str, float]:
         """One REINFORCE step: ``loss = -mean((r - b) log p) - entropy_weight * mean(entropy)``, then the
-        baseline moves toward the batch's mean reward. ``choices`` default to the last :meth:`sample`."""
+        baseline moves toward the batch's mean reward. ``choices`` default to the last `sample`."""
         torch = self._torch
         rewards = [_check_reward(r) for r in rewards]
         for r in rewards:
@@ -507,7 +510,7 @@ class Controller:
     def state_dict(self) -> dict[str, Any]:
         """The weights, Adam's state, the baseline and the generator (tensors only; ``torch.save`` it and read
         it back with ``torch.load(weights_only=True)``), e.g. to inspect a trained policy. A search resumes by
-        replaying its journal instead (see :class:`Reinforce`), which needs no file beside it."""
+        replaying its journal instead (see `Reinforce`), which needs no file beside it."""
         torch = self._torch
         return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict() if self.optimizer else {},
                 "baseline": torch.tensor(float("nan") if self.baseline is None else self.baseline),
@@ -524,7 +527,7 @@ class Reinforce(Optimizer):
 
     Args:
         space: has ``decisions(prefix)``, ``encode(dag)`` and ``decode(choices)``.
-        policy: ``"lstm"`` or ``"independent"`` (see :class:`Controller`).
+        policy: ``"lstm"`` or ``"independent"`` (see `Controller`).
         batch_size: the policy steps once this many results of fully-told ``ask`` batches are in.
         failure_reward: the reward of a failed (NaN) evaluation; ``None`` (default) leaves it out of
             the gradient.
@@ -534,7 +537,7 @@ class Reinforce(Optimizer):
             allowance if some were repeats), the same rule as drawing one at a time.
         seed: seeds the controller and the fallback sampling.
         **controller: ``hidden_size``, ``lr``, ``entropy_weight``, ``baseline_decay``, ``temperature``,
-            ``tanh_constant`` (see :class:`Controller`).
+            ``tanh_constant`` (see `Controller`).
     """
 
     def __init__(self, space: Any, *, policy: str = "lstm", batch_size: int = 1, failure_reward: float | None = None,
@@ -656,7 +659,7 @@ class Reinforce(Optimizer):
 
 
 def plot_policy(source: Controller | Reinforce, path: str | None = None, *, max_decisions: int = 60) -> Any:
-    """A heatmap of :meth:`Controller.policy_table`: one row per decision, one cell per option (its
+    """A heatmap of `Controller.policy_table`: one row per decision, one cell per option (its
     probability; for an anchor point, the probability of reading that earlier item). Returns the
     ``matplotlib.figure.Figure``; with ``path`` also writes it (PNG, SVG or PDF by the suffix).
     Uses matplotlib's object API only (no pyplot, no backend switch)."""

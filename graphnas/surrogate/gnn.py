@@ -1,20 +1,23 @@
 """A GNN that predicts an architecture's score from its DAG, with uncertainty from a deep ensemble.
 
-:class:`GNNSurrogate` is a scikit-learn estimator: ``fit(dags, y)``, then ``predict(dags)``
+`GNNSurrogate` is a scikit-learn estimator: ``fit(dags, y)``, then ``predict(dags)``
 (the mean) or ``predict(dags, return_std=True) -> (mean, std)``. Each ensemble member is a small
-bidirectional GIN (:class:`~graphnas.surrogate.layers.BiGINConv`) over the
-node features of :mod:`graphnas.converters.features`, read out from the sum of
+bidirectional GIN (`graphnas.surrogate.layers.BiGINConv`) over the
+node features of `graphnas.converters.features`, read out from the sum of
 all node embeddings and the output node's embedding. Members differ by their
 random initialisation (a deep ensemble, Lakshminarayanan et al. 2017); the
 spread of their predictions is the uncertainty. Training minimises squared
 error on standardised targets plus a pairwise ranking loss, which is what a
 search needs: the right order more than the right value.
 
-Example::
+**Example**
 
-    >>> from graphnas.surrogate import GNNSurrogate
-    >>> model = GNNSurrogate(epochs=50, seed=0).fit(dags, scores)     # doctest: +SKIP
-    >>> mean, std = model.predict(candidates, return_std=True)        # doctest: +SKIP
+```python
+>>> from graphnas.surrogate import GNNSurrogate
+>>> model = GNNSurrogate(epochs=50, seed=0).fit(dags, scores)     # doctest: +SKIP
+>>> mean, std = model.predict(candidates, return_std=True)        # doctest: +SKIP
+
+```
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
             model), a ``random.Random`` or a numpy ``Generator`` (advanced by each ``fit``), or None.
 
     Fitted attributes: ``featurizer_``, ``model_``, ``y_mean_``, ``y_scale_``, ``n_fits_``, and
-    ``std_scale_`` after :meth:`calibrate`.
+    ``std_scale_`` after `calibrate`.
     """
 
     featurizer_: Featurizer
@@ -217,7 +220,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         """The ensemble mean for each graph of ``X``; with ``return_std=True`` the pair ``(mean, std)``.
 
         Numpy arrays of ``len(X)``. The std is the members' spread times ``std_scale_`` (1 until
-        :meth:`calibrate` is called).
+        `calibrate` is called).
         """
         members = self.predict_members(X)
         mean = members.mean(axis=0)
@@ -261,7 +264,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str) -> GNNSurrogate:
-        """Read a surrogate written by :meth:`save` (never unpickles arbitrary objects)."""
+        """Read a surrogate written by `save` (never unpickles arbitrary objects)."""
         doc = torch.load(path, weights_only=True, map_location="cpu")
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a graphnas GNNSurrogate file")
