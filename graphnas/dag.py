@@ -500,7 +500,9 @@ class DAG:
             raise GraphError(f"from_json expects a str or bytes, got {type(text).__name__}")
         try:
             doc = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except UnicodeDecodeError:
+            raise GraphError("not a text file (expected a graphnas DAG in JSON)") from None
+        except json.JSONDecodeError as err:
             raise GraphError(f"malformed JSON: {err}") from None
         except RecursionError:
             raise GraphError("malformed JSON: the document nests arrays or objects too deeply to be read") from None

@@ -54,17 +54,6 @@ def _nb101(matrix: Any, ops: Any) -> DAG:
     return NB101Space().from_spec(matrix, ops)
 
 
-def _from_file(path: Path) -> DAG:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise GraphError(f"{path}: not a text file (expected a graphnas DAG in JSON)") from None
-    try:
-        return DAG.from_json(text)
-    except GraphError as err:
-        raise GraphError(f"{path}: {err}") from None
-
-
 def _from_string(text: str) -> DAG:
     stripped = text.strip()
     if not stripped:  # Path("") is the current folder: say what is wrong instead
@@ -77,7 +66,7 @@ def _from_string(text: str) -> DAG:
     except (OSError, ValueError):  # a name too long for the file system, a NUL byte, ...
         is_file = exists = False
     if is_file:
-        return _from_file(path)
+        return DAG.load(text)
     if exists:
         raise GraphError(f"{text}: is a directory, expected a graphnas DAG JSON file")
     if "~" in text or "|" in text:  # only NB201Space reads arch strings
@@ -134,7 +123,7 @@ def as_dag(obj: Any) -> DAG:
             raise GraphError(f"{path}: no such file (expected a graphnas DAG JSON file)")
         if not path.is_file():
             raise GraphError(f"{path}: is a directory, expected a graphnas DAG JSON file")
-        return _from_file(path)
+        return DAG.load(str(path))
     if isinstance(obj, Mapping):
         if "format" in obj:
             return DAG.from_dict(dict(obj))
