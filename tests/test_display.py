@@ -82,3 +82,11 @@ def test_import_graphnas_does_not_load_display_or_torch():
             "print('graphnas.display' in sys.modules, 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "True", "False"]
+
+
+def test_a_genotype_shows_itself_as_its_cell_pair():
+    bundle = DARTS_V2._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(DARTS_V2) and repr(DARTS_V2).startswith("Genotype(normal=[")
+    assert bundle["image/svg+xml"] == graphnas.show(DARTS_V2).svg
+    assert tuple(DARTS_V2) == tuple(graphnas.genotypes.get_genotype("darts_v2"))  # still DARTS' plain tuple
+    assert "image/svg+xml" not in DARTS_V2._repr_mimebundle_(exclude=["image/svg+xml"])

@@ -333,3 +333,16 @@ def test_genotype_pair_is_stacked_to_fit():
 def test_fit_needs_positive_limits():
     with pytest.raises(ValueError, match="max_width"):
         to_dot(nb201_cell(), max_width=0)
+
+
+def test_nb201_network_draws_each_stage_of_cells_once():
+    from graphnas.models import nb201
+
+    net = nb201(nb201_cell())  # 3 stages of 5 cells, a ResNet block between stages
+    src = to_dot(net)
+    assert src.count("c<SUB>k-1</SUB>") == 1  # the cell, drawn once
+    assert "<5 × cell<BR/>" in src and src.count("as drawn at node 2") == 2  # the other two stages
+    assert src.count('label="nb201_downsample') == 2  # the blocks between stages are not hidden
+    assert to_dot(net, expand=True).count("c<SUB>k-1</SUB>") == 15
+    width, height = svg_px(render(net))
+    assert width <= dotmod.MAX_WIDTH and height <= dotmod.MAX_HEIGHT + 1

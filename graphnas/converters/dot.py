@@ -184,9 +184,9 @@ def _repeated_runs(dag: DAG) -> dict[int, tuple[int, list[int]]]:
     """Runs of nested nodes holding equal DAGs, one after another (stacked cells): first node -> (count,
     the later members and the nodes between them).
 
-    Two nested nodes ``a < b`` with equal DAGs are in one run when no other nested node lies between them
-    and every node between them feeds only nodes up to ``b`` (the preprocessing of ``b``'s inputs), and
-    is no output (an auxiliary head ends a run).
+    Two nested nodes ``a < b`` with equal DAGs are in one run when every node between them feeds ``b``
+    and nothing else (the preprocessing of ``b``'s inputs, as DARTS' networks have) and is no output; a
+    block of its own between two cells (a reduction, an auxiliary head) ends the run.
     """
     nested = [i for i, n in enumerate(dag.nodes) if n.is_nested and i not in dag.inputs]
     outputs = set(dag.outputs)
@@ -198,7 +198,7 @@ def _repeated_runs(dag: DAG) -> dict[int, tuple[int, list[int]]]:
             a, b = nested[k], nested[k + 1]
             between = range(a + 1, b)
             if dag.nodes[a].op != dag.nodes[b].op or any(
-                    j in outputs or not all(a < t <= b for t in dag.successors(j)) for j in between):
+                    j in outputs or set(dag.successors(j)) != {b} for j in between):
                 break
             members += [*between, b]
             count += 1
