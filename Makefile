@@ -23,7 +23,8 @@ docs:
 	$(VENV)/bin/mkdocs build --strict
 
 # Regenerate every output the docs quote: the main job's printed output in docs/cli.md, its pictures and
-# the other pictures in docs/img (runs `graphnas demo --out runs/demo --seed 0` once, in a temporary folder).
+# the other pictures in docs/img, and docs/quickstart.ipynb executed with its outputs and pictures (docs/img/notebook)
+# (runs `graphnas demo --out runs/demo --seed 0` once, in a temporary folder).
 docs-outputs:
 	@./scripts/bootstrap.sh
 	$(VENV)/bin/python scripts/regen_docs.py

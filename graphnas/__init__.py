@@ -19,7 +19,8 @@ from graphnas.registry import UnknownNameError
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
-_LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edge_cells", **_CONVERTERS}
+_LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edge_cells",
+         "show": "graphnas.display", "show_code": "graphnas.display", **_CONVERTERS}
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "UnknownNameError", "__version__", *sorted(_LAZY)]
 

@@ -5,8 +5,10 @@ This keeps ``import graphnas`` (and reading a JSON graph) free of torch, PyG and
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 
@@ -31,3 +33,13 @@ def lazy_exports(package: str, table: Mapping[str, str], namespace: dict[str, An
         return sorted(set(namespace) | set(table) | set(submodules))
 
     return __getattr__, __dir__
+
+
+@contextlib.contextmanager
+def quiet_pyg_import() -> Iterator[None]:
+    """Import PyTorch Geometric inside this block: PyG imports ``tqdm.auto``, which in a notebook without
+    ipywidgets warns ``TqdmWarning: IProgress not found`` although graphnas shows no progress bar. Only that
+    warning, only during the block: the warning filters are restored after it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        yield

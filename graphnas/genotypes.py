@@ -48,8 +48,21 @@ __all__ = [
     "pair_cells",
 ]
 
-#: DARTS' genotype record: lists of ``(op, input_index)`` pairs and the states concatenated into the output.
-Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
+class Genotype(namedtuple("Genotype", "normal normal_concat reduce reduce_concat")):
+    """DARTS' genotype record: lists of ``(op, input_index)`` pairs and the states concatenated into the output.
+
+    A plain named tuple (equal to DARTS' own), except that a notebook shows it as the drawing of its
+    cell pair (`genotype_to_dag` with ``cell="pair"``), as `graphnas.show` does.
+    """
+
+    __slots__ = ()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from graphnas.converters.dot import repr_mimebundle
+
+        bundle = repr_mimebundle(genotype_to_dag(self, "pair"), include, exclude)
+        bundle["text/plain"] = repr(self)
+        return bundle
 
 #: The DARTS search space's primitives, in DARTS' order (``none`` is the zero op).
 PRIMITIVES: tuple[str, ...] = (

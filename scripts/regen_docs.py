@@ -7,6 +7,10 @@ What it writes, and from what:
 
 - ``docs/img/nb201-cell.svg``, ``darts-v2.svg``, ``darts-v2-normal.svg``, ``ws32.svg``,
   ``digits-network.svg``: ``python docs/img/make_images.py`` (needs Graphviz's ``dot``).
+- ``docs/quickstart.ipynb``'s outputs: the notebook is executed top to bottom with a real Jupyter kernel
+  running this Python (nbclient, ipykernel), in a temporary folder, and saved with its outputs (the docs
+  site shows them); its pictures, as the notebook shows them, go to ``docs/img/notebook/`` (one file per
+  picture: ``<cell>-<n>.svg`` or ``.png``).
 - the main job: ``graphnas demo --out runs/demo --seed 0`` (the command ``make demo`` runs), through
   the ``graphnas`` console script of this Python (else ``python -m graphnas.cli``), in a temporary
   folder so that no earlier ``runs/demo`` is resumed. From its output folder:
@@ -60,6 +64,71 @@ def _env() -> dict[str, str]:
 def draw_pictures() -> None:
     """The pictures of docs/img that do not come from the main job (docs/img/make_images.py)."""
     subprocess.run([sys.executable, str(DOCS / "img" / "make_images.py")], check=True, env=_env(), cwd=ROOT)
+
+
+NOTEBOOK = DOCS / "quickstart.ipynb"
+NOTEBOOK_PICTURES = DOCS / "img" / "notebook"
+PICTURE_TYPES = {"image/svg+xml": "svg", "image/png": "png"}
+
+
+def execute_notebook(path: Path, workdir: Path, *, timeout: float = 300) -> Any:
+    """Run the notebook at ``path`` top to bottom in a new kernel and return it with its outputs.
+
+    The kernel is ipykernel running this Python (not whatever kernel named ``python3`` is installed
+    elsewhere), started in ``workdir`` with this checkout on its ``PYTHONPATH``. A cell that raises
+    stops the run with ``nbclient.exceptions.CellExecutionError``.
+    """
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    # no kernel directories: only ipykernel's own "python3", which runs sys.executable
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
+    env = _env()
+    env.pop("COLUMNS", None)
+    NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(workdir)}}).execute(env=env)
+    return nb
+
+
+def notebook_pictures(nb: Any) -> dict[str, bytes]:
+    """The pictures among the notebook's outputs: file name (``<cell>-<n>.<svg|png>``) -> contents."""
+    import base64
+
+    pictures = {}
+    for c, cell in enumerate(nb.cells):
+        n = 0
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mime, suffix in PICTURE_TYPES.items():
+                if mime in data:
+                    n += 1
+                    raw = data[mime]
+                    text = "".join(raw) if isinstance(raw, list) else raw
+                    body = text.encode("utf-8") if suffix == "svg" else base64.b64decode(text)
+                    pictures[f"cell{c:02d}-{n}.{suffix}"] = body
+                    break
+    return pictures
+
+
+def run_notebook() -> None:
+    """Execute docs/quickstart.ipynb, save it with its outputs, and write its pictures to docs/img/notebook."""
+    import nbformat
+
+    with tempfile.TemporaryDirectory(prefix="graphnas-notebook-") as tmp:
+        start = time.perf_counter()
+        nb = execute_notebook(NOTEBOOK, Path(tmp))
+    for cell in nb.cells:  # execution times and counts are noise in a diff
+        cell.get("metadata", {}).pop("execution", None)
+    nbformat.write(nb, NOTEBOOK)
+    print(f"executed {NOTEBOOK.relative_to(ROOT)} in {time.perf_counter() - start:.0f} s")
+    if NOTEBOOK_PICTURES.is_dir():
+        shutil.rmtree(NOTEBOOK_PICTURES)
+    NOTEBOOK_PICTURES.mkdir(parents=True)
+    for name, body in notebook_pictures(nb).items():
+        (NOTEBOOK_PICTURES / name).write_bytes(body)
+        print("wrote", (NOTEBOOK_PICTURES / name).relative_to(ROOT))
 
 
 def run_demo(workdir: Path) -> tuple[str, dict[str, Any], Path]:
@@ -142,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("dot") is None:
         raise SystemExit("Graphviz's dot is not on the PATH; the pictures need it (apt-get install graphviz)")
     draw_pictures()
+    run_notebook()
     if args.skip_demo:
         return
     with tempfile.TemporaryDirectory(prefix="graphnas-docs-") as tmp:

@@ -90,11 +90,15 @@ def test_two_input_cell_names_inputs_ck2_ck1():
 
 def test_legend_lists_families_and_ops():
     src = to_dot(nb201_cell())
-    legend = src[src.index("cluster_legend"):]
+    graph = src.splitlines()[1]  # the legend is the graph's label, under the drawing
+    assert graph.lstrip().startswith("graph [") and "labelloc=b" in graph
     for family, ops in [("convolution", "nor_conv_1x1, nor_conv_3x3"), ("pooling", "avg_pool_3x3"),
                         ("skip", "skip_connect"), ("zero", "none")]:
-        assert f'<B>{family}</B></TD><TD ALIGN="LEFT">{ops}</TD>' in legend
-    assert "cluster_legend" not in to_dot(nb201_cell(), legend=False)
+        assert f'<B>{family}</B></TD><TD ALIGN="LEFT">{ops}</TD>' in graph
+    assert "<TABLE" not in to_dot(nb201_cell(), legend=False)
+    # a tiny graph has none unless asked: each op is labelled already
+    tiny = DAG([Node("input"), Node("conv_3x3"), Node("identity")], [(0, 1), (1, 2)])
+    assert "<TABLE" not in to_dot(tiny) and "<TABLE" in to_dot(tiny, legend=True)
 
 
 def test_op_families():
@@ -124,8 +128,8 @@ def test_large_graph_is_compact_with_index_labels():
     src = to_dot(g)
     assert src.count("shape=circle") == 34
     assert 'tooltip="5: randwire_node"' in src
-    assert "shape=box" not in src.split("cluster_legend")[0]
-    assert "shape=circle" not in to_dot(ring(8)).split("cluster_legend")[0].replace(
+    assert "shape=box" not in src
+    assert "shape=circle" not in to_dot(ring(8)).replace(
         'shape=circle, fontsize=10', '')  # small graphs get boxes (merge nodes aside)
 
 
@@ -133,9 +137,13 @@ def test_network_draws_each_nested_dag_as_cluster():
     cell = nb201_cell()
     net = DAG([Node("input"), Node("conv_bn", {"C": 8}), Node(cell), Node(cell), Node("global_avg_pool"),
                Node("linear", {"C": 10})], [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)])
-    src = to_dot(net)
+    src = to_dot(net, expand=True)
     assert len(re.findall(r'subgraph "cluster_\d+"', src)) == 2
     assert src.count("c<SUB>k-1</SUB>") == 2
+    # by default the two stacked copies are drawn once, captioned with their number
+    src = to_dot(net)
+    assert len(re.findall(r'subgraph "cluster_\d+"', src)) == 1
+    assert src.count("c<SUB>k-1</SUB>") == 1 and "<2 × cell<BR/>" in src and "nodes 2–3" in src
     # expand=0 draws the cells as boxes instead
     flat = to_dot(net, expand=0)
     assert "cluster_2" not in flat and "shape=box3d" in flat
@@ -145,9 +153,13 @@ def test_stage_of_cells_nests_clusters():
     cell = nb201_cell()
     stage = DAG([Node("input"), Node(cell), Node(cell)], [(0, 1), (1, 2)])
     net = DAG([Node("input"), Node(stage), Node(stage)], [(0, 1), (1, 2)])
-    src = to_dot(net)
-    assert src.count("subgraph") == 2 + 4 + 1  # stages, cells, legend
+    src = to_dot(net, expand=True)
+    assert src.count("subgraph") == 2 + 4  # stages, cells
     assert "stage of 2 cells" in src
+    # collapsed: one stage drawn, holding its two equal cells drawn once
+    src = to_dot(net)
+    assert src.count("subgraph") == 2
+    assert "2 × stage of 2 cells" in src and "2 × cell" in src
 
 
 def test_genotype_and_nb201_string():
@@ -186,15 +198,15 @@ def test_render_svg_file(tmp_path):
     texts = svg_texts(svg)
     for _, _, op in NB201_EDGES:
         assert op in texts
-    assert "legend" in texts
-    assert len(svg_groups(svg, "node")) == 4 + 1  # four states and the legend
+    assert "convolution" in texts  # the legend
+    assert len(svg_groups(svg, "node")) == 4  # four states
     assert len(svg_groups(svg, "edge")) == 6
 
 
 def test_render_png_and_pdf(tmp_path):
     png = render(ring(32), tmp_path / "ws.png")
     width, height = png_size(png.read_bytes())
-    assert width > 400 and height > 400
+    assert width > 100 and height > 400  # a long chain: tall and narrow
     pdf = render(GENO, tmp_path / "geno.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     data = render(GENO, format="png")
@@ -242,3 +254,95 @@ def test_jupyter_reprs():
     assert "<svg" in bundle["image/svg+xml"]
     assert "image/svg+xml" not in repr_mimebundle(nb201_cell(), exclude=["image/svg+xml"])
     assert repr_svg(ring(40), max_nodes=10) is None
+
+
+# --------------------------------------------------------------------------- drawings that fit a notebook (real dot)
+
+
+def svg_px(svg: str) -> tuple[float, float]:
+    """The drawing's size in CSS pixels (Graphviz writes points: 1 pt = 4/3 px)."""
+    root = ET.fromstring(svg)
+    return tuple(float(root.get(k).removesuffix("pt")) * 4 / 3 for k in ("width", "height"))  # type: ignore
+
+
+def svg_scale(svg: str) -> float:
+    """How much Graphviz shrank the drawing to fit (1.0: full size)."""
+    match = re.search(r'class="graph" transform="scale\(([\d.]+)', svg)
+    assert match is not None
+    return float(match.group(1))
+
+
+def ws32() -> DAG:
+    from graphnas.generators import get_generator
+
+    return get_generator("ws", n=32, k=4, p=0.75).sample(0)
+
+
+def test_watts_strogatz_32_fits_a_notebook_cell_at_full_size():
+    svg = render(ws32())
+    width, height = svg_px(svg)
+    assert width <= dotmod.MAX_WIDTH and height <= dotmod.MAX_HEIGHT
+    assert svg_scale(svg) == 1.0  # laid out narrow (graphviz spacing), not shrunk: labels stay legible
+    natural = render(ws32(), fit=False)
+    assert svg_px(natural) == (width, height)
+
+
+def test_nb201_cell_output_is_inside_and_legend_below():
+    svg = render(nb201_cell())
+    width, height = svg_px(svg)
+    assert width <= dotmod.MAX_WIDTH and svg_scale(svg) == 1.0
+    root = ET.fromstring(svg)
+    view_w = float(root.get("viewBox").split()[2])
+    nodes = {}
+    for g in svg_groups(svg, "node"):
+        text = "".join("".join(t.itertext()) for t in g.iter(SVG + "text"))
+        xs = [float(v) for v in re.findall(r"(-?[\d.]+),-?[\d.]+", g.find(SVG + "path").get("d"))]
+        nodes[text] = (min(xs), max(xs), float(g.find(SVG + "text").get("y")))
+    output = nodes["ck"]  # c<SUB>k</SUB>: the output state
+    assert 0 <= output[0] and output[1] <= view_w  # not cut off
+    graph = next(g for g in ET.fromstring(svg).iter(SVG + "g") if g.get("class") == "graph")
+    legend_y = [float(t.get("y")) for t in graph.findall(SVG + "text")]
+    assert legend_y and min(legend_y) > max(y for _, _, y in nodes.values())  # under every node
+
+
+def test_darts_network_collapsed_and_capped():
+    from graphnas.genotypes import DARTS_V2
+    from graphnas.models import darts_cifar
+
+    net = darts_cifar(DARTS_V2)
+    svg = render(net)
+    width, height = svg_px(svg)
+    assert width <= dotmod.MAX_WIDTH and height <= dotmod.MAX_HEIGHT + 1
+    assert svg_scale(svg) > 0.5  # collapsed: little shrinking needed
+    texts = svg_texts(svg)
+    assert "6 × normal cell" in texts and any("as drawn at node" in t for t in texts)
+    full = render(net, fit=False, expand=True)  # the full-size picture, every cell drawn
+    full_w, full_h = svg_px(full)
+    assert full_h > 5000 and svg_scale(full) == 1.0
+    assert sum(t == "normal cell" for t in svg_texts(full)) == 18
+    assert render(net, max_height=600).count("<svg") == 1 and svg_px(render(net, max_height=600))[1] <= 601
+
+
+def test_genotype_pair_is_stacked_to_fit():
+    svg = render(GENO)
+    width, height = svg_px(svg)
+    assert width <= dotmod.MAX_WIDTH and svg_scale(svg) == 1.0
+    assert "rankdir=TB" in to_dot(GENO) and "rankdir=LR" in to_dot(GENO, rankdir="LR")
+
+
+def test_fit_needs_positive_limits():
+    with pytest.raises(ValueError, match="max_width"):
+        to_dot(nb201_cell(), max_width=0)
+
+
+def test_nb201_network_draws_each_stage_of_cells_once():
+    from graphnas.models import nb201
+
+    net = nb201(nb201_cell())  # 3 stages of 5 cells, a ResNet block between stages
+    src = to_dot(net)
+    assert src.count("c<SUB>k-1</SUB>") == 1  # the cell, drawn once
+    assert "<5 × cell<BR/>" in src and src.count("as drawn at node 2") == 2  # the other two stages
+    assert src.count('label="nb201_downsample') == 2  # the blocks between stages are not hidden
+    assert to_dot(net, expand=True).count("c<SUB>k-1</SUB>") == 15
+    width, height = svg_px(render(net))
+    assert width <= dotmod.MAX_WIDTH and height <= dotmod.MAX_HEIGHT + 1

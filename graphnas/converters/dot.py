@@ -180,10 +180,33 @@ def _as_cell(dag: DAG) -> _Cell | None:
     return cell
 
 
-def _is_cell_pair(dag: DAG) -> bool:
-    """True for a few DARTS-style cells wired together (a genotype's cell-pair DAG): drawn left to right."""
-    inner = [n for i, n in enumerate(dag.nodes) if i not in dag.inputs]
-    return 0 < len(inner) <= 2 and all(isinstance(n.op, DAG) and _as_cell(n.op) is not None for n in inner)
+def _repeated_runs(dag: DAG) -> dict[int, tuple[int, list[int]]]:
+    """Runs of nested nodes holding equal DAGs, one after another (stacked cells): first node -> (count,
+    the later members and the nodes between them).
+
+    Two nested nodes ``a < b`` with equal DAGs are in one run when every node between them feeds ``b``
+    and nothing else (the preprocessing of ``b``'s inputs, as DARTS' networks have) and is no output; a
+    block of its own between two cells (a reduction, an auxiliary head) ends the run.
+    """
+    nested = [i for i, n in enumerate(dag.nodes) if n.is_nested and i not in dag.inputs]
+    outputs = set(dag.outputs)
+    runs: dict[int, tuple[int, list[int]]] = {}
+    k = 0
+    while k < len(nested):
+        first, members, count = nested[k], [], 1
+        while k + 1 < len(nested):
+            a, b = nested[k], nested[k + 1]
+            between = range(a + 1, b)
+            if dag.nodes[a].op != dag.nodes[b].op or any(
+                    j in outputs or set(dag.successors(j)) != {b} for j in between):
+                break
+            members += [*between, b]
+            count += 1
+            k += 1
+        if count > 1:
+            runs[first] = (count, members)
+        k += 1
+    return runs
 
 
 # --------------------------------------------------------------------------- DOT writer
@@ -214,19 +237,30 @@ def _param_text(params: Mapping[str, Any]) -> str:
 class _Writer:
     """Accumulates DOT statements; ``used`` records the ops drawn in each family for the legend."""
 
-    def __init__(self, *, compact_above: int, expand: int | None) -> None:
+    def __init__(self, *, compact_above: int, expand: bool | int | None) -> None:
         self.lines: list[str] = []
         self.used: dict[str, set[str]] = {}
         self.edge_families: set[str] = set()
         self.compact_above = compact_above
-        self.expand = expand
+        # expand: None/False collapse repeated cells; True draws all; an int n draws n levels in full
+        self.collapse = expand is None or expand is False
+        self.depth = None if expand is None or isinstance(expand, bool) else expand
         self.clusters = 0
+        self.compact = False  # some graph was drawn with small round nodes
+        self.drawn: dict[DAG, str] = {}  # nested DAGs drawn in full so far -> where ("node 3")
+        self.edges: set[tuple[str, str]] = set()
 
     def note(self, family: str, op: str) -> None:
         self.used.setdefault(family, set()).add(op)
 
     def add(self, line: str, indent: int) -> None:
         self.lines.append("  " * indent + line)
+
+    def edge(self, src: str, dst: str, indent: int) -> None:
+        """A plain arrow, drawn once however many hidden (collapsed) nodes stand behind it."""
+        if (src, dst) not in self.edges:
+            self.edges.add((src, dst))
+            self.add(f"{_q(src)} -> {_q(dst)};", indent)
 
     # -- a cell, DARTS style ----------------------------------------------------------
 
@@ -281,29 +315,42 @@ class _Writer:
         if cell is not None:
             return self.cell(cell, prefix, indent)
         compact = len(dag) > self.compact_above and not any(n.is_nested for n in dag.nodes)
+        self.compact = self.compact or compact
+        runs = _repeated_runs(dag) if self.collapse else {}
+        hidden = {j: first for first, (_, members) in runs.items() for j in members if j != first}
         entry: dict[int, str] = {}
         exit_: dict[int, str] = {}
         for i, node in enumerate(dag.nodes):
             nid = f"{prefix}n{i}"
-            if node.is_nested and (self.expand is None or depth < self.expand) and i not in dag.inputs:
-                inner = node.op
-                assert isinstance(inner, DAG)
+            if i in hidden:  # a repeat: arrows out of it leave the run's drawing instead
+                entry[i] = exit_[i] = exit_[hidden[i]]
+                continue
+            inner = node.op
+            full = self.depth is None or depth < self.depth
+            if isinstance(inner, DAG) and full and i not in dag.inputs and not (self.collapse and inner in self.drawn):
                 self.clusters += 1
                 name, detail = self._nested_title(inner)
                 title = str(node.params.get("name", name))
-                label = (f'<{html.escape(title)}<BR/><FONT POINT-SIZE="9">node {i}: {html.escape(detail)}'
-                         '</FONT>>')
+                if i in runs:
+                    count, members = runs[i]
+                    title = f"{count} × {title}"
+                    detail = f"nodes {i}–{max(members)}, {count} repeats drawn once; each: {detail}"
+                else:
+                    detail = f"node {i}: {detail}"
+                self.drawn.setdefault(inner, f"node {i}")
+                label = f'<{html.escape(title)}<BR/><FONT POINT-SIZE="9">{html.escape(detail)}</FONT>>'
                 self.add(f"subgraph {_q(f'cluster_{prefix}{i}')} {{", indent)
-                self.add(f'label={label}; style="rounded"; color="#808080"; fontcolor="#404040";', indent + 1)
+                self.add(f'label={label}; labelloc=t; fontsize=12; style="rounded"; color="#808080"; '
+                         'fontcolor="#404040";', indent + 1)
                 ins, outs = self.dag(inner, f"{nid}_", indent + 1, depth + 1)
                 self.add("}", indent)
                 preds = dag.predecessors(i)
                 if len(ins) > 1:
                     for p, target in zip(preds, ins, strict=False):
-                        self.add(f"{_q(exit_[p])} -> {_q(target)};", indent)
+                        self.edge(exit_[p], target, indent)
                 else:
                     for p in preds:
-                        self.add(f"{_q(exit_[p])} -> {_q(ins[0])};", indent)
+                        self.edge(exit_[p], ins[0], indent)
                 entry[i] = ins[0]
                 if len(outs) == 1:
                     exit_[i] = outs[0]
@@ -311,12 +358,12 @@ class _Writer:
                     exit_[i] = f"{nid}_cat"
                     self.add(f'{_q(exit_[i])} [label="concat", shape=circle, fontsize=10, width=0.3];', indent)
                     for o in outs:
-                        self.add(f"{_q(o)} -> {_q(exit_[i])};", indent)
+                        self.edge(o, exit_[i], indent)
                 continue
             entry[i] = exit_[i] = nid
-            self.add(f"{_q(nid)} [{self._node_attrs(dag, i, node, compact)}];", indent)
+            self.add(f"{_q(nid)} [{self._node_attrs(dag, i, node, compact, runs.get(i))}];", indent)
             for p in dag.predecessors(i):
-                self.add(f"{_q(exit_[p])} -> {_q(nid)};", indent)
+                self.edge(exit_[p], nid, indent)
         return [entry[i] for i in dag.inputs], [exit_[o] for o in dag.outputs]
 
     @staticmethod
@@ -340,13 +387,20 @@ class _Writer:
         return name, (f"{len(inner)} nodes: {cell.n_states} states (boxes), "
                       f"{n_ops} ops (labelled edges)")
 
-    def _node_attrs(self, dag: DAG, i: int, node: Node, compact: bool) -> str:
+    def _node_attrs(self, dag: DAG, i: int, node: Node, compact: bool,
+                    run: tuple[int, list[int]] | None = None) -> str:
         op = node.op
-        if isinstance(op, DAG):  # a nested DAG beyond the expansion depth
+        if isinstance(op, DAG):  # a nested DAG beyond the expansion depth, or one drawn already
             self.note("cell", "nested DAG")
             fill, line = FAMILIES["cell"]
             name, detail = self._nested_title(op)
-            text = f"{i}: {name}" + "\n" + detail
+            name = str(node.params.get("name", name))
+            where = self.drawn.get(op) if self.collapse else None
+            if run is not None:
+                text = f"{run[0]} × {name}: nodes {i}–{max(run[1])}" + "\n" + (
+                    f"as drawn at {where}" if where else detail)
+            else:
+                text = f"{i}: {name}" + "\n" + (f"as drawn at {where}" if where else detail)
             return (f'label={_q(text)}, shape=box3d, style=filled, '
                     f'fillcolor="{fill}", color="{line}"')
         is_port = i in dag.inputs or i in dag.outputs
@@ -380,7 +434,8 @@ class _Writer:
 
     # -- legend -------------------------------------------------------------------------
 
-    def legend(self, indent: int) -> None:
+    def legend(self) -> str | None:
+        """The legend as an HTML-like table (the graph's label, under the drawing); None when empty."""
         rows = []
         for family in FAMILIES:
             if family not in self.used or family in ("input/output",):
@@ -396,27 +451,39 @@ class _Writer:
             rows.append(f'<TR>{swatch}<TD ALIGN="LEFT"><B>{html.escape(family)}</B></TD>'
                         f'<TD ALIGN="LEFT">{html.escape(ops)}</TD></TR>')
         if not rows:
-            return
-        table = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="2">'
-                 + "".join(rows) + "</TABLE>")
-        self.add("subgraph cluster_legend {", indent)
-        self.add('label="legend"; style="rounded,dashed"; color="#999999"; fontsize=10;', indent + 1)
-        self.add(f"legend [shape=plaintext, fontsize=10, label=<{table}>];", indent + 1)
-        self.add("}", indent)
+            return None
+        return ('<TABLE BORDER="1" STYLE="rounded" COLOR="#999999" CELLBORDER="0" CELLSPACING="3" '
+                'CELLPADDING="2">' + "".join(rows) + "</TABLE>")
 
 
-def _header(rankdir: str, title: str | None) -> list[str]:
-    lines = ["digraph graphnas {",
-             f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.3, ranksep=0.4, newrank=true'
-             + (f", label={_q(title)}, labelloc=t, fontsize=14" if title else "") + "];",
-             '  node [fontname="Helvetica", fontsize=11, margin="0.08,0.04", height=0.3];',
-             '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.6];']
-    return lines
+#: Below this many nodes (nested DAGs flattened) ``legend=None`` leaves the legend out: each op is labelled.
+TINY = 6
+#: The default largest drawing, in CSS pixels (a notebook cell is about 900 px wide).
+MAX_WIDTH = 900
+MAX_HEIGHT = 1200
 
 
-def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, legend: bool = True,
-           compact_above: int = 16, expand: int | None = None) -> str:
+def _header(rankdir: str, *, compact: bool, legend: str | None, size: tuple[float, float] | None) -> list[str]:
+    spacing = "nodesep=0.15, ranksep=0.3" if compact else "nodesep=0.25, ranksep=0.35"
+    attrs = f'rankdir={rankdir}, fontname="Helvetica", {spacing}, newrank=true'
+    if size is not None:  # inches: Graphviz draws 72 pt to the inch, and a browser shows 1 pt as 4/3 px
+        attrs += f', size="{size[0] / 96:.3f},{size[1] / 96:.3f}"'
+    if legend is not None:
+        attrs += f", label=<{legend}>, labelloc=b, fontsize=10"
+    return ["digraph graphnas {",
+            f"  graph [{attrs}];",
+            '  node [fontname="Helvetica", fontsize=11, margin="0.08,0.04", height=0.3];',
+            '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.6];']
+
+
+def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, legend: bool | None = None,
+           compact_above: int = 16, expand: bool | int | None = None, fit: bool = True,
+           max_width: float = MAX_WIDTH, max_height: float = MAX_HEIGHT) -> str:
     """The Graphviz DOT source drawing ``obj``; needs no Graphviz installation.
+
+    By default the drawing fits a notebook cell: Graphviz lays it out compactly and scales it down,
+    if need be, to ``max_width`` x ``max_height`` CSS pixels (``fit=False``: full size); the legend
+    sits under the drawing; stacked copies of a cell are drawn once.
 
     Args:
         obj: a `graphnas.DAG` (a cell, a random graph or a network of
@@ -424,13 +491,21 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
             the name of one (case-insensitive), a NAS-Bench-201 arch string, a
             JSON file or text, a NAS-Bench-101 ``(matrix, ops)`` spec.
         rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom). Default:
-            LR for cells, TB for everything else.
+            LR for a cell, TB for everything else (a genotype's two cells one above the other).
         title: a caption above the drawing.
-        legend: add the legend of op families.
+        legend: ``True`` adds the legend of op families under the drawing, ``False`` leaves it
+            out; default: a legend unless the graph has fewer than `TINY` nodes.
         compact_above: graphs with more nodes than this are drawn with small
             round nodes showing their index (colour = op family; hover shows the op).
-        expand: how many levels of nested DAGs to draw inside clusters; deeper
-            ones become one box. Default: all.
+        expand: how nested DAGs (cells, stages) are drawn. Default (``None`` or ``False``):
+            each distinct one in full once; a run of equal ones stacked one after another
+            (with the nodes preparing their inputs) is drawn as one, captioned ``6 × normal cell``,
+            and a nested DAG drawn already is one box saying where it is drawn. ``True``: every
+            nested DAG in full. An int ``n``: ``n`` levels in full, deeper ones as boxes.
+        fit: scale the drawing down to ``max_width`` x ``max_height`` where it is larger
+            (Graphviz's ``size``); ``False`` gives the natural size.
+        max_width: the widest drawing, in CSS pixels (900: a notebook cell).
+        max_height: the tallest drawing, in CSS pixels.
 
     Raises:
         GraphError: ``obj`` is not something graphnas can draw, or its format's
@@ -440,15 +515,25 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
         from graphnas.loading import as_dag
 
         obj = as_dag(obj)
-    writer = _Writer(compact_above=compact_above, expand=expand)
-    default_dir = "LR" if _as_cell(obj) is not None or _is_cell_pair(obj) else "TB"
-    writer.dag(obj, "", 1, 0)
-    if legend:
-        writer.legend(1)
-    direction = rankdir or default_dir
+    # a cell reads left to right; a cell pair side by side would be twice as wide: stacked, it fits
+    direction = rankdir or ("LR" if _as_cell(obj) is not None else "TB")
     if direction not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {direction!r}")
-    return "\n".join(_header(direction, title) + writer.lines + ["}"]) + "\n"
+    if fit and not (max_width > 0 and max_height > 0):
+        raise ValueError(f"max_width and max_height must be positive, got {max_width!r} and {max_height!r}")
+    writer = _Writer(compact_above=compact_above, expand=expand)
+    indent = 1 if title is None else 2
+    writer.dag(obj, "", indent, 0)
+    if legend is None:
+        size = len(obj.flatten()) if any(n.is_nested for n in obj.nodes) else len(obj)
+        legend = size >= TINY
+    body = writer.lines
+    if title is not None:  # a borderless cluster around the drawing carries the title above it
+        body = ["  subgraph cluster_title {",
+                f"    label={_q(title)}; labelloc=t; fontsize=14; peripheries=0;", *body, "  }"]
+    header = _header(direction, compact=writer.compact, legend=writer.legend() if legend else None,
+                     size=(max_width, max_height) if fit else None)
+    return "\n".join(header + body + ["}"]) + "\n"
 
 
 # --------------------------------------------------------------------------- running dot

@@ -14,10 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Union
 
 import torch
-from torch_geometric.data import Data
 
+from graphnas._lazy import quiet_pyg_import
 from graphnas.converters.features import ZERO_OP, Featurizer
 from graphnas.dag import COMBINES, DAG, GraphError, Node
+
+with quiet_pyg_import():
+    from torch_geometric.data import Data
 
 __all__ = ["to_pyg", "from_pyg"]
 

@@ -94,10 +94,125 @@ class Evaluation:
 
 
 class History:
-    """The evaluations of a search, in the order they were told to the optimiser."""
+    """The evaluations of a search, in the order they were told to the optimiser.
 
-    def __init__(self, evaluations: list[Evaluation] | None = None) -> None:
+    In a notebook it shows as a table (index, value, status, seconds, and the graph's string where
+    ``space`` has one, e.g. a NAS-Bench-201 arch string); `to_pandas` gives a DataFrame and `plot`
+    the best-so-far curve.
+
+    Args:
+        evaluations: the evaluations, in order.
+        space: the search space (anything with ``to_string(dag)``, e.g. `graphnas.generators.NB201Space`)
+            that names each graph in `rows`, `to_pandas` and the table; None: no names.
+    """
+
+    #: The most rows the notebook table shows (the first and last half of them, with a gap between).
+    HTML_ROWS = 40
+
+    def __init__(self, evaluations: list[Evaluation] | None = None, *, space: Any = None) -> None:
         self.evaluations: list[Evaluation] = list(evaluations or [])
+        self.space = space
+
+    def rows(self, space: Any = None) -> list[dict[str, Any]]:
+        """One dict per evaluation: ``index``, ``value`` (NaN when it failed), ``status``, ``seconds``,
+        ``best_so_far``, ``arch`` (the string ``space``, else the history's ``space``, gives the graph;
+        only where there is such a space) and ``error``."""
+        space = self.space if space is None else space
+        named = callable(getattr(space, "to_string", None))
+        out = []
+        for i, (e, best) in enumerate(zip(self.evaluations, self.best_so_far)):
+            row: dict[str, Any] = {"index": i, "value": e.value, "status": e.status, "seconds": e.seconds,
+                                   "best_so_far": best}
+            if named:
+                row["arch"] = arch_string(space, e.dag)
+            row["error"] = e.error
+            out.append(row)
+        return out
+
+    def to_pandas(self, space: Any = None) -> Any:
+        """The `rows` as a ``pandas.DataFrame`` indexed by ``index``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install pandas``).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("History.to_pandas needs pandas, which is not installed: pip install pandas "
+                              "(or use History.rows(), a list of dicts)") from None
+        frame = pd.DataFrame(self.rows(space))
+        return frame.set_index("index") if len(frame) else frame
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = self.rows()
+        best = self.best
+        best_i = next((i for i, e in enumerate(self.evaluations) if e is best), None)
+        columns = ["index", "value", "status", "seconds", *(["arch"] if rows and "arch" in rows[0] else [])]
+        shown: list[dict[str, Any] | None] = list(rows)
+        if len(rows) > self.HTML_ROWS:
+            half = self.HTML_ROWS // 2
+            shown = [*rows[:half], None, *rows[-half:]]
+
+        def cell(key: str, value: Any) -> str:
+            if key == "value":
+                text = "" if math.isnan(value) else f"{value:.4g}"
+            elif key == "seconds":
+                text = f"{value:.3g}"
+            else:
+                text = "" if value is None else str(value)
+            align = "left" if key in ("status", "arch") else "right"
+            code = key == "arch" and value is not None
+            text = f"<code>{html.escape(text)}</code>" if code else html.escape(text)
+            return f'<td style="text-align:{align}">{text}</td>'
+
+        body = []
+        for row in shown:
+            if row is None:
+                body.append(f'<tr><td colspan="{len(columns)}" style="text-align:center">'
+                            f"… {len(rows) - self.HTML_ROWS} more …</td></tr>")
+                continue
+            style = ' style="font-weight:bold"' if row["index"] == best_i else ""
+            title = f' title="{html.escape(row["error"])}"' if row["error"] else ""
+            body.append(f"<tr{style}{title}>" + "".join(cell(k, row[k]) for k in columns) + "</tr>")
+        caption = (f"{len(self)} evaluations, {len(self.failed)} failed, best value "
+                   f"{self.best_value:.4g}" + (f" (index {best_i}, in bold)" if best_i is not None else ""))
+        head = "".join(f"<th>{k}</th>" for k in columns)
+        return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table>")
+
+    def plot(self, ax: Any = None, *, label: str | None = None) -> Any:
+        """Plot each evaluation's value (dots) and the best value so far (a step line) on ``ax``.
+
+        Args:
+            ax: the matplotlib ``Axes`` to draw on; None: a new pyplot figure (what a notebook shows).
+            label: the legend's name for the best-so-far line (default: ``"best so far"``).
+
+        Returns:
+            the ``Axes``. Nothing else of matplotlib's state (backend, style) is changed.
+
+        Raises:
+            ImportError: matplotlib is not installed (``pip install matplotlib``).
+        """
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("History.plot needs matplotlib, which is not installed: pip install matplotlib") \
+                from None
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(6.4, 3.6))
+        steps = list(range(1, len(self) + 1))
+        ok = [(k, e.value) for k, e in zip(steps, self.evaluations) if e.ok]
+        if ok:
+            ax.plot([k for k, _ in ok], [v for _, v in ok], ".", color="0.6", label="evaluation")
+        ax.step(steps, self.best_so_far, where="post", label=label or "best so far")
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("value")
+        ax.legend(loc="lower right")
+        return ax
 
     def __len__(self) -> int:
         return len(self.evaluations)

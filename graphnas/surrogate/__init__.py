@@ -1,6 +1,9 @@
 """GNN surrogates: predict an architecture's score (with uncertainty) from its DAG."""
 
+from graphnas._lazy import quiet_pyg_import
 from graphnas.converters.features import Featurizer, GraphBatch
-from graphnas.surrogate.gnn import GNNSurrogate, kendall_tau
+
+with quiet_pyg_import():  # the first import of PyG (in gnn): without tqdm's notebook warning
+    from graphnas.surrogate.gnn import GNNSurrogate, kendall_tau
 
 __all__ = ["Featurizer", "GNNSurrogate", "GraphBatch", "kendall_tau"]
