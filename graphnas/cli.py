@@ -289,8 +289,12 @@ def render(
                                                                    "suffix).")] = None,
     rankdir: Annotated[str | None,
                        typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
-    expand: Annotated[int | None,
-                      typer.Option("--expand", min=0, help="Levels of nested DAGs to draw (default: all).")] = None,
+    expand: Annotated[str | None,
+                      typer.Option("--expand", help="'all' draws every copy of repeated cells; a number N draws every "
+                                                    "copy, N levels of nested DAGs deep (default: repeated cells "
+                                                    "drawn once).")] = None,
+    full_size: Annotated[bool, typer.Option("--full-size", help="Do not scale the drawing down to fit 900 x 1,200 "
+                                                                "px.")] = False,
     title: Annotated[str | None, typer.Option("--title", help="A caption above the drawing.")] = None,
 ) -> None:
     """Draw a graph with Graphviz: graphnas render g.json -o g.svg."""
@@ -300,7 +304,16 @@ def render(
     obj = _load_graph(source)
     if rankdir is not None and rankdir.upper() not in ("LR", "TB", "RL", "BT"):
         raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
-    draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=expand, title=title)
+    levels: bool | int | None = None
+    if expand is not None:
+        if expand.lower() == "all":
+            levels = True
+        elif expand.isdigit():
+            levels = int(expand)
+        else:
+            raise UserError(f"--expand must be 'all' or a number of levels, got {expand!r}")
+    draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=levels, fit=not full_size,
+         title=title)
     _console(stderr=True).print(f"wrote {output}")
 
 

@@ -135,6 +135,11 @@ def _darts_cells(genotype: Any) -> tuple[DAG, DAG]:
         return genotype[0], genotype[1]
     from graphnas.genotypes import genotype_to_dag, pair_cells
 
+    if isinstance(genotype, str):  # a published genotype's name ("DARTS_V2") or a saved pair, by the one parser
+        from graphnas.loading import as_dag
+
+        genotype = as_dag(genotype)
+
     if isinstance(genotype, DAG):  # a cell-pair DAG, as graphnas.as_dag reads a genotype name
         return pair_cells(genotype)
 
@@ -214,7 +219,7 @@ def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int =
     """DARTS' CIFAR network as a DAG: a 3x3 stem to 3C channels, ``layers`` cells (reductions at 1/3 and 2/3).
 
     ``genotype`` is a DARTS-form `graphnas.genotypes.Genotype` (DARTS, NASNet,
-    AmoebaNet, ENAS) or a pair ``(normal_cell, reduction_cell)`` of two-input DAGs.
+    AmoebaNet, ENAS), the name of a published one (``"DARTS_V2"``) or a pair ``(normal_cell, reduction_cell)`` of two-input DAGs.
     Before each cell, ``relu_conv_bn`` nodes bring both inputs to the cell's C
     (``factorized_reduce`` for the input from before a reduction). With
     ``auxiliary=True`` DARTS' auxiliary head after cell ``2*layers//3`` is a

@@ -462,3 +462,20 @@ def test_search_reinforce_on_the_packaged_table_draws_its_policy(capsys, tmp_pat
     assert code == 0, err
     values = [json.loads(line).get("value") for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
     assert values == [json.loads(line).get("value") for line in (again / "journal.jsonl").read_text().splitlines()[1:]]
+
+
+def test_render_expand_all_and_full_size(capsys, tmp_path):
+    from graphnas.models import get_model
+
+    get_model("darts_cifar", genotype="DARTS_V2").save(str(tmp_path / "net.json"))
+
+    def height(name, *flags):
+        code, _, err = cli(capsys, "render", tmp_path / "net.json", "-o", tmp_path / name, *flags)
+        assert code == 0, err
+        return float(ET.parse(tmp_path / name).getroot().get("height").removesuffix("pt"))
+
+    fitted = height("fit.svg")
+    assert fitted * 4 / 3 <= 1200 + 1  # fits a notebook cell by default
+    assert height("all.svg", "--expand", "all", "--full-size") > 5 * fitted  # every copy, natural size
+    code, _, err = cli(capsys, "render", tmp_path / "net.json", "-o", tmp_path / "x.svg", "--expand", "some")
+    assert code != 0 and "--expand" in err
