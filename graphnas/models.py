@@ -219,7 +219,8 @@ def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int =
     """DARTS' CIFAR network as a DAG: a 3x3 stem to 3C channels, ``layers`` cells (reductions at 1/3 and 2/3).
 
     ``genotype`` is a DARTS-form `graphnas.genotypes.Genotype` (DARTS, NASNet,
-    AmoebaNet, ENAS), the name of a published one (``"DARTS_V2"``) or a pair ``(normal_cell, reduction_cell)`` of two-input DAGs.
+    AmoebaNet, ENAS), the name of a published one (``"DARTS_V2"``) or a pair
+    ``(normal_cell, reduction_cell)`` of two-input DAGs.
     Before each cell, ``relu_conv_bn`` nodes bring both inputs to the cell's C
     (``factorized_reduce`` for the input from before a reduction). With
     ``auxiliary=True`` DARTS' auxiliary head after cell ``2*layers//3`` is a
