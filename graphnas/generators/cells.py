@@ -28,11 +28,12 @@ from collections.abc import Iterator, Sequence
 from math import comb, prod
 from typing import Any, cast
 
-from graphnas.dag import DAG, GraphError
+from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
+from graphnas.generators.supernet import argmax, check_path, choice_node
 from graphnas.genotypes import (
     PRIMITIVES,
     Block,
@@ -350,6 +351,85 @@ class DARTSSpace(_GenotypeMixin, _CellPairSpace):
     @property
     def steps(self) -> int:
         return self.num_blocks
+
+    # -- the supernet (graphnas.generators.supernet) --------------------------------------
+
+    def choice_keys(self) -> list[str]:
+        """The supernet's choice keys: one per candidate edge ``which:src->dst`` (states 0, 1 are the inputs)."""
+        return [f"{which}:{src}->{dst}" for which in ("normal", "reduce")
+                for dst in range(2, self.steps + 2) for src in range(dst)]
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """Each edge's candidates in the supernet: ``none`` (the edge is not taken), then the space's ops."""
+        return ("none", *(op for op in self.ops if op != "none"))
+
+    def supernet(self) -> DAG:
+        """The DARTS search cell pair: in each cell every state reads every earlier state through a choice node
+        over ``none`` and the ops (stride 2 on the edges from the inputs of the reduction cell); each state sums
+        its edges; the output concatenates the intermediate states."""
+        self._validate_params()
+        cells = []
+        for which in ("normal", "reduce"):
+            nodes: list[Node] = [Node("input"), Node("input")]
+            edges: list[tuple[int, int]] = []
+            where = {0: 0, 1: 1}
+            for dst in range(2, self.steps + 2):
+                ops_at = []
+                for src in range(dst):
+                    ops_at.append(len(nodes))
+                    edges.append((where[src], len(nodes)))
+                    stride = {"stride": 2} if which == "reduce" and src < 2 else {}
+                    nodes.append(choice_node(self.candidates, f"{which}:{src}->{dst}", **stride))
+                where[dst] = len(nodes)
+                edges += [(i, len(nodes)) for i in ops_at]
+                nodes.append(Node("identity"))
+            edges += [(where[s], len(nodes)) for s in range(2, self.steps + 2)]
+            nodes.append(Node("identity", combine="concat"))
+            cells.append(DAG(nodes, edges, inputs=[0, 1], outputs=[len(nodes) - 1]))
+        return pair_dag(cells[0], cells[1])
+
+    def path_of(self, dag: DAG) -> dict[str, int]:
+        """The path of a member: each block's two (input, op) pairs are its two taken edges, every other edge
+        ``none`` (index 0)."""
+        path = dict.fromkeys(self.choice_keys(), 0)
+        for which, blocks in zip(("normal", "reduce"), self.to_blocks(dag)):
+            for b, (ia, oa, ib, ob, _) in enumerate(blocks):
+                path[f"{which}:{ia}->{b + 2}"] = self.candidates.index(oa)
+                path[f"{which}:{ib}->{b + 2}"] = self.candidates.index(ob)
+        return path
+
+    def from_path(self, path: Any) -> DAG:
+        """The member of a path; GraphError naming the state where not exactly two edges are taken."""
+        choices = check_path(dict.fromkeys(self.choice_keys(), self.candidates), path)
+        cells = []
+        for which in ("normal", "reduce"):
+            blocks: list[Block] = []
+            for dst in range(2, self.steps + 2):
+                taken = [(src, self.candidates[choices[f"{which}:{src}->{dst}"]]) for src in range(dst)
+                         if choices[f"{which}:{src}->{dst}"] != 0]
+                if len(taken) != 2:
+                    raise GraphError(f"{which} cell, state {dst}: {len(taken)} edges taken "
+                                     f"({', '.join(f'{s}->{dst} {op}' for s, op in taken) or 'none'}); "
+                                     "a DARTS state takes exactly two, the others 'none'")
+                (ia, oa), (ib, ob) = taken
+                blocks.append((ia, oa, ib, ob, "sum"))
+            cells.append(self._canonical(blocks))
+        return self.from_blocks(*cells)
+
+    def derive(self, weights: Any) -> DAG:
+        """DARTS' rule: per intermediate state the two input edges whose strongest non-``none`` weight is
+        largest (earlier inputs first on ties), each with its argmax non-``none`` op. ``weights``: choice key
+        -> one weight per candidate (``self.candidates``)."""
+        check_path(dict.fromkeys(self.choice_keys(), self.candidates), dict.fromkeys(weights, 0))
+        path = dict.fromkeys(self.choice_keys(), 0)
+        for which in ("normal", "reduce"):
+            for dst in range(2, self.steps + 2):
+                w = {src: list(weights[f"{which}:{src}->{dst}"]) for src in range(dst)}
+                strongest = sorted(range(dst), key=lambda src: -max(w[src][1:]))[:2]
+                for src in strongest:
+                    path[f"{which}:{src}->{dst}"] = argmax(w[src], skip=0)
+        return self.from_path(path)
 
 
 @register_generator("enas")
