@@ -328,9 +328,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
                 metrics["val_loss"], metrics["val_accuracy"] = ev["loss"], ev["accuracy"]
             metrics["seconds"] = time.perf_counter() - t0
             result.history.append(metrics)
+            # on_epoch first: what it records in the `extra` objects belongs in this epoch's checkpoint
+            stop = bool(on_epoch(epoch + 1, dict(metrics))) if on_epoch is not None else False
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, tag, epoch + 1, model, opt, sched, order, extra, result)
-            if on_epoch is not None and on_epoch(epoch + 1, dict(metrics)):
+            if stop:
                 result.stopped_early = True
                 break
     finally:

@@ -170,7 +170,8 @@ def test_supernet_copies_and_pickles():
         assert m._arch is other.arch
 
 
-@pytest.mark.parametrize("module", ["graphnas.converters.mixed", "graphnas.generators.supernet"])
+@pytest.mark.parametrize("module", ["graphnas.converters.mixed", "graphnas.generators.supernet",
+                                    "graphnas.oneshot.methods"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

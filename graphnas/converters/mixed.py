@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from graphnas.dag import GraphError, Node
 from graphnas.ops import Zero
 
-__all__ = ["CHOICE", "CHOICE_MODES", "ArchParameters", "MixedOp", "arch_parameters", "choice_candidates",
+__all__ = ["CHOICE", "CHOICE_MODES", "ArchParameters", "MixedOp", "arch_of", "arch_parameters", "choice_candidates",
            "mixed_ops", "set_choice_mode", "weight_parameters"]
 
 #: The op name of a choice node.
@@ -219,7 +219,8 @@ def bind_choices(gm: torch.fx.GraphModule) -> None:
     gm.recompile()
 
 
-def _arch(model: nn.Module) -> ArchParameters:
+def arch_of(model: nn.Module) -> ArchParameters:
+    """The `ArchParameters` of a compiled supernet (GraphError for a module without choice nodes)."""
     arch = getattr(model, "arch", None)
     if not isinstance(arch, ArchParameters):
         raise GraphError("this module has no choice nodes (no 'arch' submodule); compile a supernet DAG "
@@ -229,7 +230,7 @@ def _arch(model: nn.Module) -> ArchParameters:
 
 def arch_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The architecture parameters of a compiled supernet (one vector per choice key)."""
-    return list(_arch(model).alphas.values())
+    return list(arch_of(model).alphas.values())
 
 
 def weight_parameters(model: nn.Module) -> list[nn.Parameter]:
@@ -260,7 +261,7 @@ def set_choice_mode(model: nn.Module, mode: str, *, seed: Any = None, tau: float
 
     if mode not in CHOICE_MODES:
         raise ValueError(f"mode must be one of {CHOICE_MODES}, got {mode!r}")
-    arch = _arch(model)
+    arch = arch_of(model)
     arch.mode = mode
     if seed is not None:
         arch.generator = as_torch(seed)
