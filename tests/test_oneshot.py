@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphnas.generators import DARTSSpace, ENASSpace, NB201Space
+from graphnas.generators import DARTSSpace, ENASSpace, NASNetSpace, NB201Space
 from graphnas.oneshot import DARTS, ENAS, RandomPaths, build_supernet, inherited_accuracy, split_digits
 
 TINY = {"epochs": 2, "max_train": 128, "C": 4, "batch_size": 32}
@@ -35,6 +35,14 @@ def test_darts_on_the_darts_space():
     darts = DARTSSpace(steps=2)
     result = DARTS(darts, epochs=1, max_train=64, C=4, batch_size=32).search()
     assert darts.contains(result.dag)
+
+
+@pytest.mark.parametrize("method", [RandomPaths, ENAS])
+def test_methods_on_the_enas_space(method):
+    enas = ENASSpace(num_blocks=2)
+    kw = {"n_candidates": 2} if method is RandomPaths else {"controller_steps": 1, "n_final": 2}
+    result = method(enas, epochs=1, max_train=64, C=4, batch_size=32, **kw).search()
+    assert enas.contains(result.dag)
 
 
 def test_enas_end_to_end(space):
@@ -85,7 +93,7 @@ def test_inherited_accuracy_leaves_the_supernet_unchanged(space):
 
 
 def test_bad_input():
-    with pytest.raises(NotImplementedError, match="ENASSpace has no supernet"):
-        DARTS(ENASSpace())
+    with pytest.raises(NotImplementedError, match="NASNetSpace with combines .* has no supernet"):
+        DARTS(NASNetSpace())
     with pytest.raises(ValueError, match="order must be 1 or 2"):
         DARTS(NB201Space(), order=3)

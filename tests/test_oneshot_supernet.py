@@ -16,12 +16,15 @@ from graphnas import DAG, GraphError, Node
 from graphnas.benchmarks.digits import digits_network
 from graphnas.converters.dot import to_dot
 from graphnas.converters.mixed import MixedOp, arch_parameters, set_choice_mode, weight_parameters
-from graphnas.generators import DARTSSpace, ENASSpace, NASNetSpace, NB201Space
+from graphnas.generators import ChainSpace, DARTSSpace, ENASSpace, NASNetSpace, NB201Space
 from graphnas.generators.nb201 import NB201_OPS
 from graphnas.generators.supernet import supernet_choices
 
+SPACES = [NB201Space(), DARTSSpace(), ENASSpace(), NASNetSpace(combines=("sum",))]
+IDS = ["nb201", "darts", "enas", "nasnet-sum"]
 
-@pytest.mark.parametrize("space", [NB201Space(), DARTSSpace()], ids=["nb201", "darts"])
+
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
 def test_supernet_is_a_dag_saved_as_json_and_rendered(space, tmp_path):
     sn = space.supernet()
     assert DAG.from_json(sn.to_json()) == sn
@@ -40,7 +43,7 @@ def test_darts_supernet_has_every_candidate_edge():
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_every_member_is_a_path_and_back(seed):
-    for space in (NB201Space(), DARTSSpace()):
+    for space in SPACES:
         dag = space.sample(seed=seed)
         path = space.path_of(dag)
         assert set(path) == set(space.choice_keys())
@@ -61,9 +64,17 @@ def test_bad_paths_and_spaces_without_supernets():
     bad = dict.fromkeys(darts.choice_keys(), 0)
     with pytest.raises(GraphError, match="normal cell, state 2: 0 edges taken"):
         darts.from_path(bad)
-    for other in (ENASSpace(), NASNetSpace()):
-        with pytest.raises(NotImplementedError, match="has no supernet"):
-            other.supernet()
+    with pytest.raises(NotImplementedError, match="NASNetSpace with combines .* has no supernet"):
+        NASNetSpace().supernet()
+    with pytest.raises(NotImplementedError, match="ChainSpace has no supernet"):
+        ChainSpace().supernet()
+    enas = ENASSpace()
+    path = enas.path_of(enas.sample(seed=0))
+    with pytest.raises(GraphError, match="normal cell, block 0 pair a: 2 edges taken"):
+        enas.from_path({**path, "normal:b0a<-0": 1, "normal:b0a<-1": 1})
+    loose = next(k for k, v in path.items() if ":out<-" in k and v == 1)
+    with pytest.raises(GraphError, match="is a loose end"):
+        enas.from_path({**path, loose: 0})
 
 
 def test_nb201_derivation_is_argmax_with_none():
@@ -178,3 +189,44 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_enas_derivation_rule_hand_worked():
+    space = ENASSpace(num_blocks=2)  # candidates: none + 5 ops; block 0 reads 0..1, block 1 reads 0..2
+    c = space.candidates
+    w = {k: [0.0] * (len(c) if ":out<-" not in k else 2) for k in space.choice_keys()}
+    for which in ("normal", "reduce"):
+        w[f"{which}:b0a<-1"][c.index("sep_conv_5x5")] = 0.5
+        w[f"{which}:b0a<-0"][0] = 0.9                            # none's weight never counts
+        w[f"{which}:b0b<-1"][c.index("max_pool_3x3")] = 0.3      # both pairs may read the same state
+        w[f"{which}:b1a<-2"][c.index("skip_connect")] = 0.4
+        w[f"{which}:b1b<-0"][c.index("avg_pool_3x3")] = 0.2
+        w[f"{which}:b1b<-2"][c.index("sep_conv_3x3")] = 0.1
+    normal, reduce = space.to_blocks(space.derive(w))
+    assert normal == reduce == [(1, "max_pool_3x3", 1, "sep_conv_5x5", "sum"),
+                                (0, "avg_pool_3x3", 2, "skip_connect", "sum")]
+    assert space.concat_of(normal) == [3]  # the output follows from the blocks: the one loose end
+
+
+def test_a_path_computes_what_its_member_computes():
+    """NB201: the supernet with a member's path fixed is the member's network, with the chosen candidates'
+    weights (the cell layouts are the same, so the weights map by name)."""
+    space = NB201Space()
+    dag = space.from_ops(["nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "none", "nor_conv_3x3"])
+    torch.manual_seed(0)
+    sn = graphnas.to_torch(digits_network(space.supernet()), in_channels=1)
+    member = graphnas.to_torch(digits_network(dag), in_channels=1)
+    ops = dict(zip((1, 3, 4, 6, 7, 8), space.to_ops(dag)))
+    state = sn.state_dict()
+    mapped = {}
+    for key in member.state_dict():
+        parts = key.split(".")
+        if parts[0].startswith("cell_") and int(parts[1].split("_")[1]) in ops:
+            parts.insert(2, f"candidates.{ops[int(parts[1].split('_')[1])]}")
+        mapped[key] = state[".".join(parts)]
+    member.load_state_dict(mapped)
+    set_choice_mode(sn, "sampled", path=space.path_of(dag))
+    sn.eval()
+    member.eval()
+    x = torch.randn(4, 1, 8, 8)
+    assert torch.allclose(sn(x), member(x), atol=1e-6)

@@ -57,8 +57,9 @@ class SearchSpace:
     # -- one-shot search (graphnas.generators.supernet) -----------------------------------
 
     def _no_supernet(self) -> NotImplementedError:
-        return NotImplementedError(f"{type(self).__name__} has no supernet; the spaces with one are NB201Space and "
-                                   "DARTSSpace (graphnas.generators.supernet)")
+        return NotImplementedError(f"{type(self).__name__} has no supernet; the spaces with one are NB201Space, "
+                                   "DARTSSpace, ENASSpace and NASNetSpace(combines=('sum',)) "
+                                   "(graphnas.generators.supernet)")
 
     def supernet(self) -> DAG:
         """The space's supernet: a DAG whose decision points are choice nodes listing their candidates."""

@@ -9,9 +9,9 @@
   (`graphnas.search.reinforce.Controller`) samples; after each epoch the controller takes REINFORCE steps
   rewarded by sampled children's accuracy on a batch of the architecture half; the derived member is the
   best of ``n_final`` sampled children by inherited accuracy.
-- `RandomPaths` (random sampling with parameter sharing, Li & Talwalkar 2019): a uniformly drawn path per
-  step; afterwards ``n_candidates`` members are ranked by inherited accuracy (optionally with batch-norm
-  statistics recomputed for each path) and the best is derived.
+- `RandomPaths` (random sampling with parameter sharing, Li & Talwalkar 2019): the path of a uniformly
+  drawn member per step; afterwards ``n_candidates`` members are ranked by inherited accuracy (optionally
+  with batch-norm statistics recomputed for each path) and the best is derived.
 
 Each is seeded (same seed, same search), shows a progress bar on request, and with ``checkpoint=path``
 saves its whole state after every epoch and resumes from it (``search(resume=True)``).
@@ -358,8 +358,17 @@ class RandomPaths(_OneShot):
     def search(self, resume: bool = False,
                on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None) -> OneShotResult:
         start = _now()
-        model = self._model()  # sampled mode, no fixed path: a uniform draw per forward pass
-        run = self._train(model, before_step=None, on_epoch=on_epoch, extra={}, resume=resume)
+        model = self._model()
+        arch = arch_of(model)
+
+        def before_step(s: Step) -> None:
+            # a member drawn uniformly from the space (not each choice on its own: in the DARTS and ENAS spaces
+            # most combinations of choices are no member), seeded by (seed, epoch, step) so a resumed run
+            # draws the same paths
+            member = self.space.sample(seed=(self.seed * 1_000_003 + s.epoch * 100_003 + s.step) % 2**64)
+            arch.fix(self.space.path_of(member))
+
+        run = self._train(model, before_step=before_step, on_epoch=on_epoch, extra={}, resume=resume)
         ranking = _rank(model, self.space, self.candidates(), self.data, recompute_bn=self.recompute_bn)
         return OneShotResult(ranking[0][0], [dict(h) for h in run.history], model, ranking=ranking,
                              seconds=_now() - start)
