@@ -66,7 +66,7 @@ class Step:
     y: torch.Tensor
     lr: float
     model: nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: torch.optim.Optimizer | None
 
 
 @dataclass
@@ -190,7 +190,8 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
           on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None,
           before_step: Callable[[Step], None] | None = None, checkpoint: str | os.PathLike[str] | None = None,
           resume: bool = False, extra: Mapping[str, Any] | None = None, tag: str = "",
-          loss_fn: Callable[..., torch.Tensor] | None = None, drop_last: bool = False) -> TrainResult:
+          loss_fn: Callable[..., torch.Tensor] | None = None, drop_last: bool = False,
+          draws: torch.Generator | None = None) -> TrainResult:
     """Train ``model`` (a classifier returning logits, or ``(logits, aux)``) and return a `TrainResult`.
 
     Args:
@@ -220,6 +221,8 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
             network) is refused.
         loss_fn: ``loss_fn(logits, y)``; default cross-entropy.
         drop_last: drop the last incomplete batch of each epoch.
+        draws: the generator of dropout and drop-path draws (default: one seeded from ``seed``); the digits
+            objective passes the one its initial weights came from.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the message names epoch and step).
@@ -244,7 +247,8 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         raise ValueError("resume=True needs a checkpoint path")
     start = time.perf_counter()
     base = seed_int(seed)
-    order, draws = as_torch(base), as_torch(base + 1)
+    order = as_torch(base)
+    draws = draws if draws is not None else as_torch(base + 1)
     if data is None:
         data, digits_val = _digits()
         val = digits_val if val is None else val
@@ -256,21 +260,26 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
     if channels_last:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     trainable = list(params) if params is not None else [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(trainable, lr=lr, momentum=momentum, nesterov=momentum > 0,
+    opt: torch.optim.Optimizer | None
+    if not trainable:  # nothing to learn: the passes still run (batch-norm statistics), as in the digits objective
+        opt = None
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(trainable, lr=lr, momentum=momentum, nesterov=momentum > 0,
                                                      weight_decay=weight_decay)
     else:
         opt = torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay, capturable=cuda_graph)
     total_steps = epochs * steps_per_epoch
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
-             if schedule == "cosine" and not cuda_graph else None)
+             if schedule == "cosine" and not cuda_graph and opt is not None else None)
     loss_fn = loss_fn or nn.functional.cross_entropy
     result = TrainResult(model)
     first_epoch = 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         first_epoch = _load_checkpoint(checkpoint, tag, model, opt, sched, order, extra, result)
     draws_random = _draws_in_training(model)
-    stepper = _GraphStep(model, opt, loss_fn, grad_clip, trainable) if cuda_graph else None
+    if cuda_graph and opt is None:
+        raise ValueError("cuda_graph needs parameters to train")
+    stepper = _GraphStep(model, opt, loss_fn, grad_clip, trainable) if cuda_graph and opt is not None else None
     bar = _Progress(progress, total_steps, first_epoch * steps_per_epoch)
     try:
         for epoch in range(first_epoch, epochs):
@@ -281,6 +290,7 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
             model.train()
             t0 = time.perf_counter()
             losses = torch.zeros(steps_per_epoch, device=dev)
+            cpu_total = 0.0  # on CPU the loss is read every step anyway: sum it in double precision
             correct = torch.zeros((), device=dev, dtype=torch.long)
             count = 0
             with local_generator(draws) if draws_random else contextlib.nullcontext():
@@ -291,10 +301,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
                     if epoch == first_epoch and step == 0:
                         _check_shape(model, x)
                     cur_lr = (lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps_per_epoch + step) / total_steps))
-                              if cuda_graph and schedule == "cosine" else float(opt.param_groups[0]["lr"]))
+                              if cuda_graph and schedule == "cosine" or opt is None
+                              else float(opt.param_groups[0]["lr"]))
                     if before_step is not None:
                         before_step(Step(epoch + 1, step + 1, x, y, cur_lr, model, opt))
-                    if stepper is not None:
+                    if stepper is not None and opt is not None:
                         for g in opt.param_groups:
                             g["lr"].fill_(cur_lr) if isinstance(g["lr"], torch.Tensor) else None
                         loss, out = stepper(x, y)
@@ -302,27 +313,31 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
                         with torch.autocast(dev.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
                             out = _logits(model(x))
                             loss = loss_fn(out.float(), y)
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        if grad_clip is not None:
-                            nn.utils.clip_grad_norm_(trainable, grad_clip)
-                        opt.step()
-                        if sched is not None:
-                            sched.step()
+                        if opt is not None:
+                            opt.zero_grad(set_to_none=True)
+                            loss.backward()
+                            if grad_clip is not None:
+                                nn.utils.clip_grad_norm_(trainable, grad_clip)
+                            opt.step()
+                            if sched is not None:
+                                sched.step()
                     losses[step] = loss.detach() * len(y)
                     correct += (out.detach().argmax(1) == y).sum()
                     count += len(y)
-                    if dev.type == "cpu" and not math.isfinite(float(loss.detach())):
-                        _diverged(epoch, step, float(loss.detach()), checkpoint)
+                    if dev.type == "cpu":
+                        value = float(loss.detach())
+                        if not math.isfinite(value):
+                            _diverged(epoch, step, value, checkpoint)
+                        cpu_total += value * len(y)
                     bar.advance(epoch + 1, epochs)
             if dev.type != "cpu":
                 bad = (~torch.isfinite(losses)).nonzero()
                 if len(bad):
                     k = int(bad[0])
                     _diverged(epoch, k, float(losses[k]), checkpoint)
-            metrics: dict[str, float] = {"epoch": float(epoch + 1), "train_loss": float(losses.sum()) / count,
-                                         "train_accuracy": 100.0 * int(correct) / count,
-                                         "lr": float(cur_lr)}
+            train_loss = (cpu_total if dev.type == "cpu" else float(losses.sum())) / count
+            metrics: dict[str, float] = {"epoch": float(epoch + 1), "train_loss": train_loss,
+                                         "train_accuracy": 100.0 * int(correct) / count, "lr": float(cur_lr)}
             if val is not None:
                 ev = evaluate(model, val, device=dev, loss_fn=loss_fn, channels_last=channels_last)
                 metrics["val_loss"], metrics["val_accuracy"] = ev["loss"], ev["accuracy"]
@@ -412,10 +427,11 @@ class _Progress:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _save_checkpoint(path: Any, tag: str, epoch: int, model: nn.Module, opt: torch.optim.Optimizer, sched: Any,
+def _save_checkpoint(path: Any, tag: str, epoch: int, model: nn.Module, opt: torch.optim.Optimizer | None, sched: Any,
                      order: torch.Generator, extra: Mapping[str, Any] | None, result: TrainResult) -> None:
     doc = {"format": CHECKPOINT_FORMAT, "tag": tag, "epoch": epoch, "model": model.state_dict(),
-           "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else {},
+           "optimizer": opt.state_dict() if opt is not None else {},
+           "scheduler": sched.state_dict() if sched is not None else {},
            "order": order.get_state(), "history": [dict(h) for h in result.history],
            "extra": {k: v.state_dict() for k, v in (extra or {}).items()}}
     tmp = os.fspath(path) + ".tmp"
@@ -423,7 +439,7 @@ def _save_checkpoint(path: Any, tag: str, epoch: int, model: nn.Module, opt: tor
     os.replace(tmp, path)  # a run killed while writing keeps the previous checkpoint
 
 
-def _load_checkpoint(path: Any, tag: str, model: nn.Module, opt: torch.optim.Optimizer, sched: Any,
+def _load_checkpoint(path: Any, tag: str, model: nn.Module, opt: torch.optim.Optimizer | None, sched: Any,
                      order: torch.Generator, extra: Mapping[str, Any] | None, result: TrainResult) -> int:
     try:
         doc = torch.load(path, weights_only=True, map_location="cpu")
@@ -439,7 +455,8 @@ def _load_checkpoint(path: Any, tag: str, model: nn.Module, opt: torch.optim.Opt
     except RuntimeError as err:
         raise ValueError(f"{os.fspath(path)} holds the weights of another network: "
                          f"{str(err).splitlines()[0]}") from None
-    opt.load_state_dict(doc["optimizer"])
+    if opt is not None:
+        opt.load_state_dict(doc["optimizer"])
     if sched is not None and doc["scheduler"]:
         sched.load_state_dict(doc["scheduler"])
     order.set_state(doc["order"])
