@@ -106,7 +106,7 @@ def _variant(build: str, space: str, C: int, batch: int) -> tuple[nn.Module, tor
 
 def cost(args: argparse.Namespace) -> None:
     print(f"supernet step (forward+backward+SGD), digits shape, batch {args.batch}, torch threads "
-          f"{torch.get_num_threads()}, {args.repeats} timed steps each, interleaved in rounds")
+          f"{torch.get_num_threads()}, {args.repeats} timed steps x 2 per round, {args.rounds} rounds A-B-B-A")
     print(f"{'space':8} {'C':>3} {'compiled ms':>12} {'DARTS-code ms':>14} {'ratio':>6} "
           f"{'compiled saved MiB':>19} {'DARTS-code saved MiB':>21}")
     for space, C in (("nb201", 16), ("darts", 8)):
@@ -118,9 +118,11 @@ def cost(args: argparse.Namespace) -> None:
         a.train(), b.train()
         ta: list[float] = []
         tb: list[float] = []
-        for _ in range(args.rounds):
+        for _ in range(args.rounds):  # A B B A: neither variant always runs first (the CPU warms and cools)
             ta += _step_time(a, x, y, args.repeats)
             tb += _step_time(b, x, y, args.repeats)
+            tb += _step_time(b, x, y, args.repeats)
+            ta += _step_time(a, x, y, args.repeats)
         ma, mb = _saved_mib(a, x, y), _saved_mib(b, x, y)
         mda, mdb = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
         print(f"{space:8} {C:>3} {mda:>12.1f} {mdb:>14.1f} {mda / mdb:>6.2f} {ma:>19.2f} {mb:>21.2f}")

@@ -799,6 +799,9 @@ def oneshot(
     final_epochs: Annotated[int, typer.Option("--final-epochs", min=1, help="Epochs of the derived network's "
                                                                             "stand-alone training.")] = 10,
     order: Annotated[int, typer.Option("--order", min=1, max=2, help="DARTS' order (1 or 2).")] = 1,
+    aux_skip: Annotated[float, typer.Option("--aux-skip", min=0.0, help="DARTS- (a remedy for the collapse onto "
+                                                                         "skip connections): an auxiliary skip "
+                                                                         "decaying from this weight to 0.")] = 0.0,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the whole run.")] = 0,
     C: Annotated[int, typer.Option("--channels", "-C", min=1, help="Channels of the first stage.")] = 8,
     out: Annotated[Path, typer.Option("--out", help="Folder for the derived cell (JSON, SVG), architecture "
@@ -820,7 +823,8 @@ def oneshot(
         (out / "supernet.pt").unlink()
     try:
         summary = oneshot_job(out, space=space, method=method, epochs=epochs, final_epochs=final_epochs,
-                              seed=seed, C=C, order=order, max_train=max_train, progress=progress)
+                              seed=seed, C=C, order=order, max_train=max_train, progress=progress,
+                              options={"aux_skip": aux_skip} if aux_skip else None)
     except (ValueError, NotImplementedError, KeyError) as err:
         raise UserError(str(err).strip("'\"")) from None
     console = _console()

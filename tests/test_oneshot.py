@@ -31,6 +31,28 @@ def test_darts_end_to_end(space, kw):
     assert any(max(w) - min(w) > 1e-4 for w in result.history[-1]["weights"].values())
 
 
+def test_darts_minus_auxiliary_skip(space):
+    model = build_supernet(space, C=4)
+    x = torch.randn(2, 1, 8, 8)
+    model.eval()
+    plain = model(x)
+    model.arch.aux_skip = 1.0
+    assert not torch.allclose(model(x), plain)  # every NB201 edge keeps its input's shape: each adds x
+    seen = []
+    search = DARTS(space, aux_skip=1.0, **TINY)
+    original = search._train
+
+    def spy(model, **kw):
+        inner = kw["before_step"]
+        kw["before_step"] = lambda s: (inner(s), seen.append(model.arch.aux_skip))
+        return original(model, **kw)
+
+    search._train = spy
+    result = search.search()
+    assert seen == [1.0, 0.75, 0.5, 0.25]  # 2 epochs x 2 steps: linearly down towards 0
+    assert result.model.arch.aux_skip == 0.0 and space.contains(result.dag)
+
+
 def test_darts_on_the_darts_space():
     darts = DARTSSpace(steps=2)
     result = DARTS(darts, epochs=1, max_train=64, C=4, batch_size=32).search()

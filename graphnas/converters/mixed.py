@@ -10,7 +10,8 @@ same edge of a cell stacked several times in a network) share their weights and 
 Modes (`set_choice_mode`):
 
 - ``"relaxed"`` (DARTS): the output is ``sum_k softmax(alpha)_k * op_k(x)``; ``none`` candidates
-  (zeros) are skipped, they add nothing.
+  (zeros) are skipped, they add nothing. With ``arch.aux_skip = beta > 0`` (DARTS-, Chu et al. 2021) each
+  mixed op whose output has its input's shape adds ``beta * x``, an auxiliary skip outside the choice.
 - ``"gumbel"`` (GDAS): once per forward pass a hard one-hot sample of ``gumbel_softmax(alpha, tau)``
   per key (straight-through gradient to ``alpha``); only the chosen candidate computes.
 - ``"sampled"`` (ENAS, random paths): one candidate per key, only that one computes; the path is the
@@ -107,6 +108,8 @@ class MixedOp(nn.Module):
             out = terms[0]
             for t in terms[1:]:
                 out = out + t
+            if arch.aux_skip and out.shape == x.shape:  # DARTS-: an auxiliary skip outside the choice
+                out = out + arch.aux_skip * x
             return out
         k = arch.choice(self.key)
         out = ops[k](x)
@@ -128,6 +131,7 @@ class ArchParameters(nn.Module):
         self.names = {k: list(v) for k, v in names.items()}
         self.mode = "relaxed"
         self.tau = 1.0
+        self.aux_skip = 0.0  # DARTS- (Chu et al. 2021): relaxed mode adds aux_skip * x where shapes allow
         self.fixed: dict[str, int] | None = None
         self.drawn: dict[str, int] = {}
         self.hard: dict[str, torch.Tensor] = {}

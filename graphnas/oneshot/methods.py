@@ -130,6 +130,10 @@ class DARTS(_OneShot):
         arch_lr, arch_weight_decay: Adam on the architecture weights, betas (0.5, 0.999). DARTS used 3e-4 over
             50 epochs of 390 steps on CIFAR-10; a digits epoch is about 12 steps, so the default here is 3e-3.
         mode: ``"relaxed"`` (DARTS) or ``"gumbel"`` (GDAS: hard Gumbel-softmax samples, temperature ``tau``).
+        aux_skip: DARTS- (Chu et al. 2021), a remedy for the collapse onto skip connections: every mixed op
+            whose output has its input's shape adds ``beta * x``, ``beta`` decaying linearly from ``aux_skip``
+            (the paper: 1) to 0 over the search, so that a parameter-free skip stops being the easy way for
+            gradients. 0 (default): plain DARTS.
         **kwargs: the shared settings (epochs, batch_size, lr, C, N, seed, progress, data, max_train,
             checkpoint, ...).
     """
@@ -137,7 +141,7 @@ class DARTS(_OneShot):
     method = "darts"
 
     def __init__(self, space: Any, *, order: int = 1, arch_lr: float = 3e-3, arch_weight_decay: float = 1e-3,
-                 mode: str = "relaxed", tau: float = 1.0, **kwargs: Any) -> None:
+                 mode: str = "relaxed", tau: float = 1.0, aux_skip: float = 0.0, **kwargs: Any) -> None:
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         if mode not in ("relaxed", "gumbel"):
@@ -145,6 +149,9 @@ class DARTS(_OneShot):
         super().__init__(space, **kwargs)
         self.order, self.arch_lr, self.arch_weight_decay, self.choice_mode = order, arch_lr, arch_weight_decay, mode
         self.tau = tau
+        if not 0.0 <= aux_skip:
+            raise ValueError(f"aux_skip must be >= 0, got {aux_skip}")
+        self.aux_skip = aux_skip
 
     def search(self, resume: bool = False,
                on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None) -> OneShotResult:
@@ -157,7 +164,13 @@ class DARTS(_OneShot):
         hist = _History()
         batches: dict[int, list[Any]] = {}
 
+        arch = arch_of(model)
+
         def before_step(s: Step) -> None:
+            if self.aux_skip:
+                per_epoch = math.ceil(len(self.data.train[0]) / self.batch_size)
+                done = ((s.epoch - 1) * per_epoch + s.step - 1) / (self.epochs * per_epoch)
+                arch.aux_skip = self.aux_skip * max(0.0, 1.0 - done)
             if s.epoch not in batches:
                 batches.clear()
                 batches[s.epoch] = _arch_batches(self.data.arch, self.batch_size, self.seed, s.epoch)
@@ -176,7 +189,8 @@ class DARTS(_OneShot):
 
         run = self._train(model, before_step=before_step, on_epoch=record,
                           extra={"arch_optimizer": arch_opt, "history": hist}, resume=resume)
-        dag = self.space.derive(model.arch.weights())  # type: ignore[union-attr, operator]
+        arch.aux_skip = 0.0  # the trained supernet computes plain mixed ops from here on
+        dag = self.space.derive(arch.weights())
         return OneShotResult(dag, _merge(run.history, hist.entries), model, seconds=_now() - start)
 
 
