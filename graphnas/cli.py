@@ -819,6 +819,8 @@ def oneshot(
     _use_threads(threads)
     from graphnas.oneshot.job import oneshot_job
 
+    if aux_skip and method != "darts":
+        raise UserError(f"--aux-skip is an option of --method darts, not {method}")
     if fresh and (out / "supernet.pt").exists():
         (out / "supernet.pt").unlink()
     try:
