@@ -32,7 +32,7 @@ def test_oneshot_writes_cell_pictures_model_and_report(capsys, tmp_path):
 
 
 def test_oneshot_refuses_a_space_without_supernet(capsys, tmp_path):
-    code, _, err = cli(capsys, "oneshot", "--space", "enas", "--method", "random", "--out", tmp_path / "x")
+    code, _, err = cli(capsys, "oneshot", "--space", "nasnet", "--method", "random", "--out", tmp_path / "x")
     assert_one_line_error(code, err, "has no supernet")
     code, _, err = cli(capsys, "oneshot", "--method", "enas", "--aux-skip", "1", "--out", tmp_path / "y")
     assert_one_line_error(code, err, "--aux-skip is an option of --method darts")
