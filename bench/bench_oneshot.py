@@ -11,11 +11,18 @@ memory autograd saves for the backward pass, beside the same network whose mixed
 (``sum(w * op(x) for w, op in zip(weights, self._ops))``, a module list summed in a Python loop, the zero op
 computed too), on the same batch, in the same process, interleaved.
 
+``find``: DARTS (first and second order, and DARTS- as the remedy for the collapse onto skip connections),
+ENAS and RandomPaths on NB201 with digits: the derived cell's stand-alone accuracy (the digits objective),
+the share of parameter-free ops (none, skip_connect, avg_pool_3x3) and of skip_connect in the derived cells,
+beside random cells trained the same way in the same run.
+
 Usage:
     python bench/bench_oneshot.py cost [--repeats 20]
+    python bench/bench_oneshot.py find [--seeds 3] [--supernet-epochs 10] [--epochs 4] [--random 10]
     python bench/bench_oneshot.py rank [--cells 50] [--seeds 2] [--supernet-epochs 10] [--epochs 2]
         [--max-train 720]
-Full setting: ``rank --cells 100 --seeds 5 --epochs 4 --max-train 0`` (0: the whole training split).
+Full setting: ``rank --cells 100 --seeds 5 --epochs 4 --max-train 0`` (0: the whole training split),
+``find --seeds 5 --supernet-epochs 50``.
 """
 
 from __future__ import annotations
@@ -166,6 +173,51 @@ def rank(args: argparse.Namespace) -> None:
         print(f"{label:25} Kendall tau {statistics.mean(ts):+.3f} +- {spread:.3f} over {len(ts)} seeds")
 
 
+# --------------------------------------------------------------------------- find
+
+PARAMETER_FREE = ("none", "skip_connect", "avg_pool_3x3")
+
+
+def find(args: argparse.Namespace) -> None:
+    from graphnas.benchmarks.digits import train_eval
+    from graphnas.generators import NB201Space
+    from graphnas.oneshot import DARTS, ENAS, RandomPaths
+
+    space = NB201Space()
+    common = {"epochs": args.supernet_epochs, "C": 8}
+    methods: dict[str, Any] = {
+        "DARTS 1st order": lambda s: DARTS(space, order=1, seed=s, **common),
+        "DARTS 2nd order": lambda s: DARTS(space, order=2, seed=s, **common),
+        "DARTS- (aux skip 1.0)": lambda s: DARTS(space, order=1, aux_skip=1.0, seed=s, **common),
+        "ENAS": lambda s: ENAS(space, seed=s, **common),
+        "RandomPaths (50, BN recompute)": lambda s: RandomPaths(space, n_candidates=50, recompute_bn=True, seed=s,
+                                                                **common),
+    }
+    print(f"NB201 on digits: supernet {args.supernet_epochs} epochs (C=8, half the training split each for "
+          f"weights and architecture); each derived cell retrained by the digits objective ({args.epochs} epochs, "
+          f"seed 0); {args.seeds} search seeds")
+    t0 = time.perf_counter()
+    rnd = [train_eval(space.sample(seed=1000 + k), epochs=args.epochs, seed=0)["value"] for k in range(args.random)]
+    t_rnd = (time.perf_counter() - t0) / max(args.random, 1)
+    print(f"{'random cells':32} accuracy {statistics.mean(rnd):6.2f} +- {statistics.stdev(rnd):5.2f} "
+          f"(median {statistics.median(rnd):.2f}, best {max(rnd):.2f}, n={len(rnd)}), {t_rnd:.0f} s per cell")
+    for name, make in methods.items():
+        accs, free, skips, secs = [], [], [], []
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            result = make(seed).search()
+            secs.append(time.perf_counter() - t0)
+            ops = space.to_ops(result.dag)
+            free.append(sum(op in PARAMETER_FREE for op in ops) / len(ops))
+            skips.append(ops.count("skip_connect") / len(ops))
+            accs.append(train_eval(result.dag, epochs=args.epochs, seed=0)["value"])
+            print(f"  {name} seed {seed}: {space.to_string(result.dag)} -> {accs[-1]:.2f}% ({secs[-1]:.0f} s search)")
+        sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
+        print(f"{name:32} accuracy {statistics.mean(accs):6.2f} +- {sd:5.2f}, parameter-free ops "
+              f"{100 * statistics.mean(free):.0f}%, skip_connect {100 * statistics.mean(skips):.0f}%, "
+              f"search {statistics.mean(secs):.0f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -179,10 +231,15 @@ def main() -> None:
     r.add_argument("--supernet-epochs", type=int, default=10)
     r.add_argument("--epochs", type=int, default=2)
     r.add_argument("--max-train", type=int, default=720)
+    f = sub.add_parser("find")
+    f.add_argument("--seeds", type=int, default=3)
+    f.add_argument("--supernet-epochs", type=int, default=10)
+    f.add_argument("--epochs", type=int, default=4)
+    f.add_argument("--random", type=int, default=10)
     args = p.parse_args()
     print(f"{platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
           f"torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
-    cost(args) if args.what == "cost" else rank(args)
+    {"cost": cost, "rank": rank, "find": find}[args.what](args)
 
 
 if __name__ == "__main__":
