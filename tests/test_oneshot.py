@@ -100,6 +100,17 @@ def test_resume_after_a_stop_gives_the_uninterrupted_search(space, tmp_path):
         RandomPaths(space, **TINY, checkpoint=ck).search(resume=True)
 
 
+@pytest.mark.parametrize("method", [ENAS, RandomPaths])
+def test_enas_and_random_paths_resume_exactly(space, tmp_path, method):
+    kw = {"controller_steps": 2, "controller_batch": 2, "n_final": 3} if method is ENAS else {"n_candidates": 3}
+    full = method(space, **TINY, **kw, seed=4).search()
+    ck = tmp_path / "ck.pt"
+    method(space, **TINY, **kw, seed=4, checkpoint=ck).search(on_epoch=lambda e, m: True)  # stops after epoch 1
+    resumed = method(space, **TINY, **kw, seed=4, checkpoint=ck).search(resume=True)
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in full.history])
+    assert resumed.ranking == full.ranking
+
+
 def test_inherited_accuracy_leaves_the_supernet_unchanged(space):
     data = split_digits(128)
     model = build_supernet(space, C=4)

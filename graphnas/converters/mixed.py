@@ -137,10 +137,6 @@ class ArchParameters(nn.Module):
         self.hard: dict[str, torch.Tensor] = {}
         self.generator = torch.Generator().manual_seed(0)
 
-    @property
-    def keys_(self) -> list[str]:
-        return list(self.alphas.keys())
-
     def __getstate__(self) -> dict[str, Any]:
         # this pass's draws hold autograd history (Gumbel); a copy or a pickle starts without them
         state = self.__dict__.copy()
@@ -155,7 +151,7 @@ class ArchParameters(nn.Module):
         out = {}
         for key in self.alphas:
             if key not in path:
-                raise GraphError(f"the path gives no choice for {key!r}; it needs one for each of {self.keys_}")
+                raise GraphError(f"the path gives no choice for {key!r}; it needs one for each of {list(self.alphas)}")
             k = path[key]
             n = len(self.names[key])
             if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n:

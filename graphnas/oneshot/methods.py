@@ -124,7 +124,8 @@ class DARTS(_OneShot):
     """Differentiable architecture search on the space's supernet (see the module doc).
 
     Args:
-        space: a space with a supernet (`graphnas.generators.NB201Space`, `graphnas.generators.DARTSSpace`).
+        space: a space with a supernet (`graphnas.generators.NB201Space`, `DARTSSpace`, `ENASSpace`,
+            `NASNetSpace` with sum blocks).
         order: 1 (first-order: the architecture gradient at the current weights) or 2 (through one unrolled
             SGD step of the weights, learning rate = the weights' current one).
         arch_lr, arch_weight_decay: Adam on the architecture weights, betas (0.5, 0.999). DARTS used 3e-4 over
@@ -262,8 +263,8 @@ class ENAS(_OneShot):
     """Efficient NAS with parameter sharing on the space's supernet (see the module doc).
 
     Args:
-        space: a space with a supernet and decisions (`graphnas.generators.NB201Space`,
-            `graphnas.generators.DARTSSpace`).
+        space: a space with a supernet and decisions (`graphnas.generators.NB201Space`, `DARTSSpace`,
+            `ENASSpace`, `NASNetSpace` with sum blocks).
         controller_steps: REINFORCE updates after each epoch.
         controller_batch: children sampled (and rewarded) per update.
         controller_lr, entropy_weight, hidden_size: the controller's (ENAS: 3.5e-4, 1e-4, 100; the default
