@@ -449,7 +449,7 @@ def _load_checkpoint(path: Any, tag: str, model: nn.Module, opt: torch.optim.Opt
         raise ValueError(f"{os.fspath(path)} is not a graphnas training checkpoint")
     if doc.get("tag") != tag:
         raise ValueError(f"{os.fspath(path)} is a checkpoint of another run ({doc.get('tag')!r}, this one is "
-                         f"{tag!r}); remove it or pass another checkpoint path")
+                         f"{tag!r}); remove it (graphnas oneshot: --fresh) or pass another checkpoint path")
     try:
         model.load_state_dict(doc["model"])
     except RuntimeError as err:

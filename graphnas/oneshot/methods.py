@@ -92,7 +92,8 @@ class _OneShot:
 
     def _tag(self) -> str:
         keys = ",".join(self.space.choice_keys()) if hasattr(self.space, "choice_keys") else ""
-        return f"{self.method}:{type(self.space).__name__}:C={self.C}:N={self.N}:{keys}"
+        return (f"{self.method}:{type(self.space).__name__}:C={self.C}:N={self.N}:epochs={self.epochs}:"
+                f"batch={self.batch_size}:lr={self.lr}:seed={self.seed}:{keys}")
 
     def _model(self) -> nn.Module:
         model = build_supernet(self.space, C=self.C, N=self.N, seed=self.seed, network=self.network,
