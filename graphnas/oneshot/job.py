@@ -113,7 +113,6 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
     from graphnas.generators import get_generator
     from graphnas.generators.supernet import supernet_choices
     from graphnas.oneshot.methods import DARTS, METHODS
-    from graphnas.search.loop import arch_string
     from graphnas.train import train
 
     if method not in METHODS:
@@ -173,11 +172,11 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
         "config": {"space": space, "method": method, "epochs": epochs, "final_epochs": final_epochs, "seed": seed,
                    "C": C, "N": N, "batch_size": batch_size, "max_train": max_train, "order": order,
                    "options": {k: v for k, v in (options or {}).items()}},
-        "derived": {"arch": arch_string(sp, dag), "val_accuracy": final.last("val_accuracy"),
+        "derived": {"arch": _name(sp, dag), "val_accuracy": final.last("val_accuracy"),
                     "params": sum(p.numel() for p in model.parameters())},
         "supernet": {"history": [{k: v for k, v in h.items() if k not in ("weights", "derived")}
                                  for h in result.history], "seconds": result.seconds},
-        "ranking": [{"arch": arch_string(sp, d), "inherited_accuracy": a} for d, a in result.ranking[:10]],
+        "ranking": [{"arch": _name(sp, d), "inherited_accuracy": a} for d, a in result.ranking[:10]],
         "final_history": final.history, "files": files, "onnx_error": onnx_error,
         "seconds": time.perf_counter() - started,
         "versions": {"graphnas": graphnas.__version__, "torch": torch.__version__},
@@ -187,6 +186,16 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
     _write_report(out, summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n", encoding="utf-8")
     return summary
+
+
+def _name(space: Any, dag: Any) -> str:
+    """The space's string for a member (an NB201 arch string, a DARTS/ENAS genotype), else a pointer to the JSON."""
+    from graphnas.search.loop import arch_string
+
+    name = arch_string(space, dag)
+    if name is None and hasattr(space, "to_genotype"):
+        name = str(space.to_genotype(dag))
+    return name or "(see derived.json)"
 
 
 def _write_report(out: Path, s: dict[str, Any]) -> None:
