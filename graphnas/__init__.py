@@ -20,11 +20,11 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {"as_dag": "graphnas.loading", "from_edge_ops": "graphnas.generators.edge_cells",
-         "show": "graphnas.display", "show_code": "graphnas.display", **_CONVERTERS}
+         "show": "graphnas.display", "show_code": "graphnas.display", **_CONVERTERS, "train": "graphnas.train"}
 
 __all__ = ["COMBINES", "DAG", "GraphError", "Node", "UnknownNameError", "__version__", *sorted(_LAZY)]
 
 # subpackages reachable as ``graphnas.search`` etc. without importing them first (imported on first use)
-_SUBPACKAGES = ("benchmarks", "converters", "generators", "models", "search", "surrogate")
+_SUBPACKAGES = ("benchmarks", "converters", "generators", "models", "oneshot", "search", "surrogate")
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), _SUBPACKAGES)

@@ -803,6 +803,54 @@ def demo(
 
 
 @app.command()
+def oneshot(
+    space: Annotated[str, typer.Option("--space", help="A space with a supernet: nb201 or darts.")] = "nb201",
+    method: Annotated[str, typer.Option("--method", help="darts (DARTS; --order 2 for second order), enas "
+                                                         "(controller + shared weights) or random (random paths, "
+                                                         "ranked by inherited accuracy).")] = "darts",
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Supernet training epochs.")] = 10,
+    final_epochs: Annotated[int, typer.Option("--final-epochs", min=1, help="Epochs of the derived network's "
+                                                                            "stand-alone training.")] = 10,
+    order: Annotated[int, typer.Option("--order", min=1, max=2, help="DARTS' order (1 or 2).")] = 1,
+    aux_skip: Annotated[float, typer.Option("--aux-skip", min=0.0, help="DARTS- (a remedy for the collapse onto "
+                                                                         "skip connections): an auxiliary skip "
+                                                                         "decaying from this weight to 0.")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the whole run.")] = 0,
+    C: Annotated[int, typer.Option("--channels", "-C", min=1, help="Channels of the first stage.")] = 8,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the derived cell (JSON, SVG), architecture "
+                                                   "weights, curves, model (state_dict, ONNX) and report.")]
+        = Path("oneshot"),
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the checkpoint in "
+                                                        "--out.")] = False,
+    max_train: Annotated[int | None, typer.Option("--max-train", min=2, hidden=True,
+                                                  help="Train on the first N images only (tests).")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads.")] = 1,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """One-shot search with shared weights: train the space's supernet with DARTS, ENAS or random paths,
+    derive a cell, train it stand-alone, and write everything into --out (a killed run resumes)."""
+    _use_threads(threads)
+    from graphnas.oneshot.job import oneshot_job
+
+    if aux_skip and method != "darts":
+        raise UserError(f"--aux-skip is an option of --method darts, not {method}")
+    if fresh and (out / "supernet.pt").exists():
+        (out / "supernet.pt").unlink()
+    try:
+        summary = oneshot_job(out, space=space, method=method, epochs=epochs, final_epochs=final_epochs,
+                              seed=seed, C=C, order=order, max_train=max_train, progress=progress,
+                              options={"aux_skip": aux_skip} if aux_skip else None)
+    except (ValueError, NotImplementedError, KeyError) as err:
+        raise UserError(str(err).strip("'\"")) from None
+    console = _console()
+    d = summary["derived"]
+    console.print(f"derived cell {d['arch'] or '(see derived.json)'}: {d['val_accuracy']:.2f}% after "
+                  f"{final_epochs} epochs stand-alone, {int(d['params']):,} parameters")
+    files = [v for v in summary["files"].values() if v]
+    console.print(f"wrote {out}/: {', '.join(files)} in {summary['seconds']:.0f} s")
+
+
+@app.command()
 def info() -> None:
     """Versions, whether Graphviz is found, and the registered generators, spaces, models, optimizers and ops."""
     import platform

@@ -20,7 +20,6 @@ gives the same result: initial weights, batch order and dropout come from
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -233,18 +232,21 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
         if max_train < 1:
             raise ValueError(f"max_train must be a positive number of training images, got {max_train}")
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
-    # Initial weights and dropout draw from `init`, the batch order from `order`, both seeded by `seed`.
-    init, order = as_torch(base), as_torch(base)
+    # Initial weights and dropout draw from `init`; the training loop seeds the batch order from `seed` too.
+    init = as_torch(base)
     with local_generator(init):
         model = build_digits_model(dag_or_model, C=C, N=N) if isinstance(dag_or_model, DAG) else dag_or_model
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    # The generator mode costs a Python call per torch op (7x slower training of these small networks), so
-    # training runs under it only when a module draws random numbers in its forward pass (dropout, DropPath).
-    with local_generator(init) if _draws_in_training(model) else contextlib.nullcontext():
-        train_loss = _train(model, x_tr, y_tr, epochs=epochs, order=order, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay,
-                            on_epoch=None if on_epoch is None else
-                            (lambda e: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
+    # The one training loop (graphnas.train): SGD with Nesterov momentum, cosine schedule, clipping at 5; batch
+    # order from a generator seeded by `seed`, dropout and DropPath draws from `init` (it runs under the
+    # generator mode only when a module draws in its forward pass: that mode costs a Python call per torch op).
+    from graphnas.train import train
+
+    run = train(model, (x_tr, y_tr), None, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                seed=base, draws=init,
+                on_epoch=None if on_epoch is None else
+                (lambda e, _: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
+    train_loss = run.last("train_loss")
     acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
@@ -262,39 +264,6 @@ def _draws_in_training(model: nn.Module) -> bool:
         if isinstance(m, (nn.modules.dropout._DropoutNd, DropPath)) and p:
             return True
     return False
-
-
-def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, order: torch.Generator, batch_size: int,
-           lr: float, weight_decay: float, on_epoch: Callable[[int], None] | None = None) -> float:
-    """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss."""
-    steps_per_epoch = -(-len(x) // batch_size)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(trainable, lr=lr, momentum=0.9, nesterov=True,
-                          weight_decay=weight_decay) if trainable else None
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
-             if opt is not None else None)
-    loss_fn = nn.CrossEntropyLoss()
-    train_loss = float("nan")
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=order)
-        total, count = 0.0, 0
-        for k in range(0, len(x), batch_size):
-            idx = perm[k:k + batch_size]
-            loss = loss_fn(model(x[idx]), y[idx])
-            if opt is not None and sched is not None:
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(trainable, 5.0)
-                opt.step()
-                sched.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-        train_loss = total / max(count, 1)
-        if on_epoch is not None:
-            on_epoch(epoch + 1)
-    model.eval()
-    return train_loss
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:

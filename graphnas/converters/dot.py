@@ -302,6 +302,8 @@ class _Writer:
             self.edge_families.add(family)
             colour = FAMILIES[family][1]
             label = op + (f"\n({_param_text(params)})" if params else "")
+            if op == "choice":  # a supernet's decision point: its key and candidates, one per line
+                label = f"choice {params.get('key')}\n" + "\n".join(params.get("candidates") or ())
             extra = ", style=dotted" if family == "zero" else ", penwidth=1.6"
             self.add(f'{src} -> {dst} [label={_q(label)}, color="{colour}", fontcolor="{colour}"{extra}];',
                      indent)

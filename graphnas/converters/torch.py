@@ -44,6 +44,7 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
+from graphnas.converters.mixed import CHOICE, MixedOp, bind_choices, choice_candidates
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.ops import ReLUConvBN, get_op, list_ops, whole
 
@@ -103,6 +104,7 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
         raise ValueError(f"align must be one of {_ALIGN}, got {align!r}")
     shapes = _input_shapes(dag, in_channels)
     gm, _ = _compile(dag, shapes, align, class_name, top=True, where="")
+    bind_choices(gm)  # a supernet: one `arch` submodule for its choice nodes (graphnas.converters.mixed)
     return gm
 
 
@@ -261,7 +263,10 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         if isinstance(node.op, DAG):  # one input: the merged predecessors
             values[i], shapes[i] = add_cell(i, node.op, [merged], [mshape])
             continue
-        module, out_shape = _build_op(node, mshape, label)
+        if node.op == CHOICE:
+            module, out_shape = _build_choice(node, mshape, label)
+        else:
+            module, out_shape = _build_op(node, mshape, label)
         name = f"node_{i}"
         b.add_module(name, module)
         values[i], shapes[i] = b.call(name, (merged,)), out_shape
@@ -323,6 +328,23 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
         return module, Shape(C_out, None)
     assert shape.scale is not None
     return module, Shape(C_out, shape.scale * stride)
+
+
+def _build_choice(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
+    """A choice node: every candidate built as a node of that op with the choice's other params would be,
+    in a `graphnas.converters.mixed.MixedOp`; the candidates must agree on the output shape."""
+    cands, key = choice_candidates(node, label)
+    params = {k: v for k, v in node.params.items() if k not in ("candidates", "key")}
+    modules: dict[str, nn.Module] = {}
+    out: Shape | None = None
+    for op in cands:
+        module, s = _build_op(Node(op, params), shape, f"{label} candidate {op!r}")
+        if out is not None and s != out:
+            raise GraphError(f"{label}: candidate {op!r} outputs {s} but {cands[0]!r} outputs {out}; the "
+                             "candidates of a choice must agree on the output shape")
+        modules[op], out = module, s
+    assert out is not None
+    return MixedOp(key, modules), out
 
 
 # --------------------------------------------------------------------------- counting

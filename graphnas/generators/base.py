@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import Seed
@@ -52,6 +53,29 @@ class SearchSpace:
     def neighbours(self, dag: DAG) -> list[DAG]:
         """Every member one mutation away from ``dag`` (no duplicates, ``dag`` excluded)."""
         raise NotImplementedError(f"{type(self).__name__} has no neighbours()")
+
+    # -- one-shot search (graphnas.generators.supernet) -----------------------------------
+
+    def _no_supernet(self) -> NotImplementedError:
+        return NotImplementedError(f"{type(self).__name__} has no supernet; the spaces with one are NB201Space, "
+                                   "DARTSSpace, ENASSpace and NASNetSpace(combines=('sum',)) "
+                                   "(graphnas.generators.supernet)")
+
+    def supernet(self) -> DAG:
+        """The space's supernet: a DAG whose decision points are choice nodes listing their candidates."""
+        raise self._no_supernet()
+
+    def path_of(self, dag: DAG) -> dict[str, int]:
+        """The path through the supernet (choice key -> candidate index) that is the member ``dag``."""
+        raise self._no_supernet()
+
+    def from_path(self, path: Any) -> DAG:
+        """The member that a path through the supernet is (inverse of ``path_of``)."""
+        raise self._no_supernet()
+
+    def derive(self, weights: Any) -> DAG:
+        """The member derived from architecture weights (choice key -> weight per candidate), DARTS' rule."""
+        raise self._no_supernet()
 
     def __contains__(self, dag: object) -> bool:
         return isinstance(dag, DAG) and self.contains(dag)

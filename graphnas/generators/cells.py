@@ -24,15 +24,16 @@ published genotypes list them as their search found them).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from math import comb, prod
 from typing import Any, cast
 
-from graphnas.dag import DAG, GraphError
+from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
+from graphnas.generators.supernet import argmax, check_path, choice_node
 from graphnas.genotypes import (
     PRIMITIVES,
     Block,
@@ -298,6 +299,132 @@ class _CellPairSpace(SearchSpace):
             return self.from_blocks(*cells)
         return decode_checked(self, choices, build)
 
+    # -- the supernet (graphnas.generators.supernet): ENAS and NASNet (sum); DARTS overrides it ---------------
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """Each candidate edge's choices in the supernet: ``none`` (the edge is not taken), then the space's ops."""
+        return ("none", *(op for op in self.ops if op != "none"))
+
+    def _slot_key(self, which: str, b: int, slot: str, src: int) -> str:
+        return f"{which}:b{b}{slot}<-{src}"
+
+    def choice_keys(self) -> list[str]:
+        """The supernet's choice keys: per block ``b`` and pair ``a``/``b`` one edge from each earlier state
+        (``normal:b2a<-0``), then per state whether it joins the output (``normal:out<-3``)."""
+        keys = []
+        for which in ("normal", "reduce"):
+            for b in range(self.num_blocks):
+                keys += [self._slot_key(which, b, slot, src) for slot in "ab" for src in range(b + 2)]
+            keys += [f"{which}:out<-{st}" for st in range(self.num_blocks + 2)]
+        return keys
+
+    def _check_supernet(self) -> None:
+        self._validate_params()
+        if self._concat_rule != "loose" or self._distinct_inputs or self.combines != ("sum",):
+            raise NotImplementedError(
+                f"{type(self).__name__} with combines {self.combines} has no supernet: a 'concat' block doubles its "
+                "state's width, so its alternatives cannot share weights; a space with combines=('sum',) has one")
+
+    def _choice_cell(self, which: str, incoming: list[list[tuple[int, str]]], out_choices: bool) -> DAG:
+        """A supernet cell: intermediate state ``k + 2`` sums a choice node per ``(src, key)`` of ``incoming[k]``
+        (candidates ``self.candidates``, stride 2 from an input of the reduction cell); the output concatenates
+        the intermediate states, or with ``out_choices`` every state through a ``none``/``skip_connect`` choice."""
+        nodes: list[Node] = [Node("input"), Node("input")]
+        edges: list[tuple[int, int]] = []
+        where = {0: 0, 1: 1}
+
+        def choice(src: int, candidates: Sequence[str], key: str) -> int:
+            edges.append((where[src], len(nodes)))
+            stride = {"stride": 2} if which == "reduce" and src < 2 else {}
+            nodes.append(choice_node(candidates, key, **stride))
+            return len(nodes) - 1
+
+        for k, ins in enumerate(incoming):
+            ops_at = [choice(src, self.candidates, key) for src, key in ins]
+            where[k + 2] = len(nodes)
+            edges.extend((i, len(nodes)) for i in ops_at)
+            nodes.append(Node("identity"))
+        states = range(len(incoming) + 2) if out_choices else range(2, len(incoming) + 2)
+        outs = [choice(st, ("none", "skip_connect"), f"{which}:out<-{st}") if out_choices else where[st]
+                for st in states]
+        edges.extend((i, len(nodes)) for i in outs)
+        nodes.append(Node("identity", combine="concat"))
+        return DAG(nodes, edges, inputs=[0, 1], outputs=[len(nodes) - 1])
+
+    def supernet(self) -> DAG:
+        """The cell pair in which each pair of each block reads every earlier state through a choice node over
+        ``none`` and the ops (one taken per pair in a member; stride 2 from the inputs of the reduction cell),
+        and each state joins the output through a choice of ``none`` or ``skip_connect`` (a member's loose
+        ends take the skip: ENAS' output, with the states other blocks read masked to zero)."""
+        self._check_supernet()
+        return pair_dag(*(self._choice_cell(which, [[(src, self._slot_key(which, b, slot, src)) for slot in "ab"
+                                                     for src in range(b + 2)] for b in range(self.num_blocks)],
+                                            out_choices=True) for which in ("normal", "reduce")))
+
+    def path_of(self, dag: DAG) -> dict[str, int]:
+        """The path of a member: each pair takes the edge from its input with its op, every other edge of the
+        pair is ``none``; the loose ends join the output (``skip_connect``), the other states do not."""
+        self._check_supernet()
+        path = dict.fromkeys(self.choice_keys(), 0)
+        for which, blocks in zip(("normal", "reduce"), self.to_blocks(dag)):
+            for b, (ia, oa, ib, ob, _) in enumerate(blocks):
+                path[self._slot_key(which, b, "a", ia)] = self.candidates.index(oa)
+                path[self._slot_key(which, b, "b", ib)] = self.candidates.index(ob)
+            for st in self.concat_of(blocks):
+                path[f"{which}:out<-{st}"] = 1
+        return path
+
+    def _pick_blocks(self, which: str, pick: Callable[[str, int, str], tuple[int, str]]) -> list[Block]:
+        """The blocks of one cell, each pair's (input, op) given by ``pick(which, block, slot)``."""
+        blocks: list[Block] = []
+        for b in range(self.num_blocks):
+            (ia, oa), (ib, ob) = pick(which, b, "a"), pick(which, b, "b")
+            blocks.append((ia, oa, ib, ob, "sum"))
+        return blocks
+
+    def from_path(self, path: Any) -> DAG:
+        """The member of a path; GraphError naming the pair that does not take exactly one edge, or the state
+        whose output choice disagrees with the blocks (a loose end must join the output, a read state not)."""
+        self._check_supernet()
+        choices = check_path({k: self.candidates if "<-" in k and ":out<-" not in k else ("none", "skip_connect")
+                              for k in self.choice_keys()}, path)
+        def pick(which: str, b: int, slot: str) -> tuple[int, str]:
+            taken = [(src, self.candidates[choices[self._slot_key(which, b, slot, src)]])
+                     for src in range(b + 2) if choices[self._slot_key(which, b, slot, src)] != 0]
+            if len(taken) != 1:
+                raise GraphError(f"{which} cell, block {b} pair {slot}: {len(taken)} edges taken; a pair "
+                                 "takes exactly one (one input, one op), the others 'none'")
+            return taken[0]
+
+        cells = []
+        for which in ("normal", "reduce"):
+            blocks = self._pick_blocks(which, pick)
+            loose = set(self.concat_of(blocks))
+            for st in range(self.num_blocks + 2):
+                if (choices[f"{which}:out<-{st}"] == 1) != (st in loose):
+                    raise GraphError(f"{which} cell: state {st} {'is' if st in loose else 'is not'} a loose end "
+                                     f"(read by no block), so its output choice {which}:out<-{st} must be "
+                                     f"{'skip_connect' if st in loose else 'none'}")
+            cells.append(self._canonical(blocks))
+        return self.from_blocks(*cells)
+
+    def derive(self, weights: Any) -> DAG:
+        """DARTS' rule per pair: the input edge whose strongest non-``none`` weight is largest (earlier inputs
+        first on ties) with its argmax non-``none`` op; the output follows from the blocks (the loose ends)."""
+        self._check_supernet()
+        keys = self.choice_keys()
+        check_path(dict.fromkeys(keys, ("none", "skip_connect")), dict.fromkeys(weights, 0))
+
+        def pick(which: str, b: int, slot: str) -> tuple[int, str]:
+            w = {src: list(weights[self._slot_key(which, b, slot, src)]) for src in range(b + 2)}
+            src = sorted(range(b + 2), key=lambda i: -max(w[i][1:]))[0]
+            return src, self.candidates[argmax(w[src], skip=0)]
+
+        cells = [self._canonical(self._pick_blocks(which, pick)) for which in ("normal", "reduce")]
+        return self.from_blocks(*cells)
+
+
 def _set(block: Block, k: int, value: Any) -> Block:
     out = list(block)
     out[k] = value
@@ -350,6 +477,64 @@ class DARTSSpace(_GenotypeMixin, _CellPairSpace):
     @property
     def steps(self) -> int:
         return self.num_blocks
+
+    # -- the supernet (graphnas.generators.supernet) --------------------------------------
+
+    def choice_keys(self) -> list[str]:
+        """The supernet's choice keys: one per candidate edge ``which:src->dst`` (states 0, 1 are the inputs)."""
+        return [f"{which}:{src}->{dst}" for which in ("normal", "reduce")
+                for dst in range(2, self.steps + 2) for src in range(dst)]
+
+    def supernet(self) -> DAG:
+        """The DARTS search cell pair: in each cell every state reads every earlier state through a choice node
+        over ``none`` and the ops (stride 2 on the edges from the inputs of the reduction cell); each state sums
+        its edges; the output concatenates the intermediate states."""
+        self._validate_params()
+        return pair_dag(*(self._choice_cell(which, [[(src, f"{which}:{src}->{dst}") for src in range(dst)]
+                                                    for dst in range(2, self.steps + 2)], out_choices=False)
+                          for which in ("normal", "reduce")))
+
+    def path_of(self, dag: DAG) -> dict[str, int]:
+        """The path of a member: each block's two (input, op) pairs are its two taken edges, every other edge
+        ``none`` (index 0)."""
+        path = dict.fromkeys(self.choice_keys(), 0)
+        for which, blocks in zip(("normal", "reduce"), self.to_blocks(dag)):
+            for b, (ia, oa, ib, ob, _) in enumerate(blocks):
+                path[f"{which}:{ia}->{b + 2}"] = self.candidates.index(oa)
+                path[f"{which}:{ib}->{b + 2}"] = self.candidates.index(ob)
+        return path
+
+    def from_path(self, path: Any) -> DAG:
+        """The member of a path; GraphError naming the state where not exactly two edges are taken."""
+        choices = check_path(dict.fromkeys(self.choice_keys(), self.candidates), path)
+        cells = []
+        for which in ("normal", "reduce"):
+            blocks: list[Block] = []
+            for dst in range(2, self.steps + 2):
+                taken = [(src, self.candidates[choices[f"{which}:{src}->{dst}"]]) for src in range(dst)
+                         if choices[f"{which}:{src}->{dst}"] != 0]
+                if len(taken) != 2:
+                    raise GraphError(f"{which} cell, state {dst}: {len(taken)} edges taken "
+                                     f"({', '.join(f'{s}->{dst} {op}' for s, op in taken) or 'none'}); "
+                                     "a DARTS state takes exactly two, the others 'none'")
+                (ia, oa), (ib, ob) = taken
+                blocks.append((ia, oa, ib, ob, "sum"))
+            cells.append(self._canonical(blocks))
+        return self.from_blocks(*cells)
+
+    def derive(self, weights: Any) -> DAG:
+        """DARTS' rule: per intermediate state the two input edges whose strongest non-``none`` weight is
+        largest (earlier inputs first on ties), each with its argmax non-``none`` op. ``weights``: choice key
+        -> one weight per candidate (``self.candidates``)."""
+        check_path(dict.fromkeys(self.choice_keys(), self.candidates), dict.fromkeys(weights, 0))
+        path = dict.fromkeys(self.choice_keys(), 0)
+        for which in ("normal", "reduce"):
+            for dst in range(2, self.steps + 2):
+                w = {src: list(weights[f"{which}:{src}->{dst}"]) for src in range(dst)}
+                strongest = sorted(range(dst), key=lambda src: -max(w[src][1:]))[:2]
+                for src in strongest:
+                    path[f"{which}:{src}->{dst}"] = argmax(w[src], skip=0)
+        return self.from_path(path)
 
 
 @register_generator("enas")

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
+from graphnas.generators.supernet import argmax, check_path, choice_node
 
 __all__ = ["NB201_OPS", "NB201Space"]
 
@@ -176,3 +178,32 @@ class NB201Space(SearchSpace):
     def decode(self, choices: Sequence[int]) -> DAG:
         """The cell of 6 op indices; GraphError naming the decision for a bad sequence."""
         return decode_checked(self, choices, lambda c: self.from_ops([NB201_OPS[i] for i in c]))
+
+    # -- the supernet (graphnas.generators.supernet) --------------------------------------
+
+    @staticmethod
+    def choice_keys() -> list[str]:
+        """The supernet's choice keys, one per edge in arch-string order, named as NAS-Bench-201 does (``2<-0``)."""
+        return [f"{dst}<-{src}" for dst, src in _EDGES]
+
+    def supernet(self) -> DAG:
+        """The cell with a choice node over all 5 ops on each of its 6 edges (NAS-Bench-201's search cell)."""
+        nodes: list[Node] = [Node("input")] + [self._state] * 9
+        for k, key in zip(_EDGE_NODE, self.choice_keys()):
+            nodes[k] = choice_node(NB201_OPS, key)
+        return DAG(nodes, _DAG_EDGES, inputs=(0,), outputs=(9,))
+
+    def path_of(self, dag: DAG) -> dict[str, int]:
+        """The path of a cell: edge key -> index of its op in ``NB201_OPS``."""
+        return dict(zip(self.choice_keys(), self.encode(dag)))
+
+    def from_path(self, path: Any) -> DAG:
+        """The cell of a path (edge key -> op index or op name)."""
+        choices = check_path(dict.fromkeys(self.choice_keys(), NB201_OPS), path)
+        return self.from_ops([NB201_OPS[choices[k]] for k in self.choice_keys()])
+
+    def derive(self, weights: Any) -> DAG:
+        """The cell of the argmax op on each edge, ``none`` included, as NAS-Bench-201's DARTS and GDAS
+        derive theirs. ``weights``: edge key -> one weight per op of ``NB201_OPS``."""
+        check_path(dict.fromkeys(self.choice_keys(), NB201_OPS), dict.fromkeys(weights, 0))
+        return self.from_path({k: argmax(list(weights[k])) for k in self.choice_keys()})

@@ -1,0 +1,246 @@
+"""One-shot search figures on digits: does weight sharing rank, and what does a supernet step cost.
+
+``rank``: RandomPaths trains the NB201 supernet (one uniformly drawn member's path per step) on half of the
+digits training split; ``--cells`` NB201 cells (drawn with a fixed seed) are then scored by their inherited
+validation accuracy, without and with batch-norm statistics recomputed for the path, and by stand-alone
+accuracy (the digits objective, ``train_eval``, trained from scratch). Kendall τ between the two, per
+supernet seed, with its spread over seeds.
+
+``cost``: forward+backward+SGD step time of the compiled NB201 and DARTS supernets (relaxed mode), and the
+memory autograd saves for the backward pass, beside the same network whose mixed ops are the DARTS code's
+(``sum(w * op(x) for w, op in zip(weights, self._ops))``, a module list summed in a Python loop, the zero op
+computed too), on the same batch, in the same process, interleaved.
+
+``find``: DARTS (first and second order, and DARTS- as the remedy for the collapse onto skip connections),
+ENAS and RandomPaths on NB201 with digits: the derived cell's stand-alone accuracy (the digits objective),
+the share of parameter-free ops (none, skip_connect, avg_pool_3x3) and of skip_connect in the derived cells,
+beside random cells trained the same way in the same run.
+
+Usage:
+    python bench/bench_oneshot.py cost [--repeats 20]
+    python bench/bench_oneshot.py find [--seeds 3] [--supernet-epochs 10] [--epochs 4] [--random 10]
+    python bench/bench_oneshot.py rank [--cells 50] [--seeds 2] [--supernet-epochs 10] [--epochs 2]
+        [--max-train 720]
+Full setting: ``rank --cells 100 --seeds 5 --epochs 4 --max-train 0`` (0: the whole training split),
+``find --seeds 5 --supernet-epochs 50``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# --------------------------------------------------------------------------- cost
+
+
+class DartsMixedOp(nn.Module):
+    """The DARTS code's MixedOp: every candidate (the zero op too) weighted and summed in a Python loop."""
+
+    def __init__(self, mixed: Any) -> None:
+        super().__init__()
+        self._ops = nn.ModuleList(mixed.candidates.values())
+        self.key, self._arch = mixed.key, mixed._arch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = F.softmax(self._arch.alphas[self.key], dim=-1)
+        return sum(w * op(x) for w, op in zip(weights, self._ops))  # type: ignore[return-value]
+
+
+def _hand_written(model: nn.Module) -> nn.Module:
+    """``model`` with each mixed op replaced by `DartsMixedOp` over the same candidate modules (same weights)."""
+    import copy
+
+    from graphnas.converters.mixed import MixedOp
+
+    other = copy.deepcopy(model)
+    for name, m in list(other.named_modules()):
+        if isinstance(m, MixedOp):
+            parent = other.get_submodule(name.rsplit(".", 1)[0]) if "." in name else other
+            setattr(parent, name.rsplit(".", 1)[-1], DartsMixedOp(m))
+    return other
+
+
+def _step_time(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) -> list[float]:
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    times = []
+    for k in range(repeats + 2):
+        t = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if k >= 2:  # two warm-up steps
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def _saved_mib(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """MiB of the distinct tensors autograd saves for the backward pass of one step: the activation memory that
+    dominates a training step's peak (what the CPU allocator reports is not per model)."""
+    seen: dict[tuple[int, int], int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        seen[(t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    return sum(seen.values()) / 2**20
+
+
+def _variant(build: str, space: str, C: int, batch: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    from graphnas.generators import DARTSSpace, NB201Space
+    from graphnas.oneshot import build_supernet
+
+    sp = NB201Space() if space == "nb201" else DARTSSpace()
+    model = build_supernet(sp, C=C, seed=0)
+    if build == "hand":
+        model = _hand_written(model)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, 1, 8, 8, generator=g)
+    y = torch.randint(0, 10, (batch,), generator=g)
+    return model, x, y
+
+
+def cost(args: argparse.Namespace) -> None:
+    print(f"supernet step (forward+backward+SGD), digits shape, batch {args.batch}, torch threads "
+          f"{torch.get_num_threads()}, {args.repeats} timed steps x 2 per round, {args.rounds} rounds A-B-B-A")
+    print(f"{'space':8} {'C':>3} {'compiled ms':>12} {'DARTS-code ms':>14} {'ratio':>6} "
+          f"{'compiled saved MiB':>19} {'DARTS-code saved MiB':>21}")
+    for space, C in (("nb201", 16), ("darts", 8)):
+        a, x, y = _variant("compiled", space, C, args.batch)
+        b = _hand_written(a)
+        with torch.no_grad():
+            a.eval(), b.eval()
+            assert torch.allclose(a(x), b(x), atol=1e-5), "the two variants must compute the same function"
+        a.train(), b.train()
+        ta: list[float] = []
+        tb: list[float] = []
+        for _ in range(args.rounds):  # A B B A: neither variant always runs first (the CPU warms and cools)
+            ta += _step_time(a, x, y, args.repeats)
+            tb += _step_time(b, x, y, args.repeats)
+            tb += _step_time(b, x, y, args.repeats)
+            ta += _step_time(a, x, y, args.repeats)
+        ma, mb = _saved_mib(a, x, y), _saved_mib(b, x, y)
+        mda, mdb = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+        print(f"{space:8} {C:>3} {mda:>12.1f} {mdb:>14.1f} {mda / mdb:>6.2f} {ma:>19.2f} {mb:>21.2f}")
+
+
+# --------------------------------------------------------------------------- rank
+
+
+def rank(args: argparse.Namespace) -> None:
+    from scipy.stats import kendalltau
+
+    from graphnas.benchmarks.digits import train_eval
+    from graphnas.generators import NB201Space
+    from graphnas.oneshot import RandomPaths, inherited_accuracy, split_digits
+
+    space = NB201Space()
+    max_train = args.max_train or None
+    cells = RandomPaths(space, n_candidates=args.cells, seed=12345, max_train=max_train).candidates()
+    t0 = time.perf_counter()
+    standalone = [train_eval(c, epochs=args.epochs, seed=0, max_train=max_train)["value"] for c in cells]
+    t_alone = time.perf_counter() - t0
+    print(f"stand-alone: {len(cells)} NB201 cells, digits objective {args.epochs} epochs, max_train={max_train}: "
+          f"mean {statistics.mean(standalone):.2f}%, range {min(standalone):.2f}-{max(standalone):.2f}% "
+          f"({t_alone:.0f} s)")
+    data = split_digits(max_train)
+    taus: dict[str, list[float]] = {"inherited": [], "inherited + BN recompute": []}
+    for seed in range(args.seeds):
+        t0 = time.perf_counter()
+        result = RandomPaths(space, epochs=args.supernet_epochs, seed=seed, n_candidates=1, data=data).search()
+        t_sn = time.perf_counter() - t0
+        model = result.model
+        for label, bn in (("inherited", None), ("inherited + BN recompute", data.train)):
+            t1 = time.perf_counter()
+            inh = [inherited_accuracy(model, space, c, data.val, recompute_bn=bn) for c in cells]
+            tau = float(kendalltau(inh, standalone).statistic)
+            taus[label].append(tau)
+            print(f"  supernet seed {seed} ({args.supernet_epochs} epochs, {t_sn:.0f} s): {label:25} "
+                  f"tau {tau:+.3f}, mean inherited {statistics.mean(inh):.2f}% ({time.perf_counter() - t1:.0f} s)")
+    for label, ts in taus.items():
+        spread = statistics.stdev(ts) if len(ts) > 1 else float("nan")
+        print(f"{label:25} Kendall tau {statistics.mean(ts):+.3f} +- {spread:.3f} over {len(ts)} seeds")
+
+
+# --------------------------------------------------------------------------- find
+
+PARAMETER_FREE = ("none", "skip_connect", "avg_pool_3x3")
+
+
+def find(args: argparse.Namespace) -> None:
+    from graphnas.benchmarks.digits import train_eval
+    from graphnas.generators import NB201Space
+    from graphnas.oneshot import DARTS, ENAS, RandomPaths
+
+    space = NB201Space()
+    common = {"epochs": args.supernet_epochs, "C": 8}
+    methods: dict[str, Any] = {
+        "DARTS 1st order": lambda s: DARTS(space, order=1, seed=s, **common),
+        "DARTS 2nd order": lambda s: DARTS(space, order=2, seed=s, **common),
+        "DARTS- (aux skip 1.0)": lambda s: DARTS(space, order=1, aux_skip=1.0, seed=s, **common),
+        "ENAS": lambda s: ENAS(space, seed=s, **common),
+        "RandomPaths (50, BN recompute)": lambda s: RandomPaths(space, n_candidates=50, recompute_bn=True, seed=s,
+                                                                **common),
+    }
+    print(f"NB201 on digits: supernet {args.supernet_epochs} epochs (C=8, half the training split each for "
+          f"weights and architecture); each derived cell retrained by the digits objective ({args.epochs} epochs, "
+          f"seed 0); {args.seeds} search seeds")
+    t0 = time.perf_counter()
+    rnd = [train_eval(space.sample(seed=1000 + k), epochs=args.epochs, seed=0)["value"] for k in range(args.random)]
+    t_rnd = (time.perf_counter() - t0) / max(args.random, 1)
+    print(f"{'random cells':32} accuracy {statistics.mean(rnd):6.2f} +- {statistics.stdev(rnd):5.2f} "
+          f"(median {statistics.median(rnd):.2f}, best {max(rnd):.2f}, n={len(rnd)}), {t_rnd:.0f} s per cell")
+    for name, make in methods.items():
+        accs, free, skips, secs = [], [], [], []
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            result = make(seed).search()
+            secs.append(time.perf_counter() - t0)
+            ops = space.to_ops(result.dag)
+            free.append(sum(op in PARAMETER_FREE for op in ops) / len(ops))
+            skips.append(ops.count("skip_connect") / len(ops))
+            accs.append(train_eval(result.dag, epochs=args.epochs, seed=0)["value"])
+            print(f"  {name} seed {seed}: {space.to_string(result.dag)} -> {accs[-1]:.2f}% ({secs[-1]:.0f} s search)")
+        sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
+        print(f"{name:32} accuracy {statistics.mean(accs):6.2f} +- {sd:5.2f}, parameter-free ops "
+              f"{100 * statistics.mean(free):.0f}%, skip_connect {100 * statistics.mean(skips):.0f}%, "
+              f"search {statistics.mean(secs):.0f} s")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("cost")
+    c.add_argument("--repeats", type=int, default=10)
+    c.add_argument("--rounds", type=int, default=3)
+    c.add_argument("--batch", type=int, default=64)
+    r = sub.add_parser("rank")
+    r.add_argument("--cells", type=int, default=50)
+    r.add_argument("--seeds", type=int, default=2)
+    r.add_argument("--supernet-epochs", type=int, default=10)
+    r.add_argument("--epochs", type=int, default=2)
+    r.add_argument("--max-train", type=int, default=720)
+    f = sub.add_parser("find")
+    f.add_argument("--seeds", type=int, default=3)
+    f.add_argument("--supernet-epochs", type=int, default=10)
+    f.add_argument("--epochs", type=int, default=4)
+    f.add_argument("--random", type=int, default=10)
+    args = p.parse_args()
+    print(f"{platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
+          f"torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
+    {"cost": cost, "rank": rank, "find": find}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""`graphnas oneshot` (issue 11, part 5): the files it writes, resuming, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from test_cli import assert_one_line_error, cli
+
+from graphnas import DAG, to_torch
+from graphnas.generators import NB201Space
+
+
+def test_oneshot_writes_cell_pictures_model_and_report(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "oneshot", "--space", "nb201", "--method", "darts", "--epochs", "2",
+                            "--final-epochs", "1", "--max-train", "96", "-C", "4", "--out", out, "--no-progress")
+    assert code == 0, err
+    assert "derived cell |" in stdout
+    for name in ("derived.json", "derived.svg", "arch_weights.png", "curves.png", "model.pt", "model.onnx",
+                 "network.json", "report.md", "summary.json", "supernet.pt"):
+        assert (out / name).stat().st_size > 0, name
+    cell = DAG.load(str(out / "derived.json"))
+    assert NB201Space().contains(cell)
+    model = to_torch(DAG.load(str(out / "network.json")), in_channels=1)
+    model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["derived"]["arch"] == NB201Space().to_string(cell)
+    assert len(summary["supernet"]["history"]) == 2
+    assert summary["derived"]["arch"] in (out / "report.md").read_text()
+
+
+def test_oneshot_refuses_a_space_without_supernet(capsys, tmp_path):
+    code, _, err = cli(capsys, "oneshot", "--space", "nasnet", "--method", "random", "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "has no supernet")
+    code, _, err = cli(capsys, "oneshot", "--method", "enas", "--aux-skip", "1", "--out", tmp_path / "y")
+    assert_one_line_error(code, err, "--aux-skip is an option of --method darts")
+
+
+@pytest.mark.parametrize("method", ["enas", "random"])
+def test_oneshot_other_methods(capsys, tmp_path, method):
+    out = tmp_path / method
+    code, stdout, err = cli(capsys, "oneshot", "--method", method, "--epochs", "1", "--final-epochs", "1",
+                            "--max-train", "64", "-C", "4", "--out", out, "--no-progress")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ranking"] and not (out / "arch_weights.png").exists()
