@@ -36,7 +36,8 @@ OLD = {"refit_every": 1, "top_k": 10, "mutations": 20, "random_candidates": 50, 
 
 
 def make(space: Any, variant: str, seed: int) -> Any:
-    """``old``, ``new`` or ``evo``; ``new:key=value,...`` overrides `BayesianOptimization` arguments."""
+    """``old``, ``new`` or ``evo``; ``new:key=value,...`` overrides `BayesianOptimization` arguments
+    (``s.key=value`` those of its default surrogate), values in JSON."""
     import inspect
     import json
 
@@ -51,12 +52,17 @@ def make(space: Any, variant: str, seed: int) -> Any:
         sur = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, warm_start=True,
                            seed=seed, **skw)
         return BayesianOptimization(space, surrogate=sur, seed=seed, **kw)
-    over = {}
-    if ":" in variant:
+    over, sur_over = {}, {}
+    if ":" in variant:  # e.g. new:refit_fraction=0,s.early_stop=null (s.: a GNNSurrogate parameter)
         for item in variant.split(":", 1)[1].split(","):
             k, v = item.split("=")
-            over[k] = json.loads(v)
-    return BayesianOptimization(space, seed=seed, **over)
+            if k.startswith("s."):
+                sur_over[k[2:]] = json.loads(v)
+            else:
+                over[k] = json.loads(v)
+    opt = BayesianOptimization(space, seed=seed, **over)
+    opt.surrogate.set_params(**sur_over)
+    return opt
 
 
 class Timer:
@@ -200,6 +206,61 @@ def parallel(args: argparse.Namespace) -> None:
               f"{sum(b >= 94.37 for b in best)}/{len(best)} | {u} |")
 
 
+def calibration(args: argparse.Namespace) -> None:
+    """After a BO run, the share of 2,000 held-out random cells within +-1 / +-2 std: raw ensemble spread
+    and the spread times BO's prequential scale (computed from its own asks only)."""
+    import numpy as np
+
+    table = NB201Table()
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        opt = BayesianOptimization(table.space, calibrate=True, seed=seed)
+        chained: list[tuple[float, float]] = []  # (|error| / raw spread, scale BO used) for each told ask
+        told = opt._told
+
+        def record(dag: Any, value: float, _opt: Any = opt, _told: Any = told, _out: list = chained) -> None:
+            pred = _opt._predicted.get(dag.canonical_key())
+            if pred is not None:
+                _out.append((abs(value - pred[0]) / max(pred[1], 1e-12), _opt.std_scale))
+            _told(dag, value)
+
+        opt._told = record  # type: ignore[method-assign]
+        run(opt, table, args.budget)
+        # forward-chained: each ask's error against the scale computed from earlier asks only
+        fwd = [(e, sc) for e, sc in chained[10:]]
+        fwd_cov = [float(np.mean([e <= k * sc for e, sc in fwd])) for k in (1, 2)] if fwd else [float("nan")] * 2
+        fwd_raw = [float(np.mean([e <= k for e, _ in fwd])) for k in (1, 2)] if fwd else [float("nan")] * 2
+        asked = set(opt._asked)
+        held: list = []
+        i = 0
+        while len(held) < 2000:
+            d = table.space.sample(10**6 + seed * 10**4 + i)
+            i += 1
+            if d.canonical_key() not in asked:
+                held.append(d)
+                asked.add(d.canonical_key())
+        y = np.array([table(d) for d in held])
+        members = opt._members(held)
+        err = np.abs(members.mean(axis=0) - y) / np.maximum(members.std(axis=0), 1e-12)
+        scale = opt.std_scale
+        row = [float((err <= k).mean()) for k in (1, 2)] + [float((err <= k * scale).mean()) for k in (1, 2)] \
+            + [scale] + fwd_raw + fwd_cov
+        rows.append(row)
+        print(f"seed {seed}: raw +-1 {row[0]:.1%} +-2 {row[1]:.1%}; calibrated (scale {scale:.2f}) "
+              f"+-1 {row[2]:.1%} +-2 {row[3]:.1%}; BO's next asks ({len(fwd)}): raw +-1 {row[5]:.1%} +-2 {row[6]:.1%}, "
+              f"calibrated +-1 {row[7]:.1%} +-2 {row[8]:.1%}", flush=True)
+    print(f"\n{args.seeds} seeds, BO surrogate after {args.budget} queries, 2,000 held-out cells each")
+    print("| std | cells | within ±1 std | within ±2 std |")
+    print("|---|---|---|---|")
+    for name, cells, a, b in (("raw ensemble spread", "2,000 random held-out", 0, 1),
+                              ("prequential scale", "2,000 random held-out", 2, 3),
+                              ("raw ensemble spread", "BO's next asks", 5, 6),
+                              ("prequential scale (from earlier asks only)", "BO's next asks", 7, 8)):
+        print(f"| {name} | {cells} | {statistics.mean(r[a] for r in rows):.1%} | "
+              f"{statistics.mean(r[b] for r in rows):.1%} |")
+    print(f"scale: {', '.join(f'{r[4]:.2f}' for r in rows)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["speed", "scale", "parallel", "calibration"], default="speed")
@@ -213,7 +274,7 @@ def main() -> None:
     p.add_argument("--sleep", type=float, default=2.0, help="parallel: mean seconds an evaluation sleeps")
     args = p.parse_args()
     torch.set_num_threads(1)
-    {"speed": speed, "scale": scale, "parallel": parallel}[args.mode](args)
+    {"speed": speed, "scale": scale, "parallel": parallel, "calibration": calibration}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ Three things keep it sound and cheap when evaluations run in parallel or the his
   "sure" about them and their neighbourhood). Fits happen when results arrive (asynchronous: one
   result told, one graph asked), so the believer costs no extra fit;
 - **bounded cost:** the training set is capped (``max_train``) and the surrogate is refitted once
-  ``max(refit_every, refit_fraction * history)`` new results arrived, so an ``ask`` at 5,000
-  evaluations costs about what it costs at 500;
+  ``max(refit_every, refit_fraction * history, pending / 4)`` new results arrived, so an ``ask`` at
+  5,000 evaluations costs about what it costs at 500, and 16 workers get 4 cheap asks per fit;
 - **calibrated std (prequential):** each asked graph's predicted mean and ensemble spread are kept;
   when its result arrives, ``|result - mean| / spread`` is an honest out-of-sample error (the model
   had not seen the graph), and the 68.27th percentile of the last ``calibration_window`` of them
@@ -105,13 +105,16 @@ class BayesianOptimization(Optimizer):
 
     @staticmethod
     def default_surrogate(space: Any, seed: int = 0) -> Any:
-        """A 5-member, 3-layer bidirectional GIN ensemble; later fits warm-start with up to 30 Adam steps,
-        stopping early once the training loss improves by less than 5% over 5 steps."""
+        """A 5-member, 3-layer bidirectional GIN ensemble; later fits warm-start with 30 Adam steps.
+
+        ``early_stop=0.05`` on it (``bo.surrogate.set_params(early_stop=0.05)``) halves the fitting time,
+        but found NAS-Bench-201's best cell later in 2 of 2 seeds tried (docs/benchmarks/search.md), so
+        it is not the default."""
         from graphnas.surrogate import GNNSurrogate
 
         vocab = getattr(space, "vocabulary", None)
         return GNNSurrogate(vocabulary=list(vocab) if vocab else None, hidden=32, layers=3, ensemble=5,
-                            epochs=150, warm_epochs=30, warm_start=True, early_stop=0.05, seed=seed)
+                            epochs=150, warm_epochs=30, warm_start=True, seed=seed)
 
     # -- ask -----------------------------------------------------------------------------
 
@@ -156,7 +159,8 @@ class BayesianOptimization(Optimizer):
 
     def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
         """Fit on the (capped) evaluations, plus the pending graphs at their predicted mean (believer)."""
-        due = max(self.refit_every, math.ceil(self.refit_fraction * len(data)))
+        # with k evaluations in flight, fit once k/4 new results arrived: the driver then keeps k workers fed
+        due = max(self.refit_every, math.ceil(self.refit_fraction * len(data)), len(self._asked_dags) // 4)
         if self._fitted_on and len(data) - self._fitted_on < due:
             return  # a pending graph alone does not trigger a fit: asks stay cheap with many workers
         pending = dict(self._asked_dags) if self.pending == "believer" else {}
