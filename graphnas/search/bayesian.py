@@ -1,9 +1,25 @@
 """Surrogate-guided Bayesian optimisation over DAGs (BANANAS-style, White et al. 2021).
 
-Each step fits the GNN surrogate on every successful evaluation so far, makes
-candidates by mutating the best graphs found and by sampling the space, drops
-those already asked (by ``canonical_key``), and asks for the candidates with the
-highest acquisition (expected improvement, UCB or Thompson sampling).
+Each step fits the GNN surrogate on the successful evaluations so far (all of them up to
+``max_train``; past that the best half plus a random draw of the rest), makes candidates by mutating
+the best graphs found and by sampling the space, drops those already asked (by ``canonical_key``),
+and asks for the candidates with the highest acquisition (expected improvement, UCB or Thompson
+sampling).
+
+Three things keep it sound and cheap when evaluations run in parallel or the history grows:
+
+- **pending-aware (kriging believer):** at each fit, graphs asked but not yet told are added to the
+  training set with the surrogate's own predicted mean as a stand-in score, so that a step taken while
+  ``k`` evaluations are in flight does not propose their near-duplicates (the surrogate is already
+  "sure" about them and their neighbourhood). Fits happen when results arrive (asynchronous: one
+  result told, one graph asked), so the believer costs no extra fit;
+- **bounded cost:** the training set is capped (``max_train``) and the surrogate is refitted once
+  ``max(refit_every, refit_fraction * history, pending / 4)`` new results arrived, so an ``ask`` at
+  5,000 evaluations costs about what it costs at 500, and 16 workers get 4 cheap asks per fit;
+- **calibrated std (prequential):** each asked graph's predicted mean and ensemble spread are kept;
+  when its result arrives, ``|result - mean| / spread`` is an honest out-of-sample error (the model
+  had not seen the graph), and the 68.27th percentile of the last ``calibration_window`` of them
+  rescales the spread that the acquisition sees. No held-out data is needed.
 """
 
 from __future__ import annotations
@@ -40,18 +56,34 @@ class BayesianOptimization(Optimizer):
         mutations: candidates made per parent (a mutation, or a mutation of a mutation).
         random_candidates: candidates sampled from the space at each step.
         refit_every: fit the surrogate again once this many new results arrived (1: every step).
+        refit_fraction: ... or, when larger, once this share of the history is new (0.02: every 100
+            results at 5,000), which bounds the cost of fitting over a long search.
+        max_train: most evaluations the surrogate is fitted on: the best ``max_train // 2`` and a
+            random draw of the others (None: all of them).
+        pending: ``"believer"`` (default) fits the surrogate with the graphs asked but not yet told,
+            scored by its own predicted mean; ``"ignore"`` leaves them out.
+        calibrate: rescale the ensemble spread the acquisition sees by the prequential errors of
+            earlier asks (see the module doc).
+        calibration_window: how many of the latest prequential errors set the scale.
         seed: seeds sampling, mutation and the default surrogate.
     """
 
     def __init__(self, space: Any, surrogate: Any = None, acquisition: str = "ei", *, initial: int = 10,
                  top_k: int = 10, mutations: int = 20, random_candidates: int = 50, refit_every: int = 1,
-                 seed: Any = 0) -> None:
+                 refit_fraction: float = 0.02, max_train: int | None = 400, pending: str = "believer",
+                 calibrate: bool = False, calibration_window: int = 50, seed: Any = 0) -> None:
         if not callable(getattr(space, "mutate", None)):
             raise TypeError(f"BayesianOptimization needs a space with mutate(dag, seed); got {type(space).__name__}")
         for name, value, least in (("initial", initial, 0), ("top_k", top_k, 1), ("mutations", mutations, 0),
-                                   ("random_candidates", random_candidates, 0), ("refit_every", refit_every, 1)):
+                                   ("random_candidates", random_candidates, 0), ("refit_every", refit_every, 1),
+                                   ("calibration_window", calibration_window, 2),
+                                   ("max_train", 2 if max_train is None else max_train, 2)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
                 raise ValueError(f"BayesianOptimization: {name} must be an integer >= {least}, got {value!r}")
+        if not 0 <= refit_fraction < 1:
+            raise ValueError(f"BayesianOptimization: refit_fraction must be in [0, 1), got {refit_fraction!r}")
+        if pending not in ("believer", "ignore"):
+            raise ValueError(f"BayesianOptimization: pending must be 'believer' or 'ignore', got {pending!r}")
         super().__init__(space, seed=seed)
         self.acquisition = acquisition
         self._acq = get_acquisition(acquisition)
@@ -61,28 +93,49 @@ class BayesianOptimization(Optimizer):
         self.mutations = mutations
         self.random_candidates = random_candidates
         self.refit_every = max(1, int(refit_every))
+        self.refit_fraction = float(refit_fraction)
+        self.max_train = max_train
+        self.pending = pending
+        self.calibrate = calibrate
+        self.calibration_window = calibration_window
         self._fitted_on = 0
+        self._asked_dags: dict[str, DAG] = {}            # key -> graph, for asked graphs not yet told
+        self._predicted: dict[str, tuple[float, float]] = {}  # key -> (mean, spread) when asked
+        self._errors: list[float] = []                  # prequential |error| / spread, oldest first
 
     @staticmethod
     def default_surrogate(space: Any, seed: int = 0) -> Any:
-        """A 5-member, 3-layer bidirectional GIN ensemble; later fits warm-start with 30 Adam steps."""
+        """A 5-member, 3-layer bidirectional GIN ensemble; later fits warm-start with 30 Adam steps.
+
+        ``early_stop=0.05`` on it (``bo.surrogate.set_params(early_stop=0.05)``) halves the fitting time,
+        but found NAS-Bench-201's best cell later in 2 of 2 seeds tried (docs/benchmarks/search.md), so
+        it is not the default."""
         from graphnas.surrogate import GNNSurrogate
 
         vocab = getattr(space, "vocabulary", None)
         return GNNSurrogate(vocabulary=list(vocab) if vocab else None, hidden=32, layers=3, ensemble=5,
                             epochs=150, warm_epochs=30, warm_start=True, seed=seed)
 
+    # -- ask -----------------------------------------------------------------------------
+
     def _ask_many(self, n: int) -> list[DAG]:
         data = self.evaluated
         if len(data) < self.initial:
-            return self._fill(n, self._sample)
-        if self._fitted_on == 0 or len(data) - self._fitted_on >= self.refit_every:
-            self.surrogate.fit([d for d, _ in data], np.array([v for _, v in data]))
-            self._fitted_on = len(data)
+            out = self._fill(n, self._sample)
+        else:
+            out = self._propose_many(data, n)
+        for dag in out:
+            self._asked_dags[dag.canonical_key()] = dag
+        return out
+
+    def _propose_many(self, data: list[tuple[DAG, float]], n: int) -> list[DAG]:
+        self._maybe_fit(data)
         candidates = self._candidates(data)
         if not candidates:
             return self._fill(n, self._sample)
-        members = self._members(candidates)
+        raw = self._members(candidates)
+        scale = self.std_scale
+        members = raw if scale == 1.0 else raw.mean(axis=0) + scale * (raw - raw.mean(axis=0))
         best = max(v for _, v in data)
         out: list[DAG] = []
         taken = set(self._asked)
@@ -99,9 +152,37 @@ class BayesianOptimization(Optimizer):
             if key not in taken:
                 taken.add(key)
                 out.append(candidates[i])
+                self._predicted[key] = (float(raw[:, i].mean()), float(raw[:, i].std()))
         if len(out) < n:
             out += self._fill(n - len(out), self._sample, taken)
         return out
+
+    def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
+        """Fit on the (capped) evaluations, plus the pending graphs at their predicted mean (believer)."""
+        # with k evaluations in flight, fit once k/4 new results arrived: the driver then keeps k workers fed
+        due = max(self.refit_every, math.ceil(self.refit_fraction * len(data)), len(self._asked_dags) // 4)
+        if self._fitted_on and len(data) - self._fitted_on < due:
+            return  # a pending graph alone does not trigger a fit: asks stay cheap with many workers
+        pending = dict(self._asked_dags) if self.pending == "believer" else {}
+        train = self._training_set(data)
+        dags = [d for d, _ in train]
+        y = [v for _, v in train]
+        if pending and self._fitted_on:  # a fitted model exists: believe its predictions for the pending graphs
+            pend = list(pending.values())
+            dags += pend
+            y += list(self._members(pend).mean(axis=0))
+        self.surrogate.fit(dags, np.asarray(y, dtype=np.float64))
+        self._fitted_on = len(data)
+
+    def _training_set(self, data: list[tuple[DAG, float]]) -> list[tuple[DAG, float]]:
+        """All evaluations, or past ``max_train`` the best half of that many and a seeded draw of the rest."""
+        if self.max_train is None or len(data) <= self.max_train:
+            return data
+        order = sorted(range(len(data)), key=lambda i: -data[i][1])
+        top = self.max_train // 2
+        rest = order[top:]
+        draw = self.rng.sample(rest, self.max_train - top)
+        return [data[i] for i in order[:top] + sorted(draw)]
 
     def _candidates(self, data: list[tuple[DAG, float]]) -> list[DAG]:
         """Mutations of the ``top_k`` best graphs plus random samples, none asked before, no duplicates."""
@@ -133,6 +214,23 @@ class BayesianOptimization(Optimizer):
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         return np.stack([mean - std, mean + std])  # two pseudo-members with that mean and std
 
+    # -- calibration ---------------------------------------------------------------------
+
+    @property
+    def std_scale(self) -> float:
+        """The factor on the ensemble spread the acquisition sees: the 68.27th percentile of the latest
+        prequential ``|error| / spread`` (1.0 until 10 of them exist, or with ``calibrate=False``)."""
+        if not self.calibrate or len(self._errors) < 10:
+            return 1.0
+        return float(np.quantile(self._errors[-self.calibration_window:], 0.6827))
+
     def _told(self, dag: DAG, value: float) -> None:
+        key = dag.canonical_key()
+        self._asked_dags.pop(key, None)
+        predicted = self._predicted.pop(key, None)
         if not math.isfinite(value):
             log.info("evaluation failed; BO carries on without it")
+        elif predicted is not None:
+            mean, spread = predicted
+            self._errors.append(abs(value - mean) / max(spread, 1e-12))
+            del self._errors[:-self.calibration_window]

@@ -1,0 +1,281 @@
+"""BO on NAS-Bench-201 CIFAR-10 (table lookups): speed, quality, cost at scale, parallel BO, calibration.
+
+Modes (``--mode``):
+
+- ``speed``: 150-query BO runs, wall and CPU seconds per run and where the time goes (surrogate fit,
+  candidate generation, scoring), the queries until the table's best cell (94.37) is found and the best
+  accuracy after 25/50/100 queries; ``--variants`` picks the configurations compared in the same run
+  (``old``: the settings before 2026-11-30; ``new``: today's defaults; ``evo``: regularized evolution).
+- ``scale``: ask latency (median, p95) against history size up to 5,000 evaluations.
+- ``parallel``: BO with 1, 4 and 16 workers through `graphnas.search.run` on a thread pool, the table
+  objective with a random sleep so that evaluations finish out of order: best after 100 evaluations
+  and worker utilisation.
+- ``calibration``: share of held-out cells within +-1 / +-2 std of the BO-time surrogate, raw and calibrated.
+
+    python bench/bench_bo.py --mode speed --seeds 10
+    python bench/bench_bo.py --mode scale --history 5000
+    python bench/bench_bo.py --mode parallel --seeds 25
+    python bench/bench_bo.py --mode calibration --seeds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from graphnas.benchmarks import NB201Table
+from graphnas.search import BayesianOptimization, RegularizedEvolution, run
+
+OLD = {"refit_every": 1, "top_k": 10, "mutations": 20, "random_candidates": 50, "max_train": None,
+       "refit_fraction": 0.0, "pending": "ignore", "calibrate": False,
+       "surrogate_kw": {"epochs": 150, "warm_epochs": 30}}
+
+
+def make(space: Any, variant: str, seed: int) -> Any:
+    """``old``, ``new`` or ``evo``; ``new:key=value,...`` overrides `BayesianOptimization` arguments
+    (``s.key=value`` those of its default surrogate), values in JSON."""
+    import inspect
+    import json
+
+    if variant == "evo":
+        return RegularizedEvolution(space, population=20, sample_size=5, seed=seed)
+    if variant == "old":
+        accepted = inspect.signature(BayesianOptimization).parameters  # also runs against older checkouts
+        kw = {k: v for k, v in OLD.items() if k in accepted}
+        skw = OLD["surrogate_kw"]
+        from graphnas.surrogate import GNNSurrogate
+
+        sur = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, warm_start=True,
+                           seed=seed, **skw)
+        return BayesianOptimization(space, surrogate=sur, seed=seed, **kw)
+    over, sur_over = {}, {}
+    if ":" in variant:  # e.g. new:refit_fraction=0,s.early_stop=null (s.: a GNNSurrogate parameter)
+        for item in variant.split(":", 1)[1].split(","):
+            k, v = item.split("=")
+            if k.startswith("s."):
+                sur_over[k[2:]] = json.loads(v)
+            else:
+                over[k] = json.loads(v)
+    opt = BayesianOptimization(space, seed=seed, **over)
+    opt.surrogate.set_params(**sur_over)
+    return opt
+
+
+class Timer:
+    """Wraps methods of an object and sums their wall time by label."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, obj: Any, attr: str, label: str) -> None:
+        fn = getattr(obj, attr)
+
+        def timed(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.spent[label] = self.spent.get(label, 0.0) + time.perf_counter() - t
+
+        setattr(obj, attr, timed)
+
+
+def first_hit(best_so_far: list[float], target: float) -> int | None:
+    return next((i + 1 for i, v in enumerate(best_so_far) if v >= target - 1e-9), None)
+
+
+def speed(args: argparse.Namespace) -> None:
+    table = NB201Table()
+    target = table.best()[1]
+    rows: dict[str, list[dict]] = {v: [] for v in args.variants}
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for v in args.variants:
+            opt = make(table.space, v, seed)
+            timer = Timer()
+            if v != "evo":
+                timer.wrap(opt.surrogate, "fit", "fit")
+                timer.wrap(opt, "_candidates", "candidates")
+                timer.wrap(opt, "_members", "score")
+            w, c = time.perf_counter(), time.process_time()
+            h = run(opt, table, args.budget)
+            row = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c, **timer.spent,
+                   "hit": first_hit(h.best_so_far, target), "best": h.best_so_far}
+            rows[v].append(row)
+            print(f"seed {seed} {v}: {row['wall']:.1f}s wall {row['cpu']:.1f}s cpu, hit {row['hit']}, "
+                  + ", ".join(f"{k} {row[k]:.1f}s" for k in ("fit", "candidates", "score") if k in row), flush=True)
+    print(f"\n{args.seeds} seeds, budget {args.budget}, optimum {target}")
+    print("| variant | wall s (median) | CPU s (median) | fit | candidates | scoring | best@25 | best@50 | best@100 "
+          "| queries to 94.37: median / worst (misses) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for v, rs in rows.items():
+        med = {k: statistics.median(r.get(k, 0.0) for r in rs) for k in ("wall", "cpu", "fit", "candidates", "score")}
+        bests = [" ± ".join(f"{x:.2f}" for x in (statistics.mean(r["best"][c - 1] for r in rs),
+                                                 statistics.pstdev(r["best"][c - 1] for r in rs)))
+                 for c in (25, 50, 100) if c <= args.budget]
+        hits = [r["hit"] for r in rs if r["hit"] is not None]
+        misses = len(rs) - len(hits)
+        hs = (f"{statistics.median(hits + [args.budget + 1] * misses):.0f} / "
+              f"{'>' + str(args.budget) if misses else max(hits)} ({misses})") if rs else "-"
+        print(f"| {v} | {med['wall']:.1f} | {med['cpu']:.1f} | {med['fit']:.1f} | {med['candidates']:.1f} | "
+              f"{med['score']:.1f} | " + " | ".join(bests) + f" | {hs} |")
+
+
+def scale(args: argparse.Namespace) -> None:
+    """Grow the history with told random cells, then time ``--steps`` BO ask/tell steps at each size."""
+    import random
+
+    table = NB201Table()
+    rng = random.Random(args.first_seed)
+    sizes = [s for s in (100, 1000, 2000, 5000) if s <= args.history]
+    for v in [v for v in args.variants if v != "evo"]:
+        opt = make(table.space, v, args.first_seed)
+        print(f"\n{v}: ask latency (s) after the history was grown with told random cells")
+        print("| history | catch-up fit (s) | median | p95 | max | mean | evaluations in training set |")
+        print("|---|---|---|---|---|---|---|")
+        for size in sizes:
+            while len(opt.history) < size:
+                dag = table.space.sample(rng.randrange(2**31))
+                if dag.canonical_key() in opt._asked:
+                    continue
+                opt.tell(dag, table(dag))
+            t = time.perf_counter()
+            dag = opt.ask(1)[0]
+            catch_up = time.perf_counter() - t
+            opt.tell(dag, table(dag))
+            times = []
+            for _ in range(args.steps):
+                t = time.perf_counter()
+                dag = opt.ask(1)[0]
+                times.append(time.perf_counter() - t)
+                opt.tell(dag, table(dag))
+            times.sort()
+            n_train = len(opt._training_set(opt.evaluated)) if hasattr(opt, "_training_set") else len(opt.evaluated)
+            print(f"| {size:,} | {catch_up:.2f} | {statistics.median(times):.3f} | "
+                  f"{times[int(0.95 * (len(times) - 1))]:.3f} | {times[-1]:.3f} | {statistics.mean(times):.3f} "
+                  f"| {n_train} |", flush=True)
+
+
+def parallel(args: argparse.Namespace) -> None:
+    """BO through `run` on a thread pool, the table objective with a random sleep: quality and utilisation."""
+    import random
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    table = NB201Table()
+    lines: dict[int, list[tuple[float, float]]] = {}
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for workers in args.workers:
+            rng = random.Random(seed * 7919 + workers)
+            lock = threading.Lock()
+            busy = [0.0]
+
+            def objective(dag: Any, _rng: random.Random = rng, _lock: threading.Lock = lock,
+                          _busy: list[float] = busy, _w: int = workers) -> float:
+                with _lock:
+                    pause = _rng.uniform(0.5, 1.5) * args.sleep if _w > 1 else 0.0
+                time.sleep(pause)
+                with _lock:
+                    _busy[0] += pause
+                return table(dag)
+
+            opt = make(table.space, args.variants[0], seed)
+            t = time.perf_counter()
+            if workers == 1:
+                h = run(opt, objective, args.budget)
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    h = run(opt, objective, args.budget, executor=pool, ordered=False)
+            wall = time.perf_counter() - t
+            util = busy[0] / (workers * wall) if workers > 1 else float("nan")
+            lines.setdefault(workers, []).append((h.best_so_far[-1], util))
+            print(f"seed {seed} workers {workers}: best {h.best_so_far[-1]:.2f} after {args.budget}, "
+                  f"utilisation {util:.1%}, {wall:.1f}s", flush=True)
+    print(f"\n{args.seeds} seeds, {args.budget} evaluations, sleep {args.sleep} s x U(0.5, 1.5) per evaluation "
+          f"(none with 1 worker), variant {args.variants[0]}")
+    print("| workers | best after budget (mean ± std) | found 94.37 | utilisation (median, min) |")
+    print("|---|---|---|---|")
+    for workers, rs in lines.items():
+        best = [b for b, _ in rs]
+        utils = [u for _, u in rs if u == u]
+        u = f"{statistics.median(utils):.1%}, {min(utils):.1%}" if utils else "- (serial)"
+        print(f"| {workers} | {statistics.mean(best):.3f} ± {statistics.pstdev(best):.3f} | "
+              f"{sum(b >= 94.37 for b in best)}/{len(best)} | {u} |")
+
+
+def calibration(args: argparse.Namespace) -> None:
+    """After a BO run, the share of 2,000 held-out random cells within +-1 / +-2 std: raw ensemble spread
+    and the spread times BO's prequential scale (computed from its own asks only)."""
+    import numpy as np
+
+    table = NB201Table()
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        opt = BayesianOptimization(table.space, calibrate=True, seed=seed)
+        chained: list[tuple[float, float]] = []  # (|error| / raw spread, scale BO used) for each told ask
+        told = opt._told
+
+        def record(dag: Any, value: float, _opt: Any = opt, _told: Any = told, _out: list = chained) -> None:
+            pred = _opt._predicted.get(dag.canonical_key())
+            if pred is not None:
+                _out.append((abs(value - pred[0]) / max(pred[1], 1e-12), _opt.std_scale))
+            _told(dag, value)
+
+        opt._told = record  # type: ignore[method-assign]
+        run(opt, table, args.budget)
+        # forward-chained: each ask's error against the scale computed from earlier asks only
+        fwd = [(e, sc) for e, sc in chained[10:]]
+        fwd_cov = [float(np.mean([e <= k * sc for e, sc in fwd])) for k in (1, 2)] if fwd else [float("nan")] * 2
+        fwd_raw = [float(np.mean([e <= k for e, _ in fwd])) for k in (1, 2)] if fwd else [float("nan")] * 2
+        asked = set(opt._asked)
+        held: list = []
+        i = 0
+        while len(held) < 2000:
+            d = table.space.sample(10**6 + seed * 10**4 + i)
+            i += 1
+            if d.canonical_key() not in asked:
+                held.append(d)
+                asked.add(d.canonical_key())
+        y = np.array([table(d) for d in held])
+        members = opt._members(held)
+        err = np.abs(members.mean(axis=0) - y) / np.maximum(members.std(axis=0), 1e-12)
+        scale = opt.std_scale
+        row = [float((err <= k).mean()) for k in (1, 2)] + [float((err <= k * scale).mean()) for k in (1, 2)] \
+            + [scale] + fwd_raw + fwd_cov
+        rows.append(row)
+        print(f"seed {seed}: raw +-1 {row[0]:.1%} +-2 {row[1]:.1%}; calibrated (scale {scale:.2f}) "
+              f"+-1 {row[2]:.1%} +-2 {row[3]:.1%}; BO's next asks ({len(fwd)}): raw +-1 {row[5]:.1%} +-2 {row[6]:.1%}, "
+              f"calibrated +-1 {row[7]:.1%} +-2 {row[8]:.1%}", flush=True)
+    print(f"\n{args.seeds} seeds, BO surrogate after {args.budget} queries, 2,000 held-out cells each")
+    print("| std | cells | within ±1 std | within ±2 std |")
+    print("|---|---|---|---|")
+    for name, cells, a, b in (("raw ensemble spread", "2,000 random held-out", 0, 1),
+                              ("prequential scale", "2,000 random held-out", 2, 3),
+                              ("raw ensemble spread", "BO's next asks", 5, 6),
+                              ("prequential scale (from earlier asks only)", "BO's next asks", 7, 8)):
+        print(f"| {name} | {cells} | {statistics.mean(r[a] for r in rows):.1%} | "
+              f"{statistics.mean(r[b] for r in rows):.1%} |")
+    print(f"scale: {', '.join(f'{r[4]:.2f}' for r in rows)}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mode", choices=["speed", "scale", "parallel", "calibration"], default="speed")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--budget", type=int, default=150)
+    p.add_argument("--variants", nargs="*", default=["old", "new", "evo"])
+    p.add_argument("--history", type=int, default=5000, help="scale: largest history size")
+    p.add_argument("--steps", type=int, default=40, help="scale: timed ask/tell steps at each size")
+    p.add_argument("--workers", type=int, nargs="*", default=[1, 4, 16], help="parallel: worker counts")
+    p.add_argument("--sleep", type=float, default=2.0, help="parallel: mean seconds an evaluation sleeps")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    {"speed": speed, "scale": scale, "parallel": parallel, "calibration": calibration}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

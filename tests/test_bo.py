@@ -1,0 +1,146 @@
+"""BO at scale and in parallel: sparse GNN path, early stop, capped training set, refit schedule,
+kriging believer for pending graphs, prequential calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphnas import Node
+from graphnas.generators import NB201Space
+from graphnas.generators.random_graphs import watts_strogatz
+from graphnas.search import BayesianOptimization
+from graphnas.surrogate import GNNSurrogate
+from graphnas.surrogate.layers import bidirectional_operator
+
+SPACE = NB201Space()
+
+
+def score(dag) -> float:
+    ops = SPACE.to_ops(dag)
+    return 2.0 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1") - ops.count("none")
+
+
+class Recorder:
+    """A stand-in surrogate: records each fit; every member predicts ``offset`` +- ``spread``."""
+
+    def __init__(self, spread: float = 1.0, offset: float = 0.0) -> None:
+        self.fits: list[tuple[list, np.ndarray]] = []
+        self.spread, self.offset = spread, offset
+
+    def fit(self, dags, y):
+        self.fits.append((list(dags), np.asarray(y)))
+        return self
+
+    def predict_members(self, dags):
+        base = np.array([score(d) + self.offset for d in dags])
+        return np.stack([base - self.spread, base + self.spread])
+
+
+@pytest.mark.parametrize("kind", ["nb201", "watts_strogatz"])
+def test_sparse_path_equals_gather_scatter(kind):
+    if kind == "nb201":
+        dags = [SPACE.sample(i) for i in range(40)]
+    else:
+        dags = [watts_strogatz(12, 4, 0.3, seed=i) for i in range(20)]
+        dags = [d.replace(nodes=[n if n.op in ("input", "identity") else Node("conv3x3") for n in d.nodes])
+                for d in dags]
+    y = np.arange(len(dags), dtype=float)
+    model = GNNSurrogate(hidden=16, layers=2, ensemble=3, epochs=5, seed=0).fit(dags, y)
+    b = model.featurizer_.batch(dags)
+    with torch.no_grad():
+        slow = model.model_(b)
+        fast = model.model_(b, bidirectional_operator(b.edge_index, len(b.x)))
+    assert torch.allclose(slow, fast, atol=1e-5)
+
+
+def test_early_stop_cuts_converged_refits_and_is_deterministic():
+    dags = [SPACE.sample(i) for i in range(60)]
+    y = np.array([score(d) for d in dags])
+    kw = dict(hidden=16, layers=2, ensemble=3, epochs=150, warm_epochs=40, warm_start=True, seed=0)
+    full = GNNSurrogate(**kw).fit(dags, y)
+    assert full.epochs_ == 150
+    stop = GNNSurrogate(early_stop=0.05, **kw).fit(dags, y)
+    stop.fit(dags, y)  # nothing new: the loss is nearly flat, the refit stops well before its 40 steps
+    assert 10 <= stop.epochs_ < 40
+    again = GNNSurrogate(early_stop=0.05, **kw).fit(dags, y).fit(dags, y)
+    np.testing.assert_array_equal(again.predict(dags), stop.predict(dags))
+
+
+def test_capped_training_set_keeps_the_best_and_is_seeded():
+    dags = [SPACE.sample(i) for i in range(300)]
+    data = [(d, float(i)) for i, d in enumerate(dags)]
+
+    def pick(seed):
+        opt = BayesianOptimization(SPACE, Recorder(), max_train=100, seed=seed)
+        return opt._training_set(data)
+
+    a = pick(0)
+    assert len(a) == 100
+    assert {v for _, v in a} >= set(range(250, 300))  # the best half of the cap, always
+    assert [v for _, v in a] == [v for _, v in pick(0)]
+    assert [v for _, v in a] != [v for _, v in pick(1)]
+    with pytest.raises(ValueError, match="max_train"):
+        BayesianOptimization(SPACE, Recorder(), max_train=1)
+
+
+def test_refit_schedule_grows_with_history():
+    rec = Recorder()
+    opt = BayesianOptimization(SPACE, rec, initial=2, refit_fraction=0.1, max_train=None, seed=0)
+    for i in range(100):
+        d = SPACE.sample(10_000 + i)
+        if d.canonical_key() not in opt._asked:
+            opt.tell(d, score(d))
+    for _ in range(30):
+        d = opt.ask(1)[0]
+        opt.tell(d, score(d))
+    # one fit, then one each time 10% of the history (>= 10 results) is new: 3 fits in 30 steps, not 30
+    assert 3 <= len(rec.fits) <= 4
+    with pytest.raises(ValueError, match="refit_fraction"):
+        BayesianOptimization(SPACE, rec, refit_fraction=1.5)
+
+
+def test_believer_fits_pending_graphs_at_their_predicted_mean():
+    rec = Recorder(offset=0.5)
+    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, seed=0)
+    first = opt.ask(4)
+    for d in first:
+        opt.tell(d, score(d))
+    a = opt.ask(1)[0]          # first fit: no pending yet
+    assert len(rec.fits) == 1 and len(rec.fits[-1][0]) == 4
+    b = opt.ask(1)[0]          # nothing new told: no fit (asks stay cheap with many workers)
+    assert len(rec.fits) == 1
+    opt.tell(a, score(a))
+    opt.ask(1)                 # a result arrived: fit on it, with the pending ``b`` at its predicted mean
+    dags, y = rec.fits[-1]
+    assert len(dags) == 6 and dags[-1] is b and y[-1] == pytest.approx(score(b) + 0.5)
+    assert dags.count(a) == 1 and y[dags.index(a)] == pytest.approx(score(a))
+
+    rec2 = Recorder()
+    opt2 = BayesianOptimization(SPACE, rec2, initial=4, pending="ignore", seed=0)
+    for d in opt2.ask(4):
+        opt2.tell(d, score(d))
+    c = opt2.ask(1)[0]
+    pend = opt2.ask(1)[0]
+    opt2.tell(c, score(c))
+    opt2.ask(1)
+    assert len(rec2.fits) == 2 and pend not in rec2.fits[-1][0] and len(rec2.fits[-1][0]) == 5
+    with pytest.raises(ValueError, match="pending"):
+        BayesianOptimization(SPACE, rec2, pending="fantasy")
+
+
+def test_prequential_calibration_scales_the_spread():
+    # the stand-in predicts score + 3 with spread 1: every asked graph's error is 3 spreads
+    rec = Recorder(spread=1.0, offset=3.0)
+    opt = BayesianOptimization(SPACE, rec, initial=4, calibrate=True, seed=0)
+    assert opt.std_scale == 1.0
+    for _ in range(20):
+        for d in opt.ask(1):
+            opt.tell(d, score(d))
+    assert opt.std_scale == pytest.approx(3.0)
+    off = BayesianOptimization(SPACE, rec, initial=4, calibrate=False, seed=0)
+    for _ in range(20):
+        for d in off.ask(1):
+            off.tell(d, score(d))
+    assert off.std_scale == 1.0
