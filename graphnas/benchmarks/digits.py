@@ -184,7 +184,7 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 
 def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-               max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+               max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
                ) -> dict[str, float]:
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
 
@@ -200,7 +200,9 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
     build and thread count (``torch.set_num_threads``, the caller's choice).
     ``max_train`` keeps only the first training images (for quick tests).
     ``on_epoch(epoch, val_accuracy)``, if given, is called after each epoch (1-based) with the validation
-    accuracy in percent: the learning curve (it does not change the training).
+    accuracy in percent: the learning curve. If it returns True, training stops after that epoch (early
+    stopping, e.g. `graphnas.curves.EarlyStopping`); the result then has ``"stopped": True`` and
+    ``"epochs_run"`` (the epochs trained), as it has whenever ``on_epoch`` is given.
 
     Raises:
         GraphError: the DAG cannot be compiled.
@@ -213,7 +215,7 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
 
 def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                        batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-                       max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+                       max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
                        ) -> tuple[nn.Module, dict[str, float]]:
     """Like `train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     from graphnas._torch_rng import local_generator
@@ -240,16 +242,23 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     # The generator mode costs a Python call per torch op (7x slower training of these small networks), so
     # training runs under it only when a module draws random numbers in its forward pass (dropout, DropPath).
+    run: list[int] = []
+
+    def epoch_done(e: int) -> bool:
+        run.append(e)
+        return bool(on_epoch(e, accuracy(model, data.x_val, data.y_val)))  # type: ignore[misc]
+
     with local_generator(init) if _draws_in_training(model) else contextlib.nullcontext():
         train_loss = _train(model, x_tr, y_tr, epochs=epochs, order=order, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay,
-                            on_epoch=None if on_epoch is None else
-                            (lambda e: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
+                            weight_decay=weight_decay, on_epoch=None if on_epoch is None else epoch_done)
     acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
-    return model, {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
-                   "seconds": seconds}
+    result = {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
+              "seconds": seconds}
+    if on_epoch is not None:
+        result.update(epochs_run=len(run), stopped=len(run) < epochs)
+    return model, result
 
 
 def _draws_in_training(model: nn.Module) -> bool:
@@ -265,8 +274,10 @@ def _draws_in_training(model: nn.Module) -> bool:
 
 
 def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, order: torch.Generator, batch_size: int,
-           lr: float, weight_decay: float, on_epoch: Callable[[int], None] | None = None) -> float:
-    """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss."""
+           lr: float, weight_decay: float, on_epoch: Callable[[int], bool] | None = None) -> float:
+    """SGD with Nesterov momentum, cosine schedule, gradient clipping; returns the last epoch's mean loss.
+
+    ``on_epoch(epoch)`` returning True stops training after that epoch."""
     steps_per_epoch = -(-len(x) // batch_size)
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(trainable, lr=lr, momentum=0.9, nesterov=True,
@@ -291,8 +302,8 @@ def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, o
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         train_loss = total / max(count, 1)
-        if on_epoch is not None:
-            on_epoch(epoch + 1)
+        if on_epoch is not None and on_epoch(epoch + 1):
+            break
     model.eval()
     return train_loss
 
