@@ -26,7 +26,9 @@ __all__ = ["DIGITS_FIDELITIES", "digits_objective", "get_objective", "list_objec
 
 #: The digits objective's fidelity keys and what each must be.
 DIGITS_FIDELITIES = {"epochs": "an integer >= 1", "fraction": "a fraction of the training images in (0, 1]",
-                     "width": "a multiplier of the channels C, > 0"}
+                     "width": "a multiplier of the channels C, > 0",
+                     "init": "a weights file (torch.save of a state_dict) to start from",
+                     "save": "a file to save the trained weights to"}
 _DIGITS_TRAIN_IMAGES = 1437
 
 _OBJECTIVES = {
@@ -49,7 +51,10 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
         dag: the cell (or network) to train.
         fidelity: ``{"epochs": E, "fraction": F, "width": W}`` (any subset; `DIGITS_FIDELITIES`): train
             ``E`` epochs (default ``epochs``) on the first ``F`` of the training images with ``W * C``
-            channels (at least 1). None: the defaults.
+            channels (at least 1). None: the defaults. Two more keys warm-start a network (NASH,
+            `graphnas.search.nash`): ``init``, a file of weights (``torch.save`` of a ``state_dict`` of the
+            compiled ``dag``, read with ``weights_only=True``) to train on from, and ``save``, a file the
+            trained weights are written to.
         epochs, seed, C, N, max_train: as for `train_eval` (``max_train`` caps the images ``fraction`` keeps).
         early_stopping: a `graphnas.curves.EarlyStopping`: the validation curve feeds it after each epoch and
             training stops when it judges the run hopeless. The result then has ``"status": "stopped"`` (the
@@ -81,11 +86,33 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
     keep = max(1, round(images * fraction))
     channels = max(1, round(C * width))
     callback = None if early_stopping is None else early_stopping.callback(e)
-    result: dict[str, Any] = dict(train_eval(dag, epochs=e, seed=seed, C=channels, N=N,
+    model: Any = dag
+    if fid.get("init") is not None or fid.get("save") is not None:
+        import torch
+
+        from graphnas._torch_rng import local_generator
+        from graphnas.benchmarks.digits import build_digits_model
+        from graphnas.generators._random import as_torch, seed_int
+
+        with local_generator(as_torch(seed_int(seed))):  # the initial weights train_eval would draw
+            model = build_digits_model(dag, C=channels, N=N)
+        if fid.get("init") is not None:
+            try:
+                model.load_state_dict(torch.load(fid["init"], weights_only=True))
+            except (RuntimeError, OSError) as err:
+                raise ValueError(f"the digits objective's fidelity 'init': cannot start from {fid['init']!r}: "
+                                 f"{err}") from None
+    result: dict[str, Any] = dict(train_eval(model, epochs=e, seed=seed, C=channels, N=N,
                                              max_train=keep if keep < _DIGITS_TRAIN_IMAGES else None,
                                              on_epoch=callback))
+    if fid.get("save") is not None:
+        import torch
+
+        torch.save(model.state_dict(), fid["save"])
     ran = result.get("epochs_run", e)
     result.update(cost=ran * keep / images, fidelity={"epochs": e, "fraction": fraction, "width": width})
+    if fid.get("init") is not None:
+        result["fidelity"]["init"] = fid["init"]
     if callback is not None:
         result.update(curve=callback.curve, decision=callback.decision)
         if result.get("stopped"):

@@ -345,16 +345,22 @@ class _ModelBased:
     _dags: dict[str, DAG]
     _asked: set[str]
 
-    def _init_model(self, space: Any, surrogate: Any, acquisition: str, min_points: int, refit_every: int,
-                    random_fraction: float, seed: Any) -> None:
+    def _init_model(self, space: Any, surrogate: Any, acquisition: str, min_points: int | Sequence[int],
+                    refit_every: int,
+                    random_fraction: float, batch: int, seed: Any) -> None:
         from graphnas.search.bayesian import BayesianOptimization
 
         if not 0.0 <= random_fraction <= 1.0:
             raise ValueError(f"random_fraction must lie in [0, 1], got {random_fraction}")
-        if min_points < 2:
-            raise ValueError(f"min_points must be >= 2, got {min_points}")
-        self.min_points, self.random_fraction = int(min_points), float(random_fraction)
-        self._bo = BayesianOptimization(space, surrogate, acquisition, initial=min_points, refit_every=refit_every,
+        need = [min_points] * len(self.rungs) if isinstance(min_points, int) else list(min_points)
+        if len(need) != len(self.rungs) or any(isinstance(m, bool) or not isinstance(m, int) or m < 2 for m in need):
+            raise ValueError(f"min_points must be an integer >= 2 or one per level ({len(self.rungs)}), got "
+                             f"{min_points!r}")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        self.min_points, self.random_fraction, self.batch = need, float(random_fraction), batch
+        self._proposals: list[DAG] = []
+        self._bo = BayesianOptimization(space, surrogate, acquisition, initial=min(need), refit_every=refit_every,
                                         seed=seed)
         self._bo._asked = self._asked  # one set: the model never proposes a graph asked at any level
         self._model_level: int | None = None
@@ -363,17 +369,18 @@ class _ModelBased:
     def _model_new_dag(self, fallback: Any) -> DAG | None:
         rng = self._bo.rng
         level = next((k for k in range(len(self.rungs) - 1, -1, -1)
-                      if sum(math.isfinite(v) for v in self.rungs[k].values()) >= self.min_points), None)
+                      if sum(math.isfinite(v) for v in self.rungs[k].values()) >= self.min_points[k]), None)
         if level is None or rng.random() < self.random_fraction:
             return fallback()  # type: ignore[no-any-return]
         if level != self._model_level:  # a new level: fit from scratch on its results
-            self._model_level, self._bo._fitted_on = level, 0
-        self._bo.history = [(self._dags[k], v) for k, v in self.rungs[level].items()]
-        got = self._bo.ask(1)
-        if not got:
+            self._model_level, self._bo._fitted_on, self._proposals = level, 0, []
+        if not self._proposals:  # the best `batch` candidates of one fit and one prediction, used in turn
+            self._bo.history = [(self._dags[k], v) for k, v in self.rungs[level].items()]
+            self._proposals = self._bo.ask(self.batch)
+        if not self._proposals:
             return fallback()  # type: ignore[no-any-return]
         self.model_proposals += 1
-        return got[0]
+        return self._proposals.pop(0)
 
 
 @register_optimizer("bohb")
@@ -382,18 +389,20 @@ class ModelBasedHyperband(_ModelBased, Hyperband):
 
     Args:
         surrogate, acquisition: as for `graphnas.search.BayesianOptimization` (default its GNN ensemble, EI).
-        min_points: results a level needs before the model is fitted on it.
+        min_points: results a level needs before the model is fitted on it (one number, or one per level).
         refit_every: fit again once this many new results arrived at the model's level.
         random_fraction: share of new graphs sampled at random (BOHB's default 1/3).
+        batch: graphs the model proposes per prediction (the best ``batch`` by the acquisition), used in turn.
         (others: see `Hyperband`)
     """
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
                  eta: float = 3, fidelity: Mapping[str, Any] | None = None, surrogate: Any = None,
-                 acquisition: str = "ei", min_points: int = 10, refit_every: int = 10,
-                 random_fraction: float = 1 / 3, seed: Any = 0) -> None:
+                 acquisition: str = "ei", min_points: int | Sequence[int] = 10, refit_every: int = 10,
+                 random_fraction: float = 1 / 3, batch: int = 4, seed: Any = 0) -> None:
         Hyperband.__init__(self, space, resource=resource, levels=levels, eta=eta, fidelity=fidelity, seed=seed)
-        self._init_model(space, surrogate, acquisition, min_points, refit_every, random_fraction, self._seed())
+        self._init_model(space, surrogate, acquisition, min_points, refit_every, random_fraction, batch,
+                         self._seed())
 
     def _new_dag(self) -> DAG | None:
         return self._model_new_dag(super()._new_dag)
@@ -405,10 +414,11 @@ class ModelBasedASHA(_ModelBased, ASHA):
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
                  eta: float = 3, fidelity: Mapping[str, Any] | None = None, surrogate: Any = None,
-                 acquisition: str = "ei", min_points: int = 10, refit_every: int = 10,
-                 random_fraction: float = 1 / 3, seed: Any = 0) -> None:
+                 acquisition: str = "ei", min_points: int | Sequence[int] = 10, refit_every: int = 10,
+                 random_fraction: float = 1 / 3, batch: int = 4, seed: Any = 0) -> None:
         ASHA.__init__(self, space, resource=resource, levels=levels, eta=eta, fidelity=fidelity, seed=seed)
-        self._init_model(space, surrogate, acquisition, min_points, refit_every, random_fraction, self._seed())
+        self._init_model(space, surrogate, acquisition, min_points, refit_every, random_fraction, batch,
+                         self._seed())
 
     def _new_dag(self) -> DAG | None:
         return self._model_new_dag(super()._new_dag)

@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 #: Modules whose ``@register_optimizer`` decorators fill the registry (imported on first look-up).
 BUILTIN_MODULES = ("graphnas.search.random_search", "graphnas.search.evolution", "graphnas.search.bayesian",
-                   "graphnas.search.reinforce", "graphnas.search.multifidelity")
+                   "graphnas.search.reinforce", "graphnas.search.multifidelity", "graphnas.search.nash")
 
 
 def _load_builtins() -> None:
