@@ -82,10 +82,16 @@ def random_morphism(dag: DAG, state: Any, rng: Any, *, in_channels: int = 1, att
     from graphnas import morph
 
     places = _nodes(dag)
+    # widen needs a conv-ending op there (checked without compiling; the rest of its conditions by morph)
+    widenable = [p for p in places if isinstance(_inner(dag, p).nodes[p[-1]].op, str)
+                 and _inner(dag, p).nodes[p[-1]].op in morph.WIDEN_OPS]
+    kinds = [k for k in ops if k != "widen" or widenable]
+    if not kinds:
+        raise GraphError(f"no node of this graph can be widened (ops {', '.join(sorted(morph.WIDEN_OPS))})")
     last = "no attempt"
     for _ in range(attempts):
-        kind = rng.choice(list(ops))
-        path = rng.choice(places)
+        kind = rng.choice(kinds)
+        path = rng.choice(widenable if kind == "widen" else places)
         inner = _inner(dag, path)
         ref: Any = path if len(path) > 1 else path[0]
         try:
