@@ -29,11 +29,10 @@ import time
 import torch
 
 from graphnas import generators as gen
-from graphnas import to_torch
-from graphnas._torch_rng import local_generator
 from graphnas.benchmarks import get_objective
 from graphnas.dag import GraphError
 from graphnas.genotypes import genotype_to_dag, get_genotype, list_genotypes
+from graphnas.morph import output_difference, trained_like_state
 from graphnas.search import NASH, BayesianOptimization, RandomSearch, run
 from graphnas.search.nash import random_morphism
 
@@ -52,30 +51,6 @@ def makers() -> dict:
     return out
 
 
-def trained_state(dag, seed: int) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    with local_generator(g):
-        state = to_torch(dag, C_IN).state_dict()
-    for k, v in state.items():
-        if k.endswith("running_var"):
-            state[k] = torch.rand(v.shape, generator=g) + 0.5
-        elif k.endswith(("running_mean", "bias")) or (k.endswith("weight") and v.dim() == 1):
-            state[k] = torch.randn(v.shape, generator=g) * 0.5 + (1.0 if k.endswith("weight") else 0.0)
-    return state
-
-
-def outputs(dag, state, seed: int) -> list:
-    with local_generator(torch.Generator().manual_seed(0)):
-        gm = to_torch(dag, C_IN)
-    gm.load_state_dict(state, strict=True)
-    gm.eval()
-    g = torch.Generator().manual_seed(seed)
-    xs = [torch.randn(2, C_IN, 8, 8, generator=g) for _ in dag.inputs]
-    with torch.no_grad():
-        out = gm(*xs)
-    return list(out) if isinstance(out, tuple) else [out]
-
-
 def part1(args) -> None:
     mk = makers()
     names = list(mk)
@@ -89,13 +64,13 @@ def part1(args) -> None:
         name = names[i % len(names)]
         dag = mk[name](seed=i)
         i += 1
-        state = trained_state(dag, i)
+        state = trained_like_state(dag, i, C_IN)
         try:
             child, cstate, what = random_morphism(dag, state, rng, in_channels=C_IN, attempts=50)
         except GraphError:
             refused += 1  # no place in this graph where a morphism keeps the function (counted, not a pair)
             continue
-        diff = max((a - b).abs().max().item() for a, b in zip(outputs(dag, state, i), outputs(child, cstate, i)))
+        diff = output_difference(dag, state, child, cstate, in_channels=C_IN, seed=i)
         kind = what.split()[0]
         per_kind[kind][0] += 1
         per_kind[kind][1] = max(per_kind[kind][1], diff)
