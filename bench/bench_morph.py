@@ -102,7 +102,7 @@ def part2(args) -> None:
                 h = run(BayesianOptimization(space, initial=args.bo_initial, seed=seed), objective, n_evals)
             else:
                 with tempfile.TemporaryDirectory() as store:
-                    opt = NASH(space, store=store, children=args.children, epochs=args.child_epochs,
+                    opt = NASH(space, store=store, children=args.children, child_epochs=args.child_epochs,
                                root_epochs=args.epochs, C=args.channels, seed=seed)
                     h = run(opt, objective, 1 + n_children)
             spent = sum(e.cost for e in h.evaluations if e.cost is not None)

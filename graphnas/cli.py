@@ -590,6 +590,9 @@ def search(
                                                         "--out.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per process that trains (the "
                                                               "small networks train fastest on one).")] = 1,
+    early_stop: Annotated[float | None, typer.Option("--early-stop", min=0.0, max=1.0, help="digits: stop a "
+                          "training run when its learning curve gives it a probability below this of beating the "
+                          "best so far (graphnas.curves.EarlyStopping).")] = None,
 ) -> None:
     """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo.
 
@@ -623,8 +626,17 @@ def search(
                                                         opt_target, initial)
         space_params = _check_types("space", space, space_target, space_params)
         opt_params = _check_types("optimizer", optimizer, opt_target, opt_params)
-        objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space)
+        stopper = None
+        if early_stop is not None:
+            if not objective.startswith("digits"):
+                raise UserError(f"--early-stop stops training runs; objective {objective!r} trains nothing")
+            from graphnas.curves import EarlyStopping
+
+            stopper = EarlyStopping(delta=early_stop)
+        objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space, early_stopping=stopper)
         opt_params = _fidelity_levels(opt_target, opt_params, objective_fn, epochs)
+        if _takes(opt_target, "store") and "store" not in opt_params:  # NASH: weight files beside the journal
+            opt_params["store"] = str(out / "weights")
         space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
         opt = get_optimizer(optimizer, space_obj, seed=seed, **opt_params)
@@ -634,7 +646,7 @@ def search(
         raise UserError(_culprits(str(err).strip("'\""), {**space_params, **opt_params}) + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
                 "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
-                "budget": budget}
+                "budget": budget, **({} if early_stop is None else {"early_stop": early_stop})}
     try:  # resuming a journal of other settings would mix two searches
         prepare_output(out, settings, fresh=fresh)
     except ValueError as err:
@@ -702,16 +714,19 @@ def search(
     console.print(f"best value {best_value:.2f}; wrote {out}/{', '.join(wrote)}")
 
 
-def _fidelity_levels(opt_target: Any, opt_params: dict[str, Any], objective_fn: Any, epochs: int) -> dict[str, Any]:
-    """A multi-fidelity optimizer (it takes ``levels``) given none gets the objective's: the table's epochs
-    (12, 200), or for digits a ladder of epochs up to ``--epochs`` in steps of ``eta``."""
+def _takes(target: Any, name: str) -> bool:
     import inspect
 
     try:
-        takes = "levels" in inspect.signature(opt_target).parameters
+        return name in inspect.signature(target).parameters
     except (TypeError, ValueError):
-        takes = False
-    if not takes or "levels" in opt_params:
+        return False
+
+
+def _fidelity_levels(opt_target: Any, opt_params: dict[str, Any], objective_fn: Any, epochs: int) -> dict[str, Any]:
+    """A multi-fidelity optimizer (it takes ``levels``) given none gets the objective's: the table's epochs
+    (12, 200), or for digits a ladder of epochs up to ``--epochs`` in steps of ``eta``."""
+    if not _takes(opt_target, "levels") or "levels" in opt_params:
         return opt_params
     table_levels = getattr(objective_fn, "fidelity_metrics", None)
     if table_levels:

@@ -260,3 +260,13 @@ def test_cli_search_with_asha_on_the_packaged_table(capsys, tmp_path):
                                                                               for e in history.evaluations)
     top = [e.value for e in history.evaluations if e.fidelity["epochs"] == 200]
     assert summary["best_value"] == max(top)  # the best at 200 epochs, not a 12-epoch validation score
+
+
+def test_cli_early_stop_needs_a_training_objective(capsys, tmp_path):
+    from graphnas.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["search", "--objective", "nb201", "--optimizer", "random", "--early-stop", "0.1", "--budget", "2",
+              "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert done.value.code == 1 and "--early-stop" in err and "trains nothing" in err

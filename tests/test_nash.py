@@ -39,8 +39,8 @@ def test_random_morphisms_keep_the_function():
 
 def test_nash_climbs_from_inherited_weights(tmp_path):
     objective = get_objective("digits", max_train=64)
-    opt = get_optimizer("nash", NB201Space(), store=str(tmp_path / "w"), children=2, epochs=1, root_epochs=1,
-                        seed=0)
+    opt = get_optimizer("nash", NB201Space(), store=str(tmp_path / "w"), children=2, child_epochs=1,
+                        root_epochs=1, seed=0)
     assert isinstance(opt, NASH)
     h = run(opt, objective, budget=5)  # the root, then two generations of two children
     fids = [e.fidelity for e in h.evaluations]
@@ -55,7 +55,7 @@ def test_nash_climbs_from_inherited_weights(tmp_path):
     gen1 = h.evaluations[1:3]
     best = max(gen1, key=lambda e: e.value)
     assert opt.trajectory[1] == best.value
-    again = run(NASH(NB201Space(), store=str(tmp_path / "w2"), children=2, epochs=1, root_epochs=1, seed=0),
-                objective, budget=5)
+    again = run(NASH(NB201Space(), store=str(tmp_path / "w2"), children=2, child_epochs=1, root_epochs=1,
+                     seed=0), objective, budget=5)
     assert [e.dag.canonical_key() for e in again.evaluations] == [e.dag.canonical_key() for e in h.evaluations]
     assert [e.value for e in again.evaluations] == [e.value for e in h.evaluations]

@@ -4,7 +4,7 @@ weights and train briefly.
 Each generation makes ``children`` children of the current parent, each by ``morphs`` random morphisms of
 `graphnas.morph` (`deepen`, `widen`, `add_skip` at random places; a morphism refused at a place is
 drawn again), so a child computes its parent's function and starts training where the parent ended.
-When every child has been trained for ``epochs`` and scored, the best child becomes the parent of the
+When every child has been trained for ``child_epochs`` and scored, the best child becomes the parent of the
 next generation (hill climbing; NASH moves to the best child, even if it is worse than the parent).
 
 Weights travel through files in ``store`` (a folder): the optimiser writes each child's inherited
@@ -26,7 +26,7 @@ objective compiles as they are; the root is ``digits_network(cell, C=C)`` for a 
 >>> from graphnas.search import run
 >>> from graphnas.search.nash import NASH
 >>> store = tempfile.mkdtemp()
->>> opt = NASH(NB201Space(), store=store, children=2, epochs=1, root_epochs=1, seed=0)
+>>> opt = NASH(NB201Space(), store=store, children=2, child_epochs=1, root_epochs=1, seed=0)
 >>> history = run(opt, get_objective("digits", max_train=64), budget=3)
 >>> [e.fidelity["epochs"] for e in history.evaluations]
 [1, 1, 1]
@@ -123,7 +123,7 @@ class NASH(Optimizer):
         root: a whole digits network to start from (default ``digits_network(space.sample(seed), C=C)``).
         children: children per generation.
         morphs: morphisms applied to make each child.
-        epochs: training epochs of each child (from the inherited weights).
+        child_epochs: training epochs of each child (from the inherited weights).
         root_epochs: training epochs of the root (from scratch).
         max_params: children with more parameters are drawn again (None: no limit).
         C: the root network's channels.
@@ -131,10 +131,10 @@ class NASH(Optimizer):
     """
 
     def __init__(self, space: Any, *, store: str | os.PathLike = "nash_store", root: DAG | None = None,
-                 children: int = 4, morphs: int = 2, epochs: int = 2, root_epochs: int = 4,
+                 children: int = 4, morphs: int = 2, child_epochs: int = 2, root_epochs: int = 4,
                  max_params: int | None = 200_000, C: int = 8, seed: Any = 0) -> None:
         super().__init__(space, seed=seed)
-        for name, value in (("children", children), ("morphs", morphs), ("epochs", epochs),
+        for name, value in (("children", children), ("morphs", morphs), ("child_epochs", child_epochs),
                             ("root_epochs", root_epochs)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"NASH: {name} must be an integer >= 1, got {value!r}")
@@ -145,7 +145,8 @@ class NASH(Optimizer):
 
             root = digits_network(self._sample(), C=C)
         self.root = root
-        self.children, self.morphs, self.epochs, self.root_epochs = children, morphs, epochs, root_epochs
+        self.children, self.morphs = children, morphs
+        self.child_epochs, self.root_epochs = child_epochs, root_epochs
         self.max_params = max_params
         self.generation = 0
         self.parent: tuple[DAG, str, float] | None = None  # graph, trained weights file, value
@@ -199,7 +200,7 @@ class NASH(Optimizer):
             self._asked.add(key)
             init = self._file(key, "init")
             torch.save(st, init)
-            return Trial(dag, {"epochs": self.epochs, "init": init, "save": self._file(key, "trained")})
+            return Trial(dag, {"epochs": self.child_epochs, "init": init, "save": self._file(key, "trained")})
         raise GraphError(f"NASH: no new child within max_params={self.max_params} in {self.max_attempts} tries")
 
     def tell_trial(self, trial: Trial, value: float, evaluation: Evaluation | None = None) -> None:
