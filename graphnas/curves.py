@@ -139,8 +139,9 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
         target_epoch: the epoch to predict (e.g. the full training budget).
         epochs: the epochs of the observations (default 1, 2, ...).
         families: names from `FAMILIES` (default: all).
-        lower, upper: bounds of the value (e.g. 0 and 100 for an accuracy in percent); each family's
-            prediction is clipped to them.
+        lower: a lower bound of the value (e.g. 0 for an accuracy in percent); each family's prediction is
+            clipped to it.
+        upper: an upper bound of the value (e.g. 100 for an accuracy in percent), likewise.
 
     Raises:
         ValueError: a curve with NaNs or infs, naming the position; fewer points than the smallest
@@ -265,7 +266,8 @@ class EarlyStopping:
         delta: stop when P(final > incumbent) < ``delta``.
         min_points: epochs observed before the first decision (at least 4: the smallest family has 3 parameters).
         incumbent: the value to beat at the start (None: nothing is stopped until `update` sets one).
-        lower, upper: bounds of the value (0 and 100 for an accuracy in percent).
+        lower: lower bound of the value (0 for an accuracy in percent).
+        upper: upper bound of the value (100 for an accuracy in percent).
         mode: ``"max"`` (accuracy) or ``"min"`` (loss).
 
     **Example**

@@ -192,11 +192,11 @@ class SuccessiveHalving(MultiFidelityOptimizer):
     Each bracket starts ``n_initial`` new graphs at the lowest level; once every result of a rung is in,
     its best ``floor(n / eta)`` (at least one) go to the next level, up to the highest. Then a new
     bracket starts. It waits for a rung to complete (``ask_trials`` returns fewer trials meanwhile), so
-    with several workers some stand idle: `ASHA` does not wait.
+    with several workers some stand idle: `ASHA` does not wait. The other arguments are those of
+    `MultiFidelityOptimizer`.
 
     Args:
         n_initial: graphs per bracket at the lowest level (default ``eta ** (len(levels) - 1)``, rounded up).
-        (others: see `MultiFidelityOptimizer`)
     """
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
@@ -282,7 +282,7 @@ class Hyperband(SuccessiveHalving):
     graphs for fidelity. With ``s_max = len(levels) - 1`` the brackets ``s = s_max, ..., 0`` start
     ``ceil((s_max + 1) / (s + 1) * eta ** s)`` graphs at level ``s_max - s``, then repeat.
 
-    Args: see `SuccessiveHalving` (``n_initial`` unused).
+    It takes the arguments of `MultiFidelityOptimizer`.
     """
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
@@ -304,9 +304,8 @@ class ASHA(MultiFidelityOptimizer):
 
     Each ask looks at the rungs from the highest down: a graph in the best ``floor(n / eta)`` of the ``n``
     results its rung has so far, not yet promoted, goes to the next level; if there is none, a new graph
-    starts at the lowest level. No ask waits for a result, so every worker stays busy.
-
-    Args: see `MultiFidelityOptimizer`.
+    starts at the lowest level. No ask waits for a result, so every worker stays busy. It takes the arguments
+    of `MultiFidelityOptimizer`.
     """
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
@@ -385,15 +384,16 @@ class _ModelBased:
 
 @register_optimizer("bohb")
 class ModelBasedHyperband(_ModelBased, Hyperband):
-    """Hyperband whose new graphs the GNN surrogate proposes (BOHB-style, see the module).
+    """Hyperband whose new graphs the GNN surrogate proposes (BOHB-style, see the module). The other arguments
+    are those of `Hyperband`.
 
     Args:
-        surrogate, acquisition: as for `graphnas.search.BayesianOptimization` (default its GNN ensemble, EI).
+        surrogate: as for `graphnas.search.BayesianOptimization` (default its GNN ensemble).
+        acquisition: as for `graphnas.search.BayesianOptimization` (default expected improvement).
         min_points: results a level needs before the model is fitted on it (one number, or one per level).
         refit_every: fit again once this many new results arrived at the model's level.
         random_fraction: share of new graphs sampled at random (BOHB's default 1/3).
         batch: graphs the model proposes per prediction (the best ``batch`` by the acquisition), used in turn.
-        (others: see `Hyperband`)
     """
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
@@ -410,7 +410,7 @@ class ModelBasedHyperband(_ModelBased, Hyperband):
 
 @register_optimizer("mobster")
 class ModelBasedASHA(_ModelBased, ASHA):
-    """ASHA whose new graphs the GNN surrogate proposes (MOBSTER-style). Args: see `ModelBasedHyperband`."""
+    """ASHA whose new graphs the GNN surrogate proposes (MOBSTER-style); the arguments of `ModelBasedHyperband`."""
 
     def __init__(self, space: Any, *, resource: str = "epochs", levels: Sequence[float] = (12, 200),
                  eta: float = 3, fidelity: Mapping[str, Any] | None = None, surrogate: Any = None,
