@@ -603,6 +603,9 @@ def search(
                                                         "--out.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per process that trains (the "
                                                               "small networks train fastest on one).")] = 1,
+    early_stop: Annotated[float | None, typer.Option("--early-stop", min=0.0, max=1.0, help="digits: stop a "
+                          "training run when its learning curve gives it a probability below this of beating the "
+                          "best so far (graphnas.curves.EarlyStopping).")] = None,
 ) -> None:
     """Search a space for the best graph: graphnas search --space nb201 --objective digits --optimizer bo.
 
@@ -636,7 +639,17 @@ def search(
                                                         opt_target, initial)
         space_params = _check_types("space", space, space_target, space_params)
         opt_params = _check_types("optimizer", optimizer, opt_target, opt_params)
-        objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space)
+        stopper = None
+        if early_stop is not None:
+            if not objective.startswith("digits"):
+                raise UserError(f"--early-stop stops training runs; objective {objective!r} trains nothing")
+            from graphnas.curves import EarlyStopping
+
+            stopper = EarlyStopping(delta=early_stop)
+        objective_fn = get_objective(objective, epochs=epochs, seed=seed, space=space, early_stopping=stopper)
+        opt_params = _fidelity_levels(opt_target, opt_params, objective_fn, epochs)
+        if _takes(opt_target, "store") and "store" not in opt_params:  # NASH: weight files beside the journal
+            opt_params["store"] = str(out / "weights")
         space_obj = get_generator(space, **space_params)
         space_obj.sample(seed)  # a bad setting of the space fails here, in one line, not inside the search
         opt = get_optimizer(optimizer, space_obj, seed=seed, **opt_params)
@@ -646,7 +659,7 @@ def search(
         raise UserError(_culprits(str(err).strip("'\""), {**space_params, **opt_params}) + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
                 "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
-                "budget": budget}
+                "budget": budget, **({} if early_stop is None else {"early_stop": early_stop})}
     try:  # resuming a journal of other settings would mix two searches
         prepare_output(out, settings, fresh=fresh)
     except ValueError as err:
@@ -675,16 +688,24 @@ def search(
                 close()
     console = _console()
     console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
-    best = history.best_dag
+    best, best_value = history.best_dag, history.best_value
+    best_at = getattr(opt, "best_at", None)
+    if callable(best_at):  # multi-fidelity: the best at the highest fidelity, not a cheap low-fidelity score
+        top = best_at()
+        best, best_value = (None, math.nan) if top is None else top
     best_arch = None if best is None else arch_string(space_obj, best)
     summary = {"space": space, "space_params": space_params, "objective": objective, "optimizer": optimizer,
                "optimizer_params": opt_params, "budget": budget, "seed": seed,
-               "evaluations": len(history), "failed": len(history.failed),
-               "best_value": None if best is None else history.best_value,
+               "evaluations": len(history), "failed": len(history.failed), "stopped": len(history.stopped),
+               "cost": sum(e.cost for e in history.evaluations if e.cost is not None),
+               "best_value": None if best is None else best_value,
                "best_arch": best_arch, "best_dag": None if best is None else best.to_dict(),
                "best_so_far": [v if math.isfinite(v) else None for v in history.best_so_far]}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     if best is None:
+        if callable(best_at) and any(e.ok for e in history.evaluations):
+            raise UserError(f"no evaluation reached the highest fidelity yet; raise --budget (see "
+                            f"{out / 'journal.jsonl'})")
         first = history.failed[0].error if history.failed else "no evaluation"
         raise UserError(f"every evaluation failed (first error: {first}); see {out / 'journal.jsonl'}")
     best.save(str(out / "best.json"))
@@ -692,7 +713,7 @@ def search(
     from graphnas.converters.dot import render as draw
 
     try:
-        draw(best, out / "best.svg", title=f"best: {history.best_value:.2f}")
+        draw(best, out / "best.svg", title=f"best: {best_value:.2f}")
     except GraphvizNotFoundError as err:
         _console(stderr=True).print(f"[yellow]note[/yellow]: {err}")
     wrote = ["journal.jsonl", "best.json", "best.svg", "summary.json"]
@@ -703,7 +724,28 @@ def search(
         wrote.append("policy.png")
     if best_arch is not None:
         console.print(f"best: {best_arch}")
-    console.print(f"best value {history.best_value:.2f}; wrote {out}/{', '.join(wrote)}")
+    console.print(f"best value {best_value:.2f}; wrote {out}/{', '.join(wrote)}")
+
+
+def _takes(target: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _fidelity_levels(opt_target: Any, opt_params: dict[str, Any], objective_fn: Any, epochs: int) -> dict[str, Any]:
+    """A multi-fidelity optimizer (it takes ``levels``) given none gets the objective's: the table's epochs
+    (12, 200), or for digits a ladder of epochs up to ``--epochs`` in steps of ``eta``."""
+    if not _takes(opt_target, "levels") or "levels" in opt_params:
+        return opt_params
+    table_levels = getattr(objective_fn, "fidelity_metrics", None)
+    if table_levels:
+        return {**opt_params, "levels": sorted(table_levels)}
+    eta = float(opt_params.get("eta", 3))
+    return {**opt_params, "levels": sorted({max(1, round(epochs / eta ** k)) for k in range(3)})}
 
 
 def _use_threads(n: int) -> None:

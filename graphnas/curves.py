@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CurveFamily", "Extrapolation", "extrapolate", "should_stop"]
+__all__ = ["FAMILIES", "CurveFamily", "EarlyStopping", "Extrapolation", "extrapolate", "should_stop"]
 
 Array = np.ndarray
 
@@ -138,8 +139,9 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
         target_epoch: the epoch to predict (e.g. the full training budget).
         epochs: the epochs of the observations (default 1, 2, ...).
         families: names from `FAMILIES` (default: all).
-        lower, upper: bounds of the value (e.g. 0 and 100 for an accuracy in percent); each family's
-            prediction is clipped to them.
+        lower: a lower bound of the value (e.g. 0 for an accuracy in percent); each family's prediction is
+            clipped to it.
+        upper: an upper bound of the value (e.g. 100 for an accuracy in percent), likewise.
 
     Raises:
         ValueError: a curve with NaNs or infs, naming the position; fewer points than the smallest
@@ -247,3 +249,100 @@ def _flip_bounds(kwargs: dict[str, Any], sign: float) -> dict[str, Any]:
     out["lower"] = None if hi is None else -hi
     out["upper"] = None if lo is None else -lo
     return out
+
+
+class EarlyStopping:
+    """The `should_stop` rule as an ``on_epoch`` callback for a training loop, with the incumbent it compares to.
+
+    ``stopper.callback(target_epoch)`` returns ``on_epoch(epoch, value) -> bool``, the contract of
+    `graphnas.benchmarks.train_eval` (and of any training loop that adopts it): called after each epoch
+    with the validation value, it returns True to stop. From ``min_points`` observed epochs on (and only
+    once an incumbent exists) it extrapolates the curve to ``target_epoch`` and stops when the
+    probability of beating the incumbent is below ``delta``. The curve and the decision are kept on the
+    callback (``callback.curve``, ``callback.decision``) to be journalled. `update` raises the incumbent
+    after a completed run (thread-safe); in worker processes each process keeps its own incumbent.
+
+    Args:
+        delta: stop when P(final > incumbent) < ``delta``.
+        min_points: epochs observed before the first decision (at least 4: the smallest family has 3 parameters).
+        incumbent: the value to beat at the start (None: nothing is stopped until `update` sets one).
+        lower: lower bound of the value (0 for an accuracy in percent).
+        upper: upper bound of the value (100 for an accuracy in percent).
+        mode: ``"max"`` (accuracy) or ``"min"`` (loss).
+
+    **Example**
+
+    ```python
+    >>> stopper = EarlyStopping(delta=0.05, incumbent=95.0)
+    >>> cb = stopper.callback(target_epoch=100)
+    >>> [cb(e, 90 - 40 * e ** -0.8) for e in range(1, 6)]      # heads for 89, below 95: stopped
+    [False, False, False, False, True]
+    >>> cb.decision["stopped_at"]
+    5
+
+    ```
+    """
+
+    def __init__(self, delta: float = 0.05, *, min_points: int = 5, incumbent: float | None = None,
+                 lower: float | None = 0.0, upper: float | None = 100.0, mode: str = "max") -> None:
+        if not 0.0 < delta < 1.0:
+            raise ValueError(f"delta must be a probability in (0, 1), got {delta}")
+        if min_points < 4:
+            raise ValueError(f"min_points must be at least 4 (the smallest curve family has 3 parameters), "
+                             f"got {min_points}")
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        self.delta, self.min_points, self.lower, self.upper, self.mode = delta, min_points, lower, upper, mode
+        self.incumbent = incumbent
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EarlyStopping(delta={self.delta}, min_points={self.min_points}, incumbent={self.incumbent})"
+
+    def update(self, value: float) -> None:
+        """A run finished with ``value``: it becomes the incumbent if it beats it."""
+        if not math.isfinite(value):
+            return
+        with self._lock:
+            better = self.incumbent is None or (value > self.incumbent if self.mode == "max"
+                                                else value < self.incumbent)
+            if better:
+                self.incumbent = float(value)
+
+    def callback(self, target_epoch: int) -> _StopCallback:
+        """A fresh ``on_epoch(epoch, value) -> bool`` for one training run of ``target_epoch`` epochs."""
+        return _StopCallback(self, int(target_epoch))
+
+
+class _StopCallback:
+    """One run's callback: keeps the curve, decides after each epoch (see `EarlyStopping`)."""
+
+    def __init__(self, rule: EarlyStopping, target_epoch: int) -> None:
+        self.rule, self.target_epoch = rule, target_epoch
+        self.curve: list[float] = []
+        self.decision: dict[str, Any] = {"stopped_at": None, "prob_beat": None, "predicted": None,
+                                         "predicted_std": None, "incumbent": None}
+
+    def __call__(self, epoch: int, value: float) -> bool:
+        self.curve.append(float(value))
+        rule = self.rule
+        incumbent = rule.incumbent
+        if incumbent is None or len(self.curve) < rule.min_points or epoch >= self.target_epoch:
+            return False
+        sign = 1.0 if rule.mode == "max" else -1.0
+        bounds = _flip_bounds({"lower": rule.lower, "upper": rule.upper}, sign)
+        ext = extrapolate(sign * np.asarray(self.curve), self.target_epoch,
+                          epochs=np.arange(epoch - len(self.curve) + 1, epoch + 1, dtype=float), **bounds)
+        prob = ext.prob_above(sign * incumbent)
+        self.decision.update(prob_beat=prob, predicted=sign * ext.mean, predicted_std=ext.std, incumbent=incumbent)
+        if prob < rule.delta:
+            self.decision["stopped_at"] = epoch
+            return True
+        return False

@@ -47,7 +47,8 @@ from graphnas.converters.torch import Shape, to_torch
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, seed_int
 
-__all__ = ["deepen", "widen", "add_skip", "DEEPEN_OPS", "WIDEN_OPS", "NONNEGATIVE_OPS", "NodeRef"]
+__all__ = ["deepen", "widen", "add_skip", "DEEPEN_OPS", "WIDEN_OPS", "NONNEGATIVE_OPS", "NodeRef",
+           "output_difference", "trained_like_state"]
 
 #: A node of the top-level DAG (an int) or of a nested DAG (a path of ints).
 NodeRef = int | Sequence[int]
@@ -446,3 +447,46 @@ def widen(dag: DAG, state_dict: StateDict, node: NodeRef, *, width: int | None =
         nodes[d] = dn.replace(params=dparams)
     child = _ascend(dags, path, g.replace(nodes=nodes))
     return _finish(child, state, in_channels, lambda _gm: None)
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def trained_like_state(dag: DAG, seed: Seed = 0, in_channels: int | Sequence[int] = 3) -> dict[str, torch.Tensor]:
+    """A state_dict for ``to_torch(dag, in_channels)`` with random weights and BatchNorm statistics and affine
+    parameters far from their defaults, as after training: a hard case for checking that a morphism keeps
+    the function (a fresh BatchNorm would hide a wrong identity)."""
+    g = torch.Generator().manual_seed(seed_int(seed))
+    with local_generator(g):
+        state = to_torch(dag, in_channels).state_dict()
+    for k, v in state.items():
+        if k.endswith("running_var"):
+            state[k] = torch.rand(v.shape, generator=g) + 0.5
+        elif k.endswith(("running_mean", "bias")) or (k.endswith("weight") and v.dim() == 1):
+            state[k] = torch.randn(v.shape, generator=g) * 0.5 + (1.0 if k.endswith("weight") else 0.0)
+    return state
+
+
+def output_difference(parent: DAG, parent_state: StateDict, child: DAG, child_state: StateDict, *,
+                      in_channels: int = 3, size: int = 8, batch: int = 2, seed: Seed = 0) -> float:
+    """The largest absolute difference between the outputs of parent and child (compiled, eval mode, fp32) on
+    the same random input (``batch x in_channels x size x size`` per input), over all outputs.
+
+    Raises:
+        GraphError: the two have different numbers of outputs or output shapes.
+    """
+    outs = []
+    for dag, state in ((parent, parent_state), (child, child_state)):
+        gm = _compile(dag, in_channels)
+        gm.load_state_dict(state, strict=True)
+        gm.eval()
+        g = torch.Generator().manual_seed(seed_int(seed))
+        xs = [torch.randn(batch, in_channels, size, size, generator=g) for _ in dag.inputs]
+        with torch.no_grad():
+            out = gm(*xs)
+        outs.append(list(out) if isinstance(out, tuple) else [out])
+    a, b = outs
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        raise GraphError(f"parent and child outputs differ in number or shape: {[tuple(x.shape) for x in a]} vs "
+                         f"{[tuple(y.shape) for y in b]}")
+    return max(float((x - y).abs().max()) for x, y in zip(a, b))

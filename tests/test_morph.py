@@ -11,7 +11,7 @@ from graphnas import DAG, GraphError, Node, to_torch
 from graphnas import generators as gen
 from graphnas._torch_rng import local_generator
 from graphnas.genotypes import genotype_to_dag, get_genotype, list_genotypes
-from graphnas.morph import add_skip, deepen, widen
+from graphnas.morph import add_skip, deepen, output_difference, trained_like_state, widen
 
 C_IN = 4  # even: DARTS' FactorizedReduce needs it
 
@@ -32,36 +32,11 @@ GENERATORS = {
 
 def trained_state(dag: DAG, seed: int) -> dict[str, torch.Tensor]:
     """Random weights and BatchNorm statistics far from their defaults, as after training."""
-    g = torch.Generator().manual_seed(seed)
-    with local_generator(g):
-        gm = to_torch(dag, C_IN)
-    state = gm.state_dict()
-    for k, v in state.items():
-        if k.endswith("running_var"):
-            state[k] = torch.rand(v.shape, generator=g) + 0.5
-        elif k.endswith(("running_mean", "bias")) or (k.endswith("weight") and v.dim() == 1):
-            state[k] = torch.randn(v.shape, generator=g) * 0.5 + (1.0 if k.endswith("weight") else 0.0)
-    return state
-
-
-def outputs(dag: DAG, state: dict[str, torch.Tensor], seed: int) -> list[torch.Tensor]:
-    with local_generator(torch.Generator().manual_seed(0)):
-        gm = to_torch(dag, C_IN)
-    gm.load_state_dict(state, strict=True)
-    gm.eval()
-    g = torch.Generator().manual_seed(seed)
-    xs = [torch.randn(2, C_IN, 8, 8, generator=g) for _ in dag.inputs]
-    with torch.no_grad():
-        out = gm(*xs)
-    return list(out) if isinstance(out, tuple) else [out]
+    return trained_like_state(dag, seed, C_IN)
 
 
 def assert_same_function(parent, pstate, child, cstate):
-    a, b = outputs(parent, pstate, 1), outputs(child, cstate, 1)
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.shape == y.shape
-        assert (x - y).abs().max().item() <= 1e-5
+    assert output_difference(parent, pstate, child, cstate, in_channels=C_IN, seed=1) <= 1e-5
 
 
 def paths(dag: DAG, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:

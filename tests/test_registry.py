@@ -176,7 +176,8 @@ def test_get_optimizer_by_name_and_alias():
     from graphnas.search import BayesianOptimization, RandomSearch, RegularizedEvolution, get_optimizer, list_optimizers
 
     space = NB201Space()
-    assert list_optimizers() == ["bo", "random", "rea", "reinforce"]
+    assert list_optimizers() == ["asha", "bo", "bohb", "hyperband", "mobster", "nash", "random", "rea", "reinforce",
+                                 "sh"]
     assert type(get_optimizer("random", space, seed=1)) is RandomSearch
     rea = get_optimizer("rea", space, population=6, sample_size=2, seed=1)
     assert type(rea) is RegularizedEvolution and type(get_optimizer("evolution", space)) is RegularizedEvolution

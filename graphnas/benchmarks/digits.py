@@ -183,7 +183,7 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 
 def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-               max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+               max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
                ) -> dict[str, float]:
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
 
@@ -199,7 +199,9 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
     build and thread count (``torch.set_num_threads``, the caller's choice).
     ``max_train`` keeps only the first training images (for quick tests).
     ``on_epoch(epoch, val_accuracy)``, if given, is called after each epoch (1-based) with the validation
-    accuracy in percent: the learning curve (it does not change the training).
+    accuracy in percent: the learning curve. If it returns True, training stops after that epoch (early
+    stopping, e.g. `graphnas.curves.EarlyStopping`); the result then has ``"stopped": True`` and
+    ``"epochs_run"`` (the epochs trained), as it has whenever ``on_epoch`` is given.
 
     Raises:
         GraphError: the DAG cannot be compiled.
@@ -212,7 +214,7 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
 
 def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
                        batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-                       max_train: int | None = None, on_epoch: Callable[[int, float], None] | None = None
+                       max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
                        ) -> tuple[nn.Module, dict[str, float]]:
     """Like `train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     from graphnas._torch_rng import local_generator
@@ -245,13 +247,16 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
     run = train(model, (x_tr, y_tr), None, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                 seed=base, draws=init,
                 on_epoch=None if on_epoch is None else
-                (lambda e, _: on_epoch(e, accuracy(model, data.x_val, data.y_val))))
+                (lambda e, _: bool(on_epoch(e, accuracy(model, data.x_val, data.y_val)))))
     train_loss = run.last("train_loss")
     acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
-    return model, {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
-                   "seconds": seconds}
+    result = {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
+              "seconds": seconds}
+    if on_epoch is not None:
+        result.update(epochs_run=run.epochs, stopped=run.stopped_early)
+    return model, result
 
 
 def _draws_in_training(model: nn.Module) -> bool:

@@ -25,8 +25,17 @@ metric columns. Calling the table with a cell (a DAG from
 94.3733
 >>> NB201Table(metric="cifar10_test_acc_12ep").epochs       # a cheaper fidelity
 12
+>>> arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+>>> table(arch, fidelity={"epochs": 12})                # the 12-epoch validation accuracy, and its cost
+{'value': 84.746, 'cost': 12.0, 'epochs': 12, 'metric': 'cifar10_valid_acc_12ep'}
 
 ```
+
+**Fidelity.** ``table(cell, fidelity={"epochs": E})`` looks the cell up in the column of ``E`` training
+epochs (`NB201Table.fidelity_metrics`; the packaged table: 200 epochs the test accuracy, 12 epochs the
+*validation* accuracy, what a search may look at) and returns ``{"value", "cost", "epochs", "metric"}``,
+the cost in training epochs. Each fidelity is a separate training run in NAS-Bench-201 (its own
+learning-rate schedule), so a 200-epoch look-up costs 200 epochs whatever was looked up before.
 """
 
 from __future__ import annotations
@@ -117,6 +126,10 @@ class NB201Table:
         metric: which metric column to return. Default: for the packaged table
             ``"cifar10_test_acc"`` (200 epochs); for a file, its only column besides ``arch``.
             The packaged metrics are the keys of `PACKAGED_METRICS`.
+        fidelity_metrics: the column behind each fidelity ``{"epochs": E}``, as ``{E: column}``. Default:
+            for the packaged table ``{200: "cifar10_test_acc", 12: "cifar10_valid_acc_12ep"}`` (pass
+            ``{200: "cifar10_test_acc", 12: "cifar10_test_acc_12ep"}`` to look at 12-epoch test accuracy);
+            for a file, ``{epochs: metric}`` when `epochs` is known.
 
     Attributes:
         path: the file read, or ``None`` for the packaged table.
@@ -132,8 +145,11 @@ class NB201Table:
     """
 
     PACKAGED_METRICS = PACKAGED_METRICS
+    #: The packaged table's default column per fidelity (training epochs).
+    PACKAGED_FIDELITIES: dict[int, str] = {200: "cifar10_test_acc", 12: "cifar10_valid_acc_12ep"}
 
-    def __init__(self, path: str | os.PathLike | None = None, metric: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, metric: str | None = None,
+                 fidelity_metrics: dict[int, str] | None = None) -> None:
         if path is None:
             metric = PACKAGED_DEFAULT if metric is None else metric
             if metric not in PACKAGED_METRICS:
@@ -153,6 +169,19 @@ class NB201Table:
                     raise
                 raise ValueError(f"{self.path}: not a CSV table of NAS-Bench-201 cells: {err}") from None
         self._space: Any = None
+        if fidelity_metrics is None:
+            own = self.epochs
+            fidelity_metrics = (dict(self.PACKAGED_FIDELITIES) if self.path is None
+                                else {} if own is None else {own: self.metric})
+        for epochs, column in fidelity_metrics.items():
+            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+                raise ValueError(f"fidelity_metrics: the fidelities are training epochs (integers >= 1), "
+                                 f"got {epochs!r}")
+            if column not in self.metrics:
+                raise ValueError(f"fidelity_metrics: {self._name} has no metric column {column!r} (for "
+                                 f"{epochs} epochs); the columns are {self.metrics}")
+        self.fidelity_metrics: dict[int, str] = dict(sorted(fidelity_metrics.items()))
+        self._columns: dict[str, dict[str, float]] = {self.metric: self._table}
 
     @property
     def epochs(self) -> int | None:
@@ -174,12 +203,15 @@ class NB201Table:
     def __getstate__(self) -> dict[str, Any]:
         # the packaged table travels to worker processes as its metric name and is read there once
         table = None if self.path is None else self._table
-        return {"path": self.path, "metric": self.metric, "metrics": self.metrics, "_table": table}
+        return {"path": self.path, "metric": self.metric, "metrics": self.metrics, "_table": table,
+                "fidelity_metrics": self.fidelity_metrics}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = {"fidelity_metrics": {}, **state}
         self.__dict__.update(state, _space=None)
         if self._table is None:
             self._table = _packaged(self.metric)[1]
+        self._columns = {self.metric: self._table}
 
     def __len__(self) -> int:
         return len(self._table)
@@ -199,14 +231,52 @@ class NB201Table:
             cell = self.space.from_string(cell.strip())
         return self.space.to_string(cell)
 
-    def __call__(self, cell: DAG | str) -> float:
-        """The metric of ``cell``; LookupError naming the arch if the table does not hold it."""
+    def __call__(self, cell: DAG | str, fidelity: dict[str, Any] | None = None) -> Any:
+        """The metric of ``cell`` (a float); with ``fidelity={"epochs": E}`` the result mapping
+        ``{"value", "cost", "epochs", "metric"}`` of the column for ``E`` epochs (see the module).
+
+        Raises:
+            LookupError: the table does not hold the cell (naming the arch).
+            ValueError: a fidelity the table does not have (naming it and listing those it has).
+        """
         arch = self.arch(cell)
+        if fidelity is None:
+            return self._lookup(self.metric, self._table, arch)
+        epochs = self.check_fidelity(fidelity)
+        column = self.fidelity_metrics[epochs]
+        values = self._column(column)
+        return {"value": self._lookup(column, values, arch), "cost": float(epochs), "epochs": epochs,
+                "metric": column}
+
+    def check_fidelity(self, fidelity: dict[str, Any]) -> int:
+        """The training epochs of ``fidelity`` (``{"epochs": E}``), or ValueError naming what the table lacks."""
+        have = ", ".join(map(str, self.fidelity_metrics)) or "none (pass fidelity_metrics)"
+        if not isinstance(fidelity, dict):
+            raise ValueError(f"a fidelity is a mapping such as {{'epochs': 12}}, got {fidelity!r}")
+        other = sorted(set(fidelity) - {"epochs"})
+        if other:
+            raise ValueError(f"{self._name} does not support fidelity {', '.join(map(repr, other))}: its only "
+                             f"fidelity is 'epochs' (training epochs: {have})")
+        epochs = fidelity.get("epochs")
+        if epochs not in self.fidelity_metrics:
+            raise ValueError(f"{self._name} has no fidelity epochs={epochs!r}; it has epochs {have}")
+        return int(epochs)
+
+    def _column(self, column: str) -> dict[str, float]:
+        if column not in self._columns:
+            if self.path is None:
+                self._columns[column] = _packaged(column)[1]
+            else:
+                with _open_text(self.path) as fh:
+                    self._columns[column] = _parse(fh, self.path, column)[2]
+        return self._columns[column]
+
+    def _lookup(self, column: str, values: dict[str, float], arch: str) -> float:
         try:
-            return self._table[arch]
+            return values[arch]
         except KeyError:
-            raise LookupError(f"architecture {arch!r} is not in {self._name} ({len(self)} cells, metric "
-                              f"{self.metric!r})") from None
+            raise LookupError(f"architecture {arch!r} is not in {self._name} ({len(values)} cells, metric "
+                              f"{column!r})") from None
 
     def items(self) -> Iterator[tuple[str, float]]:
         """``(arch string, value)`` pairs in file order (the packaged table: NAS-Bench-201's index order)."""

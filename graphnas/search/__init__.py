@@ -21,7 +21,9 @@ from graphnas.search.base import Optimizer, Space
 from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
 from graphnas.search.executors import EXECUTORS, RayExecutor, make_executor
-from graphnas.search.loop import Evaluation, History, read_journal, run
+from graphnas.search.loop import Evaluation, History, Trial, read_journal, run
+from graphnas.search.multifidelity import ASHA, Hyperband, ModelBasedASHA, ModelBasedHyperband, SuccessiveHalving
+from graphnas.search.nash import NASH
 from graphnas.search.random_search import RandomSearch
 from graphnas.search.registry import (
     OPTIMIZERS,
@@ -32,7 +34,8 @@ from graphnas.search.registry import (
 )
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["EXECUTORS", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer",
-           "RandomSearch", "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "get_acquisition",
-           "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers", "make_executor",
-           "read_journal", "register_acquisition", "register_optimizer", "run"]
+__all__ = ["ASHA", "EXECUTORS", "NASH", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation",
+           "History", "Hyperband", "ModelBasedASHA", "ModelBasedHyperband", "Optimizer", "RandomSearch",
+           "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "SuccessiveHalving", "Trial",
+           "get_acquisition", "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers",
+           "make_executor", "read_journal", "register_acquisition", "register_optimizer", "run"]

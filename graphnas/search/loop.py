@@ -21,8 +21,13 @@ Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2
 
 ``arch`` is the space's string for the graph (present when the optimiser's space has
 ``to_string``, e.g. NAS-Bench-201's arch strings); ``dag`` is what is read back. Version 1
-journals (no ``arch``) are read as well. ``index`` is the evaluation's place in the ask order: with an
-executor, results are written as they arrive, so lines may be out of order; reading sorts them.
+journals (no ``arch``) are read as well. An evaluation at a fidelity (a multi-fidelity optimiser's
+`Trial`, see docs/multifidelity.md) adds ``"fidelity": {"epochs": 12}``; an objective that reports
+its cost adds ``"cost": 12.0`` (in training epochs); both are read back on resume. ``status`` is
+``"ok"``, ``"failed"`` or ``"stopped"`` (stopped early by the objective, e.g. a learning curve judged
+hopeless: neither a failure nor a final result; its value is ``null``). ``index`` is the evaluation's
+place in the ask order: with an executor, results are written as they arrive, so lines may be out of
+order; reading sorts them.
 """
 
 from __future__ import annotations
@@ -39,13 +44,28 @@ from typing import Any
 
 from graphnas.dag import DAG
 
-__all__ = ["Evaluation", "History", "run", "read_journal"]
+__all__ = ["Evaluation", "History", "Trial", "run", "read_journal"]
 
 log = logging.getLogger(__name__)
 
 _JOURNAL_FORMAT = "graphnas.journal"
 _JOURNAL_VERSION = 2
 _JOURNAL_VERSIONS_READ = (1, 2)
+_STATUSES = ("ok", "failed", "stopped")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What a multi-fidelity optimiser asks for: a graph and the fidelity to evaluate it at.
+
+    An optimiser with ``ask_trials(n) -> list[Trial]`` and ``tell_trial(trial, value, evaluation)`` gets
+    its graphs evaluated as ``objective(dag, fidelity=trial.fidelity)`` by `run`, and each result told back
+    with its trial (``fidelity=None`` calls ``objective(dag)``). Optimisers without these methods are driven
+    by ``ask``/``tell`` as before.
+    """
+
+    dag: DAG
+    fidelity: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +75,11 @@ class Evaluation:
     dag: DAG
     value: float
     seconds: float
-    status: str = "ok"  # "ok" or "failed"
+    status: str = "ok"  # "ok", "failed" or "stopped" (early, by the objective)
     error: str | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    fidelity: Mapping[str, Any] | None = None  # None: the objective's own (full) fidelity
+    cost: float | None = None  # as the objective reports it (training epochs for the packaged ones)
 
     @property
     def ok(self) -> bool:
@@ -70,14 +92,18 @@ class Evaluation:
             doc["arch"] = arch
         doc.update({"value": self.value if self.ok else None, "seconds": self.seconds, "status": self.status,
                     "error": self.error, "info": dict(self.info)})
+        if self.fidelity is not None:
+            doc["fidelity"] = dict(self.fidelity)
+        if self.cost is not None:
+            doc["cost"] = self.cost
         return doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Evaluation:
         """Read one journal line; a missing or malformed field raises KeyError, TypeError or ValueError."""
         status = doc.get("status", "ok")
-        if status not in ("ok", "failed"):
-            raise ValueError(f"status must be 'ok' or 'failed', got {status!r}")
+        if status not in _STATUSES:
+            raise ValueError(f"status must be one of {', '.join(map(repr, _STATUSES))}, got {status!r}")
         value = doc.get("value")
         if status == "ok" or value is not None:
             value = _number(value, "value")
@@ -89,8 +115,12 @@ class Evaluation:
             raise TypeError(f"error must be a string or null, got {error!r}")
         if not isinstance(info, dict):
             raise TypeError(f"info must be an object, got {info!r}")
+        fidelity, cost = doc.get("fidelity"), doc.get("cost")
+        if fidelity is not None and not isinstance(fidelity, dict):
+            raise TypeError(f"fidelity must be an object or null, got {fidelity!r}")
         return cls(dag=DAG.from_dict(doc["dag"]), value=float("nan") if value is None else value,
-                   seconds=seconds, status=status, error=error, info=dict(info))
+                   seconds=seconds, status=status, error=error, info=dict(info), fidelity=fidelity,
+                   cost=None if cost is None else _number(cost, "cost"))
 
 
 class History:
@@ -227,7 +257,12 @@ class History:
 
     @property
     def failed(self) -> list[Evaluation]:
-        return [e for e in self.evaluations if not e.ok]
+        return [e for e in self.evaluations if e.status == "failed"]
+
+    @property
+    def stopped(self) -> list[Evaluation]:
+        """Evaluations the objective stopped early (status ``"stopped"``): neither failures nor results."""
+        return [e for e in self.evaluations if e.status == "stopped"]
 
     @property
     def best(self) -> Evaluation | None:
@@ -321,24 +356,74 @@ def arch_string(space: Any, dag: DAG) -> str | None:
         return None
 
 
+class _AtFidelity:
+    """``objective`` called at one fidelity: ``objective(dag, fidelity=fidelity)`` (picklable for workers)."""
+
+    def __init__(self, objective: Callable[..., Any], fidelity: Mapping[str, Any]) -> None:
+        self.objective, self.fidelity = objective, dict(fidelity)
+
+    def __call__(self, dag: DAG) -> Any:
+        return self.objective(dag, fidelity=self.fidelity)
+
+
+def _at(objective: Callable[..., Any], fidelity: Mapping[str, Any] | None) -> Callable[[DAG], Any]:
+    return objective if fidelity is None else _AtFidelity(objective, fidelity)
+
+
 def _evaluate(objective: Callable[[DAG], Any], dag: DAG) -> Evaluation:
-    """Call the objective and turn whatever happens into an `Evaluation` (runs in the worker)."""
+    """Call the objective and turn whatever happens into an `Evaluation` (runs in the worker).
+
+    A result mapping may carry ``"cost"`` (a number) and ``"status": "stopped"`` (stopped early: kept, not failed).
+    """
     start = time.perf_counter()
     info: dict[str, Any] = {}
+    fidelity = objective.fidelity if isinstance(objective, _AtFidelity) else None
+    cost: float | None = None
+    status = "ok"
     try:
         result = objective(dag)
         if isinstance(result, Mapping):
             if "value" not in result:
                 raise ValueError("the objective returned a mapping without a 'value' key")
-            info = {k: v for k, v in result.items() if k != "value" and _jsonable(v)}
+            info = {k: v for k, v in result.items() if k not in ("value", "cost", "status") and _jsonable(v)}
+            if result.get("cost") is not None:
+                cost = _number(result["cost"], "the objective's cost")
+            status = result.get("status", "ok")
+            if status not in ("ok", "stopped"):
+                raise ValueError(f"the objective returned status {status!r}; it may say 'ok' or 'stopped'")
             result = result["value"]
         value = float(result)
     except Exception as err:  # noqa: BLE001 - a failing objective is recorded, not fatal
-        return Evaluation(dag, float("nan"), time.perf_counter() - start, "failed", f"{type(err).__name__}: {err}")
+        return Evaluation(dag, float("nan"), time.perf_counter() - start, "failed", f"{type(err).__name__}: {err}",
+                          fidelity=fidelity, cost=cost)
     seconds = time.perf_counter() - start
+    if status == "stopped":
+        return Evaluation(dag, float("nan"), seconds, "stopped", None, info, fidelity, cost)
     if not math.isfinite(value):
-        return Evaluation(dag, float("nan"), seconds, "failed", f"the objective returned {value}", info)
-    return Evaluation(dag, value, seconds, "ok", None, info)
+        return Evaluation(dag, float("nan"), seconds, "failed", f"the objective returned {value}", info, fidelity,
+                          cost)
+    return Evaluation(dag, value, seconds, "ok", None, info, fidelity, cost)
+
+
+def _ask(optimizer: Any, n: int) -> list[Trial]:
+    """``n`` trials from an optimiser: its ``ask_trials`` where it has one, else its graphs at no fidelity."""
+    ask_trials = getattr(optimizer, "ask_trials", None)
+    if callable(ask_trials):
+        return list(ask_trials(n))
+    return [Trial(dag) for dag in optimizer.ask(n)]
+
+
+def _tell(optimizer: Any, e: Evaluation) -> None:
+    """Tell ``optimizer`` an evaluation: with its trial where it has ``tell_trial``, else ``tell(dag, value)``."""
+    tell_trial = getattr(optimizer, "tell_trial", None)
+    if callable(tell_trial):
+        tell_trial(Trial(e.dag, e.fidelity), e.value, e)
+        return
+    if e.fidelity is not None:
+        raise ValueError(f"an evaluation at fidelity {dict(e.fidelity)} cannot be told to {type(optimizer).__name__}, "
+                         "which takes no fidelities (it has no tell_trial); resume the journal with the "
+                         "multi-fidelity optimiser that wrote it, or start a new journal")
+    optimizer.tell(e.dag, e.value)
 
 
 def _jsonable(v: Any) -> bool:
@@ -428,7 +513,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 history = History([e for _, e in indexed])
                 next_index = indexed[-1][0] + 1 if indexed else 0
                 for e in history.evaluations:
-                    optimizer.tell(e.dag, e.value)
+                    _tell(optimizer, e)
                 log.info("resumed %d evaluations from %s", len(history), path)
                 _repair_tail(path)
                 fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
@@ -480,6 +565,7 @@ class _Task:
     suspected: bool = False  # was in a pool that broke under several evaluations: runs again, alone
     private: cf.Executor | None = None  # the one-worker pool a suspect runs in
     result: Evaluation | None = None  # arrived (and journalled) but not yet told, in ordered mode
+    fidelity: Mapping[str, Any] | None = None  # the trial's fidelity (None: the objective's own)
 
 
 # Exceptions (by class name, to need neither Ray nor Dask) that mean the infrastructure failed, not the objective.
@@ -598,17 +684,17 @@ class _Loop:
 
     def tell(self, e: Evaluation) -> None:
         self.history.evaluations.append(e)
-        self.optimizer.tell(e.dag, e.value)
+        _tell(self.optimizer, e)
         if self.progress is not None:
             self.progress(self.history, e)
 
     def serial(self, budget: int) -> None:
         while len(self.history) < budget:
-            asked = self.optimizer.ask(1)
+            asked = _ask(self.optimizer, 1)
             if not asked:
                 log.warning("the optimiser proposed nothing new; stopping after %d evaluations", len(self.history))
                 break
-            e = _evaluate(self.objective, asked[0])
+            e = _evaluate(_at(self.objective, asked[0].fidelity), asked[0].dag)
             self.write(self.next_index, e)
             self.next_index += 1
             self.tell(e)
@@ -619,7 +705,7 @@ class _Loop:
 
         def submit(task: _Task) -> None:
             try:
-                engine.submit(self.objective, task, timeout)
+                engine.submit(_at(self.objective, task.fidelity), task, timeout)
             except Exception as err:  # noqa: BLE001 - an engine that cannot take work fails the evaluation
                 finish(task, Evaluation(task.dag, float("nan"), 0.0, "failed",
                                         f"could not submit: {type(err).__name__}: {err}"))
@@ -627,6 +713,8 @@ class _Loop:
         def finish(task: _Task, e: Evaluation) -> None:
             if task.retries:
                 e = replace(e, info={**e.info, "retries": task.retries})
+            if e.fidelity is None and task.fidelity is not None:  # failed in the engine, not in _evaluate
+                e = replace(e, fidelity=task.fidelity)
             task.result, task.future = e, None
             if task.private is not None:  # a suspect's own pool has done its one job
                 task.private.shutdown(wait=False)
@@ -636,8 +724,8 @@ class _Loop:
         def fill() -> None:
             want = min(slots - len(pending), budget - len(self.history) - len(pending))
             if want > 0:
-                for dag in self.optimizer.ask(want):
-                    task = _Task(dag, self.next_index)
+                for trial in _ask(self.optimizer, want):
+                    task = _Task(trial.dag, self.next_index, fidelity=trial.fidelity)
                     self.next_index += 1
                     pending.append(task)
                     submit(task)
@@ -703,7 +791,7 @@ class _Loop:
                     # A pool breaks for all its evaluations at once and does not say whose worker died: each
                     # runs once more, free and alone; the one that kills its worker breaks its own pool then.
                     task.suspected = True
-                    engine.isolate(self.objective, task, timeout)
+                    engine.isolate(_at(self.objective, task.fidelity), task, timeout)
                     return
             reason = f"{type(err).__name__}: {err}".strip()
             if infra:

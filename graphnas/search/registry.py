@@ -20,7 +20,8 @@ own defaults. Adding one is one decorator:
 
 Built in: ``random`` (`graphnas.search.RandomSearch`), ``rea`` or ``evolution``
 (`graphnas.search.RegularizedEvolution`), ``bo`` or ``bayesian``
-(`graphnas.search.BayesianOptimization`). An unknown name raises
+(`graphnas.search.BayesianOptimization`), the multi-fidelity ``sh``, ``hyperband``, ``asha``, ``bohb`` and
+``mobster`` (`graphnas.search.multifidelity`). An unknown name raises
 `graphnas.UnknownNameError` with the closest names.
 """
 
@@ -38,7 +39,7 @@ T = TypeVar("T")
 
 #: Modules whose ``@register_optimizer`` decorators fill the registry (imported on first look-up).
 BUILTIN_MODULES = ("graphnas.search.random_search", "graphnas.search.evolution", "graphnas.search.bayesian",
-                   "graphnas.search.reinforce")
+                   "graphnas.search.reinforce", "graphnas.search.multifidelity", "graphnas.search.nash")
 
 
 def _load_builtins() -> None:

@@ -1,0 +1,142 @@
+"""Learning-curve extrapolation on real digits training curves, and a digits search with early stopping.
+
+Part 1 trains ``--curves`` small cells (NB201, NB101 and RandWire spaces, in turn) for ``--epochs``
+epochs each on digits (``C=--channels``, the first ``--max-train`` training images) and records each
+validation-accuracy curve (cached in ``--cache``, JSON lines, reused on the next run). From the first
+10% / 25% / 50% of each curve it predicts the final accuracy with `graphnas.curves.extrapolate` and
+reports the Spearman rank correlation with the true final accuracy and the mean absolute error,
+beside the last-observed-value baseline.
+
+Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
+without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
+either way (random search does not look at the results), so the difference is what stopping costs and
+saves: training epochs spent and the best accuracy found.
+
+    python bench/bench_curves.py                       # 100 curves of 24 epochs, then 5 search seeds
+    python bench/bench_curves.py --part 1 --curves 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from graphnas.benchmarks import train_eval
+from graphnas.benchmarks.objectives import get_objective
+from graphnas.curves import EarlyStopping, extrapolate
+from graphnas.generators import get_generator
+from graphnas.search import RandomSearch, run
+
+SPACES = {"nb201": {}, "nb101": {}, "randwire": {"n": 6}}
+FRACTIONS = (0.10, 0.25, 0.50)
+
+
+def curves(args) -> list[dict]:
+    cached: list[dict] = []
+    if os.path.exists(args.cache):
+        with open(args.cache, encoding="utf-8") as fh:
+            cached = [json.loads(line) for line in fh if line.strip()]
+    cached = [c for c in cached if len(c["curve"]) == args.epochs and c["channels"] == args.channels
+              and c["max_train"] == args.max_train]
+    spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}
+    names = list(spaces)
+    start = time.perf_counter()
+    for i in range(len(cached), args.curves):
+        name = names[i % len(names)]
+        cell = spaces[name].sample(1000 + i)
+        curve: list[float] = []
+        train_eval(cell, epochs=args.epochs, seed=i, C=args.channels, max_train=args.max_train,
+                   on_epoch=lambda e, acc, _c=curve: _c.append(acc))
+        rec = {"space": name, "seed": i, "channels": args.channels, "max_train": args.max_train, "curve": curve}
+        with open(args.cache, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        cached.append(rec)
+        if i % 10 == 0:
+            print(f"curve {i}: {name}, final {curve[-1]:.1f}% ({time.perf_counter() - start:.0f} s)", flush=True)
+    return cached[: args.curves]
+
+
+def part1(args) -> None:
+    data = curves(args)
+    finals = np.array([c["curve"][-1] for c in data])
+    print(f"\n{len(data)} curves of {args.epochs} epochs ({', '.join(sorted({c['space'] for c in data}))}); "
+          f"final accuracy {finals.min():.1f}..{finals.max():.1f}%, mean {finals.mean():.1f}%")
+    print("| observed | points | Spearman: extrapolated | Spearman: last value | MAE: extrapolated | MAE: last value "
+          "| fits failed (last value used) | s per curve |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for f in FRACTIONS:
+        k = max(3, int(round(f * args.epochs)))
+        pred, last, failed, t = [], [], 0, time.perf_counter()
+        for c in data:
+            ext = extrapolate(c["curve"][:k], args.epochs, lower=0.0, upper=100.0)
+            failed += not ext.weights
+            pred.append(ext.mean)
+            last.append(c["curve"][k - 1])
+        secs = (time.perf_counter() - t) / len(data)
+        pred_a, last_a = np.array(pred), np.array(last)
+        print(f"| first {f:.0%} | {k} | {spearmanr(pred_a, finals)[0]:.3f} | {spearmanr(last_a, finals)[0]:.3f} | "
+              f"{np.abs(pred_a - finals).mean():.2f} | {np.abs(last_a - finals).mean():.2f} | {failed} | {secs:.3f} |")
+
+
+def part2(args) -> None:
+    space = get_generator("nb201")
+    rows = []
+    for seed in range(args.seeds):
+        for stop in (False, True):
+            stopper = EarlyStopping(delta=args.delta, min_points=args.min_points) if stop else None
+            objective = get_objective("digits", epochs=args.search_epochs, seed=seed, C=args.channels,
+                                      max_train=args.max_train, early_stopping=stopper)
+            t = time.perf_counter()
+            h = run(RandomSearch(space, seed=seed), objective, args.search_evals)
+            spent = sum(e.cost for e in h.evaluations if e.cost is not None)
+            rows.append({"seed": seed, "stop": stop, "epochs": spent, "best": h.best_value,
+                         "stopped": len(h.stopped), "seconds": time.perf_counter() - t})
+            print(f"seed {seed} early stopping={stop}: best {h.best_value:.2f}%, {spent:.0f} epochs, "
+                  f"{len(h.stopped)} stopped, {rows[-1]['seconds']:.0f} s", flush=True)
+    print(f"\nrandom search, {args.search_evals} cells x {args.search_epochs} epochs, {args.seeds} seeds, "
+          f"delta={args.delta}")
+    print("| | epochs spent (mean) | best accuracy % (mean ± std) | runs stopped (mean) | same best as without |")
+    print("|---|---:|---:|---:|---:|")
+    for stop in (False, True):
+        rs = [r for r in rows if r["stop"] == stop]
+        same = sum(r["best"] == o["best"] for r, o in zip(rs, [r for r in rows if not r["stop"]]))
+        bests = [r["best"] for r in rs]
+        print(f"| {'with' if stop else 'without'} early stopping | {statistics.mean(r['epochs'] for r in rs):.1f} | "
+              f"{statistics.mean(bests):.2f} ± {statistics.stdev(bests) if len(bests) > 1 else 0:.2f} | "
+              f"{statistics.mean(r['stopped'] for r in rs):.1f} | {same}/{len(rs)} |")
+    base = statistics.mean(r["epochs"] for r in rows if not r["stop"])
+    saved = 1 - statistics.mean(r["epochs"] for r in rows if r["stop"]) / base
+    print(f"epochs saved: {saved:.1%}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=("1", "2", "all"), default="all")
+    ap.add_argument("--curves", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--channels", type=int, default=4)
+    ap.add_argument("--max-train", type=int, default=300)
+    ap.add_argument("--cache", default="bench/curves_digits.jsonl")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--search-evals", type=int, default=10)
+    ap.add_argument("--search-epochs", type=int, default=12)
+    ap.add_argument("--delta", type=float, default=0.05)
+    ap.add_argument("--min-points", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    if args.part in ("1", "all"):
+        part1(args)
+    if args.part in ("2", "all"):
+        part2(args)
+
+
+
+if __name__ == "__main__":
+    main()

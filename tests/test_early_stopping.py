@@ -1,0 +1,79 @@
+"""Early stopping plugged into training: the on_epoch contract, EarlyStopping's decisions, and how the search
+records a stopped evaluation (status "stopped": neither failed nor a result), with its curve and decision."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from graphnas.benchmarks import train_eval
+from graphnas.benchmarks.objectives import get_objective
+from graphnas.curves import EarlyStopping
+from graphnas.generators import NB201Space
+from graphnas.search import RandomSearch, read_journal, run
+
+CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+def test_on_epoch_returning_true_stops_training():
+    seen = []
+
+    def stop_after_two(epoch, acc):
+        seen.append((epoch, acc))
+        return epoch == 2
+
+    r = train_eval(NB201Space().from_string(CELL), epochs=5, max_train=128, seed=0, on_epoch=stop_after_two)
+    assert [e for e, _ in seen] == [1, 2] and r["epochs_run"] == 2 and r["stopped"]
+    assert r["value"] == pytest.approx(seen[-1][1])
+    r = train_eval(NB201Space().from_string(CELL), epochs=2, max_train=128, seed=0, on_epoch=lambda e, a: None)
+    assert r["epochs_run"] == 2 and not r["stopped"]
+
+
+def test_early_stopping_decides_on_the_extrapolated_curve():
+    hopeless = [90 - 40 * e ** -0.8 for e in range(1, 21)]
+    rising = [99 - 60 * e ** -1.0 for e in range(1, 21)]
+    stopper = EarlyStopping(delta=0.05, incumbent=95.0)
+    cb = stopper.callback(100)
+    assert not any(cb(e, v) for e, v in enumerate(hopeless[:4], start=1))  # min_points=5: no decision before
+    assert cb(5, hopeless[4])
+    assert cb.decision["stopped_at"] == 5 and cb.decision["prob_beat"] < 0.05 and cb.decision["predicted"] < 95
+    cb = stopper.callback(100)
+    assert not any(cb(e, v) for e, v in enumerate(rising, start=1))
+    assert cb.decision["stopped_at"] is None and cb.decision["prob_beat"] > 0.05
+    # without an incumbent nothing is stopped; update() sets it, and only raises it
+    free = EarlyStopping()
+    cb = free.callback(100)
+    assert not any(cb(e, v) for e, v in enumerate(hopeless, start=1))
+    free.update(80.0)
+    free.update(70.0)
+    free.update(float("nan"))
+    assert free.incumbent == 80.0
+
+
+def test_bad_curves_and_settings_raise_clear_errors():
+    cb = EarlyStopping(incumbent=95.0).callback(50)
+    for e, v in enumerate([10.0, 20.0, float("nan"), 40.0], start=1):
+        cb(e, v)
+    with pytest.raises(ValueError, match="non-finite value .* position 2"):
+        cb(5, 50.0)
+    with pytest.raises(ValueError, match="min_points must be at least 4"):
+        EarlyStopping(min_points=2)
+    with pytest.raises(ValueError, match="delta"):
+        EarlyStopping(delta=1.5)
+
+
+def test_a_search_records_stopped_evaluations_as_such(tmp_path):
+    stopper = EarlyStopping(delta=0.2, min_points=4, incumbent=99.5)  # nothing on 64 images reaches 99.5 %
+    objective = get_objective("digits", epochs=7, max_train=64, early_stopping=stopper)
+    journal = tmp_path / "j.jsonl"
+    h = run(RandomSearch(NB201Space(), seed=0), objective, budget=2, journal=journal)
+    assert [e.status for e in h.evaluations] == ["stopped", "stopped"]
+    assert h.failed == [] and len(h.stopped) == 2 and h.best is None and math.isnan(h.best_value)
+    e = h.evaluations[0]
+    assert e.cost == e.info["decision"]["stopped_at"] < 7 and len(e.info["curve"]) == e.cost
+    line = json.loads(journal.read_text().splitlines()[1])
+    assert line["status"] == "stopped" and line["value"] is None and line["info"]["decision"]["stopped_at"]
+    back = read_journal(journal)
+    assert [x.status for x in back.evaluations] == ["stopped", "stopped"] and back.evaluations[0].cost == e.cost
