@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["EXECUTORS", "RayExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "DaskExecutor", "RayExecutor", "make_executor"]
 
 EXECUTORS = ("thread", "process", "ray", "dask")
 
@@ -112,6 +112,85 @@ class RayExecutor(cf.Executor):
             self._owns = False
 
 
+class DaskExecutor(cf.Executor):
+    """Dask's ``Client.get_executor(pure=False)``, plus `kill`: what ``run``'s ``timeout`` uses to free a worker.
+
+    A running Dask task cannot be interrupted; `kill` cancels it and restarts the worker process running it
+    (through its nanny, as ``dask worker`` and ``LocalCluster(processes=True)`` start them). ``run`` wraps a
+    plain ``Client.get_executor()`` in one of these by itself.
+
+    Args:
+        client: a ``distributed.Client``.
+        restart_timeout: seconds `kill` waits for the worker to restart.
+        **options: for each ``client.submit`` (``resources={"GPU": 1}``, ``workers=``, ``retries=``, ...).
+    """
+
+    def __init__(self, client: Any, *, restart_timeout: float = 60.0, **options: Any) -> None:
+        self._client = client
+        self._options = {"pure": False, **options}
+        self._restart_timeout = restart_timeout
+        self._tasks: dict[cf.Future, Any] = {}
+        self._lock = threading.Lock()
+        self._shutdown = False
+        self._max_workers = max(1, sum(client.nthreads().values()))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        task = self._client.submit(_call, fn, args, kwargs, **self._options)
+        fut: cf.Future = cf.Future()
+        with self._lock:
+            self._tasks[fut] = task
+
+        def settle(done: Any) -> None:
+            with self._lock:
+                self._tasks.pop(fut, None)
+            if fut.done():
+                return
+            try:
+                if done.status == "finished":
+                    fut.set_result(done.result())
+                elif done.status == "cancelled":
+                    fut.cancel()
+                    fut.set_running_or_notify_cancel()
+                else:
+                    fut.set_exception(done.exception())
+            except (cf.InvalidStateError, RuntimeError):  # cancelled by the caller meanwhile
+                pass
+
+        def forward_cancel(f: cf.Future) -> None:
+            if f.cancelled():
+                task.cancel()
+
+        fut.add_done_callback(forward_cancel)
+        task.add_done_callback(settle)
+        return fut
+
+    def kill(self, future: cf.Future) -> None:
+        """Stop the call behind ``future``: cancel its task and restart the worker running it."""
+        with self._lock:
+            task = self._tasks.pop(future, None)
+        if task is None:
+            return
+        where = [w for w, keys in self._client.processing().items() if task.key in keys]
+        task.cancel()
+        if where:
+            status = self._client.restart_workers(where, timeout=self._restart_timeout, raise_for_error=False)
+            if any(v != "OK" for v in status.values()):
+                import logging
+
+                logging.getLogger(__name__).warning("could not restart the Dask worker of a timed-out "
+                                                    "evaluation (%s); it runs on, its result ignored", status)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+        if cancel_futures:
+            with self._lock:
+                tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+
+
 def make_executor(kind: str, workers: int, address: str | None = None, *,
                   connect_timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
     """An executor by name and the function that closes it (and the local cluster it started).
@@ -148,7 +227,12 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
     except ImportError:
         raise ImportError("the Dask executor needs Dask: pip install 'graphnas[dask]'") from None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        import dask
+
+        # A task whose worker died fails at once (the search loop records it, and retries it with run(retries=)):
+        # Dask's default reruns it on up to 3 more workers, each killed in turn by an evaluation that kills its own.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
 
         def close() -> None:
@@ -161,7 +245,7 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
         except (OSError, TimeoutError) as err:
             raise ConnectionError(f"no Dask scheduler answers at {address}: {err}") from None
         close = client.close
-    return client.get_executor(pure=False), close
+    return DaskExecutor(client), close
 
 
 _DEFAULT_PORTS = {"ray": 6379, "ray-client": 10001, "dask": 8786}
