@@ -308,6 +308,25 @@ def test_cli_search_on_threads(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["ray", "dask"])
+def test_cli_search_on_a_local_ray_or_dask_cluster(tmp_path, kind):
+    pytest.importorskip(kind if kind == "ray" else "distributed")
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "rea", "--population", "4", "--sample-size", "2",
+                 "--budget", "8", "--executor", kind, "--workers", "2", "--out", str(tmp_path / kind))
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((tmp_path / kind / "summary.json").read_text())
+    assert summary["evaluations"] == 8 and summary["failed"] == 0
+    table = NB201Table()
+    h = read_journal(tmp_path / kind / "journal.jsonl")
+    assert [e.value for e in h.evaluations] == [table(e.dag) for e in h.evaluations]
+    # the same search on 2 threads: the same trajectory (results are told in ask order)
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "rea", "--population", "4", "--sample-size", "2",
+                 "--budget", "8", "--executor", "thread", "--workers", "2", "--out", str(tmp_path / "serial"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [e.dag for e in read_journal(tmp_path / "serial" / "journal.jsonl").evaluations] == \
+        [e.dag for e in h.evaluations]
+
+
+@pytest.mark.parametrize("kind", ["ray", "dask"])
 def test_cli_address_that_does_not_answer(tmp_path, kind):
     pytest.importorskip(kind if kind == "ray" else "distributed")
     start = time.monotonic()
