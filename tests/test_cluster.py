@@ -86,6 +86,47 @@ def test_timeout_records_a_hung_evaluation_and_frees_its_worker():
     assert all(e.ok for e in h.evaluations if not first_edge_none(e.dag))
 
 
+def kill_or_hang(dag: DAG) -> float:
+    """Kills its worker for cells whose first edge is 'none'; hangs (leaving its pid in a folder) for 'skip_connect'."""
+    ops = SPACE.to_ops(dag)
+    if ops[0] == "none":
+        os._exit(3)
+    if ops[0] == "skip_connect":
+        (Path(os.environ["GRAPHNAS_TEST_PIDS"]) / str(os.getpid())).touch()
+        time.sleep(120)
+    return float(ops.count("nor_conv_3x3"))
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_hung_and_dying_evaluations_in_one_pool_leave_no_worker_behind(tmp_path, monkeypatch):
+    """A hung evaluation whose pool another one broke runs again alone; past its timeout that pool's worker is
+    killed too (it was left sleeping once, holding the driver's exit until it woke)."""
+    monkeypatch.setenv("GRAPHNAS_TEST_PIDS", str(tmp_path))
+    start = time.monotonic()
+    with spawn_pool() as pool:
+        # seed 12 asks a killer and a hanger first: they share the pool the killer breaks
+        h = run(RandomSearch(SPACE, seed=12), kill_or_hang, 8, executor=pool, timeout=10)
+    assert len(h) == 8 and time.monotonic() - start < 150
+    fates = [SPACE.to_ops(e.dag)[0] for e in h.evaluations]
+    assert "none" in fates and "skip_connect" in fates
+    for fate, e in zip(fates, h.evaluations):
+        if fate == "none":
+            assert not e.ok and e.error.startswith("worker lost (BrokenProcessPool")
+        elif fate == "skip_connect":
+            assert not e.ok and e.error == "timed out after 10 s"
+        else:
+            assert e.ok
+    pids = [int(p.name) for p in tmp_path.iterdir()]
+    assert pids and not [p for p in pids if alive(p)]
+
+
 class FlakyExecutor(cf.Executor):
     """Threads, but the first submission of every graph fails as if its node were lost."""
 

@@ -646,13 +646,15 @@ class _Loop:
                         shared = sum(1 for t in pending if t.result is None and t.generation == task.generation)
                         self._harvest(task, fut, engine, retries, timeout, shared, submit, finish)
                     elif time.monotonic() >= task.deadline:
-                        private = task.private
-                        resubmit = private is None and engine.stop(task)  # frees the worker running it
+                        private, task.private = task.private, None
+                        if private is not None:  # a suspect alone in its pool: kill that pool only (before any
+                            _kill_pool(private)  # type: ignore[arg-type]  # shutdown, which forgets its processes)
+                            resubmit = False
+                        else:
+                            resubmit = engine.stop(task)  # frees the worker running it
                         finish(task, Evaluation(task.dag, float("nan"), float(timeout or 0.0), "failed",
                                                 f"timed out after {timeout:g} s"))
-                        if private is not None:  # a suspect alone in its pool: kill that pool only
-                            _kill_pool(private)  # type: ignore[arg-type]
-                        elif resubmit:
+                        if resubmit:
                             for other in pending:  # their pool was killed with it: innocent, submit again
                                 if other.result is None and other.generation < engine.generation:
                                     submit(other)
