@@ -20,7 +20,7 @@ from graphnas.search.acquisition import get_acquisition, list_acquisitions, regi
 from graphnas.search.base import Optimizer, Space
 from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
-from graphnas.search.executors import EXECUTORS, RayExecutor, make_executor
+from graphnas.search.executors import EXECUTORS, DaskExecutor, RayExecutor, make_executor
 from graphnas.search.loop import Evaluation, History, read_journal, run
 from graphnas.search.random_search import RandomSearch
 from graphnas.search.registry import (
@@ -32,7 +32,7 @@ from graphnas.search.registry import (
 )
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["EXECUTORS", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation", "History", "Optimizer",
-           "RandomSearch", "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "get_acquisition",
+__all__ = ["EXECUTORS", "OPTIMIZERS", "BayesianOptimization", "Controller", "DaskExecutor", "Evaluation", "History",
+           "Optimizer", "RandomSearch", "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "get_acquisition",
            "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers", "make_executor",
            "read_journal", "register_acquisition", "register_optimizer", "run"]

@@ -1,8 +1,9 @@
 """Executors for `graphnas.search.run` beyond one machine: Ray (`RayExecutor`) and Dask.
 
 Dask's ``Client(...).get_executor(pure=False)`` is already a ``concurrent.futures.Executor``;
-Ray has none, so `RayExecutor` adapts ``ray.remote`` tasks (each evaluation asks for
-``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. `make_executor` builds any of
+`DaskExecutor` is the same plus ``kill`` (a timed-out evaluation's worker is restarted) and
+per-evaluation ``resources``. Ray has none, so `RayExecutor` adapts ``ray.remote`` tasks (each
+evaluation asks for ``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. `make_executor` builds any of
 ``thread``, ``process``, ``ray`` or ``dask`` by name (what ``graphnas search --executor`` uses),
 checking first that a cluster ``address`` answers, so that a wrong address fails in bounded time.
 
