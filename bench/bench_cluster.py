@@ -238,10 +238,11 @@ def one_fault_run(kind: str, budget: int, workers: int, sleep: float, timeout: f
                          if f == "hang" and not e.ok and e.error == f"timed out after {timeout:g} s")
     ok_right = sum(1 for f, e in zip(fates, recorded.evaluations) if f == "ok" and e.ok and e.value == table(e.dag))
     reasons = sorted({(e.error or "")[:60] for e in recorded.evaluations if not e.ok})
+    lost_why = sorted((e.error or "")[:60] for f, e in zip(fates, recorded.evaluations) if f == "ok" and not e.ok)
     return {"engine": kind, "budget": budget, "returned": len(h), "journal": len(recorded),
             "distinct": len({e.dag.canonical_key() for e in recorded.evaluations}), **count,
             "kills_recorded": kills_recorded, "hangs_recorded": hangs_recorded, "ok_right": ok_right,
-            "lost": count["ok"] - ok_right, "wall_s": wall, "reasons": reasons}
+            "lost": count["ok"] - ok_right, "wall_s": wall, "reasons": reasons, "lost_why": lost_why}
 
 
 def faults(args: argparse.Namespace) -> None:
@@ -261,6 +262,8 @@ def faults(args: argparse.Namespace) -> None:
     print()
     for r in details:
         print(f"{r['engine']}: failure reasons in the journal: {r['reasons']}")
+        if r["lost_why"]:
+            print(f"{r['engine']}: why evaluations that should have succeeded failed: {r['lost_why']}")
     print()
 
 

@@ -174,14 +174,15 @@ class DaskExecutor(cf.Executor):
         if task is None:
             return
         where = [w for w, keys in self._client.processing().items() if task.key in keys]
-        task.cancel()
-        if where:
+        if where:  # restart first: cancelled first, the task would free its worker's slot for the next task,
+            # which the restart would then kill
             status = self._client.restart_workers(where, timeout=self._restart_timeout, raise_for_error=False)
             if any(v != "OK" for v in status.values()):
                 import logging
 
                 logging.getLogger(__name__).warning("could not restart the Dask worker of a timed-out "
                                                     "evaluation (%s); it runs on, its result ignored", status)
+        task.cancel()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._shutdown = True
@@ -232,7 +233,10 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
 
         # A task whose worker died fails at once (the search loop records it, and retries it with run(retries=)):
         # Dask's default reruns it on up to 3 more workers, each killed in turn by an evaluation that kills its own.
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        # And a worker gets one task at a time (saturation 1.0, not 1.1): a task queued behind one that kills its
+        # worker would fail with it.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
 
