@@ -10,7 +10,6 @@ Run ``graphnas --help`` or ``graphnas COMMAND --help`` for the options.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import math
@@ -638,41 +637,40 @@ def search(
     from graphnas.search.loop import check_journal, journal_lock
 
     out.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        try:  # the journal's lock, held from here: --fresh removes the journal only if no running search writes it
-            stack.enter_context(journal_lock(out / "journal.jsonl"))
-        except RuntimeError as err:
-            raise UserError(str(err)) from None
-        cfg = out / "config.json"
-        old_cfg = cfg.read_bytes() if cfg.exists() else None
-        try:  # resuming a journal of other settings would mix two searches
-            prepare_output(out, settings, fresh=fresh)
-            if not fresh and (out / "journal.jsonl").exists():  # another search's or damaged: refused here
-                try:
-                    check_journal(out / "journal.jsonl", opt, objective_fn)
-                except ValueError:  # the folder keeps the settings of the search its journal holds
-                    cfg.write_bytes(old_cfg) if old_cfg is not None else cfg.unlink()
-                    raise
-        except ValueError as err:
-            raise UserError(str(err)) from None
-        from graphnas.search import run
-        from graphnas.search.loop import arch_string
-
-        pool, close = _search_executor(executor, workers, address)
-        with _progress_bar() as bar:
-            task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
-
-            def tick(history: Any, evaluation: Any) -> None:
-                best = history.best_value
-                bar.update(task, completed=len(history),
-                           info=f"best {best:.2f}" if not math.isnan(best) else "no success yet")
-
+    try:  # the journal's lock, held until the command ends: --fresh removes the journal only if no search runs
+        ctx.with_resource(journal_lock(out / "journal.jsonl"))
+    except RuntimeError as err:
+        raise UserError(str(err)) from None
+    cfg = out / "config.json"
+    old_cfg = cfg.read_bytes() if cfg.exists() else None
+    try:  # resuming a journal of other settings would mix two searches
+        prepare_output(out, settings, fresh=fresh)
+        if not fresh and (out / "journal.jsonl").exists():  # another search's or damaged: refused here
             try:
-                history = run(opt, objective_fn, budget, executor=pool, journal=out / "journal.jsonl",
-                              progress=tick, workers=None if pool is None else workers)
-            finally:
-                if close is not None:
-                    close()
+                check_journal(out / "journal.jsonl", opt, objective_fn)
+            except ValueError:  # the folder keeps the settings of the search its journal holds
+                cfg.write_bytes(old_cfg) if old_cfg is not None else cfg.unlink()
+                raise
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    from graphnas.search import run
+    from graphnas.search.loop import arch_string
+
+    pool, close = _search_executor(executor, workers, address)
+    with _progress_bar() as bar:
+        task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
+
+        def tick(history: Any, evaluation: Any) -> None:
+            best = history.best_value
+            bar.update(task, completed=len(history),
+                       info=f"best {best:.2f}" if not math.isnan(best) else "no success yet")
+
+        try:
+            history = run(opt, objective_fn, budget, executor=pool, journal=out / "journal.jsonl",
+                          progress=tick, workers=None if pool is None else workers)
+        finally:
+            if close is not None:
+                close()
     console = _console()
     console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
     best = history.best_dag

@@ -30,6 +30,7 @@ executor, results are written as they arrive, so lines may be out of order; read
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import json
 import logging
 import math
@@ -400,7 +401,8 @@ def journal_lock(journal: str | os.PathLike) -> Iterator[None]:
 
 def _name(thing: Any) -> str:
     """A callable's or an object's stable name: a function's qualified name, else its class's."""
-    thing = getattr(thing, "func", thing)  # functools.partial: the function it wraps
+    while isinstance(thing, functools.partial):  # the function it wraps
+        thing = thing.func
     name = getattr(thing, "__qualname__", None)
     return name if isinstance(name, str) else type(thing).__qualname__
 
