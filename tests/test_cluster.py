@@ -112,15 +112,16 @@ def test_hung_and_dying_evaluations_in_one_pool_leave_no_worker_behind(tmp_path,
     start = time.monotonic()
     with spawn_pool() as pool:
         # seed 12 asks a killer and a hanger first: they share the pool the killer breaks
-        h = run(RandomSearch(SPACE, seed=12), kill_or_hang, 8, executor=pool, timeout=10)
-    assert len(h) == 8 and time.monotonic() - start < 150
+        # 20 s: room for a one-worker pool to start on a busy machine (a killer rerun alone must get to run)
+        h = run(RandomSearch(SPACE, seed=12), kill_or_hang, 8, executor=pool, timeout=20)
+    assert len(h) == 8 and time.monotonic() - start < 200
     fates = [SPACE.to_ops(e.dag)[0] for e in h.evaluations]
     assert "none" in fates and "skip_connect" in fates
     for fate, e in zip(fates, h.evaluations):
         if fate == "none":
             assert not e.ok and e.error.startswith("worker lost (BrokenProcessPool")
         elif fate == "skip_connect":
-            assert not e.ok and e.error == "timed out after 10 s"
+            assert not e.ok and e.error == "timed out after 20 s"
         else:
             assert e.ok
     pids = [int(p.name) for p in tmp_path.iterdir()]
