@@ -379,6 +379,30 @@ def test_cli_address_that_does_not_answer(tmp_path, kind):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_search_on_a_running_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--budget", "6", "--executor", "dask",
+                     "--address", c.scheduler_address, "--workers", "2", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "summary.json").read_text())["evaluations"] == 6
+
+
+@pytest.mark.parametrize("kind", ["ray", "dask"])
+def test_cli_address_where_something_else_listens(tmp_path, kind):
+    """A port that accepts connections but never answers as the engine does: a clear error in bounded time."""
+    pytest.importorskip(kind if kind == "ray" else "distributed")
+    with socket.socket() as deaf:
+        deaf.bind(("127.0.0.1", 0))
+        deaf.listen(8)
+        start = time.monotonic()
+        r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--executor", kind, "--address",
+                     f"127.0.0.1:{deaf.getsockname()[1]}", "--out", str(tmp_path))
+    assert r.returncode == 1 and time.monotonic() - start < 90
+    assert r.stderr.startswith(f"graphnas: error: --executor {kind}: no {kind}"), r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_cli_bad_executor_options(tmp_path):
     r = graphnas("search", "--executor", "mpi", "--out", str(tmp_path))
     assert r.returncode == 1 and "unknown executor 'mpi'" in r.stderr

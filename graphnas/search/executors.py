@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -275,3 +276,40 @@ def _probe(address: str, kind: str, timeout: float) -> None:
     except OSError as err:
         raise ConnectionError(f"no {kind} cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
                               f"{err.strerror or err}") from None
+    if kind == "ray" and os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true"):
+        _probe_grpc(address, host, port, timeout)
+    elif kind == "dask" and parts.scheme == "tcp":
+        _probe_dask(address, host, port, timeout)
+
+
+def _probe_dask(address: str, host: str, port: int, timeout: float) -> None:
+    """Raise ConnectionError unless ``host:port`` greets a new connection as a Dask scheduler does (its handshake
+    comes first) within ``timeout``: ``Client(address, timeout=...)`` waits minutes where something else listens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            greeting = conn.recv(1)
+    except OSError:  # a timeout included
+        greeting = b""
+    if not greeting:
+        raise ConnectionError(f"no dask cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
+                              "something listens there, but does not answer as a Dask scheduler does")
+
+
+def _probe_grpc(address: str, host: str, port: int, timeout: float) -> None:
+    """Raise ConnectionError unless ``host:port`` answers an HTTP/2 greeting as a gRPC server does (with its
+    SETTINGS frame) within ``timeout``: ``ray.init`` waits minutes on a port where something else listens."""
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.sendall(preface)
+            head = b""
+            while len(head) < 9:
+                chunk = conn.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except OSError:  # a timeout included
+        head = b""
+    if len(head) < 9 or head[3] != 4:  # frame type 4: SETTINGS
+        raise ConnectionError(f"no ray cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
+                              "something listens there, but does not answer as Ray does (gRPC)")
