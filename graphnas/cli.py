@@ -660,8 +660,23 @@ def search(
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
                 "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
                 "budget": budget, **({} if early_stop is None else {"early_stop": early_stop})}
+    from graphnas.search.loop import check_journal, journal_lock
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:  # the journal's lock, held until the command ends: --fresh removes the journal only if no search runs
+        ctx.with_resource(journal_lock(out / "journal.jsonl"))
+    except RuntimeError as err:
+        raise UserError(str(err)) from None
+    cfg = out / "config.json"
+    old_cfg = cfg.read_bytes() if cfg.exists() else None
     try:  # resuming a journal of other settings would mix two searches
         prepare_output(out, settings, fresh=fresh)
+        if not fresh and (out / "journal.jsonl").exists():  # another search's or damaged: refused here
+            try:
+                check_journal(out / "journal.jsonl", opt, objective_fn)
+            except ValueError:  # the folder keeps the settings of the search its journal holds
+                cfg.write_bytes(old_cfg) if old_cfg is not None else cfg.unlink()
+                raise
     except ValueError as err:
         raise UserError(str(err)) from None
     from graphnas.search import run
@@ -679,10 +694,6 @@ def search(
         try:
             history = run(opt, objective_fn, budget, executor=pool, journal=out / "journal.jsonl",
                           progress=tick, workers=None if pool is None else workers)
-        except RuntimeError as err:
-            if "in use by another" not in str(err):
-                raise
-            raise UserError(str(err)) from None
         finally:
             if close is not None:
                 close()

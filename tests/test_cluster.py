@@ -34,6 +34,19 @@ def crash_on_none_first(dag: DAG) -> float:
     return float(ops.count("nor_conv_3x3"))
 
 
+def sigkill_on_none_first(dag: DAG) -> float:
+    """Like `crash_on_none_first`, by SIGKILL (as the out-of-memory killer does)."""
+    ops = SPACE.to_ops(dag)
+    if ops[0] == "none":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return float(ops.count("nor_conv_3x3"))
+
+
+def objective(dag: DAG) -> float:
+    """The driver subprocess's objective, without its sleep (the same name: the journal records it)."""
+    return float(SPACE.to_ops(dag).count("nor_conv_3x3"))
+
+
 def hang_on_none_first(dag: DAG) -> float:
     ops = SPACE.to_ops(dag)
     if ops[0] == "none":
@@ -71,6 +84,48 @@ def test_timeout_records_a_hung_evaluation_and_frees_its_worker():
     hung = [e for e in h.evaluations if first_edge_none(e.dag)]
     assert hung and all(not e.ok and e.error == "timed out after 10 s" for e in hung)
     assert all(e.ok for e in h.evaluations if not first_edge_none(e.dag))
+
+
+def kill_or_hang(dag: DAG) -> float:
+    """Kills its worker for cells whose first edge is 'none'; hangs (leaving its pid in a folder) for 'skip_connect'."""
+    ops = SPACE.to_ops(dag)
+    if ops[0] == "none":
+        os._exit(3)
+    if ops[0] == "skip_connect":
+        (Path(os.environ["GRAPHNAS_TEST_PIDS"]) / str(os.getpid())).touch()
+        time.sleep(120)
+    return float(ops.count("nor_conv_3x3"))
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_hung_and_dying_evaluations_in_one_pool_leave_no_worker_behind(tmp_path, monkeypatch):
+    """A hung evaluation whose pool another one broke runs again alone; past its timeout that pool's worker is
+    killed too (it was left sleeping once, holding the driver's exit until it woke)."""
+    monkeypatch.setenv("GRAPHNAS_TEST_PIDS", str(tmp_path))
+    start = time.monotonic()
+    with spawn_pool() as pool:
+        # seed 12 asks a killer and a hanger first: they share the pool the killer breaks
+        # 20 s: room for a one-worker pool to start on a busy machine (a killer rerun alone must get to run)
+        h = run(RandomSearch(SPACE, seed=12), kill_or_hang, 8, executor=pool, timeout=20)
+    assert len(h) == 8 and time.monotonic() - start < 200
+    fates = [SPACE.to_ops(e.dag)[0] for e in h.evaluations]
+    assert "none" in fates and "skip_connect" in fates
+    for fate, e in zip(fates, h.evaluations):
+        if fate == "none":
+            assert not e.ok and e.error.startswith("worker lost (BrokenProcessPool")
+        elif fate == "skip_connect":
+            assert not e.ok and e.error == "timed out after 20 s"
+        else:
+            assert e.ok
+    pids = [int(p.name) for p in tmp_path.iterdir()]
+    assert pids and not [p for p in pids if alive(p)]
 
 
 class FlakyExecutor(cf.Executor):
@@ -134,7 +189,7 @@ def test_a_second_driver_on_the_same_journal_is_refused(tmp_path):
         run(RandomSearch(SPACE, seed=1), lambda d: 1.0, 4, journal=path)
     release.set()
     assert len(first.result(60)) == 2
-    assert len(run(RandomSearch(SPACE, seed=1), lambda d: 1.0, 4, journal=path)) == 4  # free again
+    assert len(run(RandomSearch(SPACE, seed=1), slow, 4, journal=path)) == 4  # free again
 
 
 def test_corrupt_middle_line_is_refused_naming_it(tmp_path):
@@ -178,8 +233,7 @@ def test_driver_killed_mid_search_loses_nothing_and_repeats_nothing(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     before = read_journal(path)
     assert 11 <= len(before) < 60
-    resumed = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0),
-                  lambda d: float(SPACE.to_ops(d).count("nor_conv_3x3")), 60, journal=path)
+    resumed = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0), objective, 60, journal=path)
     assert len(resumed) == 60
     finished = {e.dag.canonical_key(): e.value for e in before.evaluations}
     kept = {e.dag.canonical_key(): e.value for e in resumed.evaluations}
@@ -214,12 +268,13 @@ def test_ray_runs_a_search_and_survives_a_dead_worker(ray_local):
     assert pool._max_workers == 2
     serial = run(RandomSearch(SPACE, seed=0), NB201Table(), 8)
     assert [e.dag for e in table_search(pool, 8).evaluations] == [e.dag for e in serial.evaluations]
-    h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 10, executor=pool)
-    assert len(h) == 10 and any(first_edge_none(e.dag) for e in h.evaluations)
-    for e in h.evaluations:
-        assert e.ok != first_edge_none(e.dag)
-        if not e.ok:
-            assert e.error.startswith("worker lost (") and "Crashed" in e.error
+    for killer in (crash_on_none_first, sigkill_on_none_first):
+        h = run(RandomSearch(SPACE, seed=4), killer, 10, executor=pool)
+        assert len(h) == 10 and any(first_edge_none(e.dag) for e in h.evaluations)
+        for e in h.evaluations:
+            assert e.ok != first_edge_none(e.dag)
+            if not e.ok:
+                assert e.error.startswith("worker lost (") and "Crashed" in e.error, e.error
     start = time.monotonic()
     h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, timeout=10)
     assert time.monotonic() - start < 100
@@ -246,6 +301,33 @@ def test_dask_with_worker_processes_runs_a_search():
         table_search(client.get_executor(pure=False), 6, workers=2, ordered=False)
 
 
+def test_dask_timeout_frees_the_worker_and_a_dead_worker_is_recorded():
+    import cloudpickle
+    import dask
+
+    distributed = pytest.importorskip("distributed")
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Dask's worker processes cannot import this file
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        pool = client.get_executor(pure=False)  # run adds what it needs to stop a task (a DaskExecutor)
+        pids = set(client.run(os.getpid).values())
+        start = time.monotonic()
+        h = run(RandomSearch(SPACE, seed=4), hang_on_none_first, 10, executor=pool, workers=2, timeout=15)
+        assert len(h) == 10 and time.monotonic() - start < 100  # the 120 s sleeps were stopped
+        hung = [e for e in h.evaluations if first_edge_none(e.dag)]
+        assert hung and all(not e.ok and e.error == "timed out after 15 s" for e in hung)
+        # the others ran: the hung ones' workers were freed (restarted), or they would have waited and timed out
+        assert all(e.ok for e in h.evaluations if not first_edge_none(e.dag))
+        assert len(set(client.run(os.getpid).values()) - pids) >= 1  # a worker process was replaced
+        h = run(RandomSearch(SPACE, seed=4), crash_on_none_first, 10, executor=pool, workers=2)
+        assert len(h) == 10 and any(first_edge_none(e.dag) for e in h.evaluations)
+        for e in h.evaluations:
+            assert e.ok != first_edge_none(e.dag)
+            if not e.ok:
+                assert e.error.startswith("worker lost (KilledWorker"), e.error
+
+
 # ----------------------------------------------------------------------------------------------- the CLI
 
 def free_port() -> int:
@@ -268,6 +350,25 @@ def test_cli_search_on_threads(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["ray", "dask"])
+def test_cli_search_on_a_local_ray_or_dask_cluster(tmp_path, kind):
+    pytest.importorskip(kind if kind == "ray" else "distributed")
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "rea", "--population", "4", "--sample-size", "2",
+                 "--budget", "8", "--executor", kind, "--workers", "2", "--out", str(tmp_path / kind))
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((tmp_path / kind / "summary.json").read_text())
+    assert summary["evaluations"] == 8 and summary["failed"] == 0
+    table = NB201Table()
+    h = read_journal(tmp_path / kind / "journal.jsonl")
+    assert [e.value for e in h.evaluations] == [table(e.dag) for e in h.evaluations]
+    # the same search on 2 threads: the same trajectory (results are told in ask order)
+    r = graphnas("search", "--objective", "nb201", "--optimizer", "rea", "--population", "4", "--sample-size", "2",
+                 "--budget", "8", "--executor", "thread", "--workers", "2", "--out", str(tmp_path / "serial"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [e.dag for e in read_journal(tmp_path / "serial" / "journal.jsonl").evaluations] == \
+        [e.dag for e in h.evaluations]
+
+
+@pytest.mark.parametrize("kind", ["ray", "dask"])
 def test_cli_address_that_does_not_answer(tmp_path, kind):
     pytest.importorskip(kind if kind == "ray" else "distributed")
     start = time.monotonic()
@@ -278,6 +379,30 @@ def test_cli_address_that_does_not_answer(tmp_path, kind):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_search_on_a_running_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--budget", "6", "--executor", "dask",
+                     "--address", c.scheduler_address, "--workers", "2", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "summary.json").read_text())["evaluations"] == 6
+
+
+@pytest.mark.parametrize("kind", ["ray", "dask"])
+def test_cli_address_where_something_else_listens(tmp_path, kind):
+    """A port that accepts connections but never answers as the engine does: a clear error in bounded time."""
+    pytest.importorskip(kind if kind == "ray" else "distributed")
+    with socket.socket() as deaf:
+        deaf.bind(("127.0.0.1", 0))
+        deaf.listen(8)
+        start = time.monotonic()
+        r = graphnas("search", "--objective", "nb201", "--optimizer", "random", "--executor", kind, "--address",
+                     f"127.0.0.1:{deaf.getsockname()[1]}", "--out", str(tmp_path))
+    assert r.returncode == 1 and time.monotonic() - start < 90
+    assert r.stderr.startswith(f"graphnas: error: --executor {kind}: no {kind}"), r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_cli_bad_executor_options(tmp_path):
     r = graphnas("search", "--executor", "mpi", "--out", str(tmp_path))
     assert r.returncode == 1 and "unknown executor 'mpi'" in r.stderr
@@ -285,3 +410,54 @@ def test_cli_bad_executor_options(tmp_path):
     assert r.returncode == 1 and "an address is for a ray or dask cluster" in r.stderr
     r = graphnas("search", "--workers", "0", "--out", str(tmp_path))
     assert r.returncode == 2 and "--workers" in r.stderr
+
+
+def test_a_journal_of_another_search_is_refused(tmp_path):
+    from graphnas.generators import get_generator
+
+    path = tmp_path / "j.jsonl"
+    run(RandomSearch(SPACE, seed=0), objective, 3, journal=path)
+    before = path.read_text()
+    assert json.loads(before.splitlines()[0])["search"] == {"optimizer": "RandomSearch", "space": "NB201Space()",
+                                                            "objective": "objective"}
+    for opt, fn, says in [(RegularizedEvolution(SPACE, seed=0), objective, "optimizer 'RandomSearch', not "
+                                                                             "'RegularizedEvolution'"),
+                          (RandomSearch(SPACE, seed=0), crash_on_none_first, "objective 'objective', not "
+                                                                             "'crash_on_none_first'"),
+                          (RandomSearch(get_generator("darts"), seed=0), objective, "space 'NB201Space()', not")]:
+        with pytest.raises(ValueError, match="written by another search") as err:
+            run(opt, fn, 5, journal=path)
+        assert says in str(err.value) and "\n" not in str(err.value)
+    assert path.read_text() == before  # untouched
+    assert len(run(RandomSearch(SPACE, seed=0), objective, 5, journal=path)) == 5  # the same search carries on
+
+
+def test_cli_fresh_is_refused_while_a_running_search_holds_the_journal(tmp_path):
+    from graphnas.search.loop import journal_lock
+
+    args = ["search", "--objective", "nb201", "--optimizer", "random", "--budget", "3", "--out", str(tmp_path)]
+    assert graphnas(*args).returncode == 0
+    journal = (tmp_path / "journal.jsonl").read_text()
+    with journal_lock(tmp_path / "journal.jsonl"):  # as a running driver holds it
+        r = graphnas(*args, "--fresh")
+    assert r.returncode == 1 and "in use by another running search" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "journal.jsonl").read_text() == journal  # --fresh did not remove it
+    r = graphnas(*args, "--budget", "4", "--fresh")  # nobody holds it now: start over
+    assert r.returncode == 0, r.stderr
+    assert len(read_journal(tmp_path / "journal.jsonl")) == 4
+
+
+def test_cli_refuses_a_journal_of_another_search_and_a_corrupt_line(tmp_path):
+    args = ["search", "--objective", "nb201", "--budget", "3", "--out", str(tmp_path)]
+    assert graphnas(*args, "--optimizer", "random").returncode == 0
+    (tmp_path / "config.json").unlink()  # the folder's settings file lost: the journal still knows its search
+    r = graphnas(*args, "--optimizer", "rea")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "was written by another search (optimizer 'RandomSearch', not 'RegularizedEvolution')" in r.stderr
+    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
+    lines[2] = lines[2][:30]
+    (tmp_path / "journal.jsonl").write_text("\n".join(lines) + "\n")
+    r = graphnas(*args, "--optimizer", "random", "--budget", "5")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "line 3: not valid JSON" in r.stderr

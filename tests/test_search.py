@@ -109,7 +109,8 @@ def test_journal_resume_loses_nothing(tmp_path):
     path = tmp_path / "run.jsonl"
     first = run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=0), score, 8, journal=path)
     lines = path.read_text().splitlines()
-    assert json.loads(lines[0]) == {"format": "graphnas.journal", "version": 2}
+    assert json.loads(lines[0]) == {"format": "graphnas.journal", "version": 2, "search": {
+        "optimizer": "RegularizedEvolution", "space": "NB201Space()", "objective": "score"}}
     assert len(lines) == 9
     doc = json.loads(lines[3])
     assert set(doc) >= {"dag", "arch", "value", "seconds", "status"}
@@ -126,7 +127,7 @@ def test_journal_resume_loses_nothing(tmp_path):
     assert [e.dag for e in again.evaluations] == [e.dag for e in resumed.evaluations]
     assert len(set(keys(e.dag for e in again.evaluations))) == 12  # the resumed optimiser knew the old ones
     # the budget is already spent: nothing new is evaluated
-    assert len(run(RandomSearch(SPACE, seed=2), score, 12, journal=path)) == 12
+    assert len(run(RegularizedEvolution(SPACE, population=6, sample_size=2, seed=2), score, 12, journal=path)) == 12
     assert len(path.read_text().splitlines()) == 13
 
 

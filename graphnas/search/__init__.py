@@ -20,7 +20,7 @@ from graphnas.search.acquisition import get_acquisition, list_acquisitions, regi
 from graphnas.search.base import Optimizer, Space
 from graphnas.search.bayesian import BayesianOptimization
 from graphnas.search.evolution import RegularizedEvolution
-from graphnas.search.executors import EXECUTORS, RayExecutor, make_executor
+from graphnas.search.executors import EXECUTORS, DaskExecutor, RayExecutor, make_executor
 from graphnas.search.loop import Evaluation, History, Trial, read_journal, run
 from graphnas.search.multifidelity import ASHA, Hyperband, ModelBasedASHA, ModelBasedHyperband, SuccessiveHalving
 from graphnas.search.nash import NASH
@@ -34,7 +34,7 @@ from graphnas.search.registry import (
 )
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["ASHA", "EXECUTORS", "NASH", "OPTIMIZERS", "BayesianOptimization", "Controller", "Evaluation",
+__all__ = ["ASHA", "EXECUTORS", "NASH", "OPTIMIZERS", "BayesianOptimization", "Controller", "DaskExecutor", "Evaluation",
            "History", "Hyperband", "ModelBasedASHA", "ModelBasedHyperband", "Optimizer", "RandomSearch",
            "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "SuccessiveHalving", "Trial",
            "get_acquisition", "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers",

@@ -85,7 +85,8 @@ class Optimizer:
 
     def _fill(self, n: int, propose: Callable[[], DAG], taken: set[str] | None = None) -> list[DAG]:
         """Call ``propose`` until ``n`` graphs are new; fall back to random samples, then stop."""
-        taken = set(self._asked) if taken is None else taken
+        asked: set[str] | tuple[()] = self._asked if taken is None else ()  # read, not copied: a copy per ask
+        taken = set() if taken is None else taken  # cost O(history), the loop's hot path at thousands
         out: list[DAG] = []
         for make in (propose, self._sample):
             attempts = 0
@@ -93,7 +94,7 @@ class Optimizer:
                 attempts += 1
                 dag = make()
                 key = dag.canonical_key()
-                if key not in taken:
+                if key not in taken and key not in asked:
                     taken.add(key)
                     out.append(dag)
             if len(out) == n:

@@ -1,8 +1,9 @@
 """Executors for `graphnas.search.run` beyond one machine: Ray (`RayExecutor`) and Dask.
 
 Dask's ``Client(...).get_executor(pure=False)`` is already a ``concurrent.futures.Executor``;
-Ray has none, so `RayExecutor` adapts ``ray.remote`` tasks (each evaluation asks for
-``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. `make_executor` builds any of
+`DaskExecutor` is the same plus ``kill`` (a timed-out evaluation's worker is restarted) and
+per-evaluation ``resources``. Ray has none, so `RayExecutor` adapts ``ray.remote`` tasks (each
+evaluation asks for ``num_cpus``/``num_gpus``) and ``ObjectRef.future()``. `make_executor` builds any of
 ``thread``, ``process``, ``ray`` or ``dask`` by name (what ``graphnas search --executor`` uses),
 checking first that a cluster ``address`` answers, so that a wrong address fails in bounded time.
 
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["EXECUTORS", "RayExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "DaskExecutor", "RayExecutor", "make_executor"]
 
 EXECUTORS = ("thread", "process", "ray", "dask")
 
@@ -112,6 +114,86 @@ class RayExecutor(cf.Executor):
             self._owns = False
 
 
+class DaskExecutor(cf.Executor):
+    """Dask's ``Client.get_executor(pure=False)``, plus `kill`: what ``run``'s ``timeout`` uses to free a worker.
+
+    A running Dask task cannot be interrupted; `kill` cancels it and restarts the worker process running it
+    (through its nanny, as ``dask worker`` and ``LocalCluster(processes=True)`` start them). ``run`` wraps a
+    plain ``Client.get_executor()`` in one of these by itself.
+
+    Args:
+        client: a ``distributed.Client``.
+        restart_timeout: seconds `kill` waits for the worker to restart.
+        **options: for each ``client.submit`` (``resources={"GPU": 1}``, ``workers=``, ``retries=``, ...).
+    """
+
+    def __init__(self, client: Any, *, restart_timeout: float = 60.0, **options: Any) -> None:
+        self._client = client
+        self._options = {"pure": False, **options}
+        self._restart_timeout = restart_timeout
+        self._tasks: dict[cf.Future, Any] = {}
+        self._lock = threading.Lock()
+        self._shutdown = False
+        self._max_workers = max(1, sum(client.nthreads().values()))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        task = self._client.submit(_call, fn, args, kwargs, **self._options)
+        fut: cf.Future = cf.Future()
+        with self._lock:
+            self._tasks[fut] = task
+
+        def settle(done: Any) -> None:
+            with self._lock:
+                self._tasks.pop(fut, None)
+            if fut.done():
+                return
+            try:
+                if done.status == "finished":
+                    fut.set_result(done.result())
+                elif done.status == "cancelled":
+                    fut.cancel()
+                    fut.set_running_or_notify_cancel()
+                else:
+                    fut.set_exception(done.exception())
+            except (cf.InvalidStateError, RuntimeError):  # cancelled by the caller meanwhile
+                pass
+
+        def forward_cancel(f: cf.Future) -> None:
+            if f.cancelled():
+                task.cancel()
+
+        fut.add_done_callback(forward_cancel)
+        task.add_done_callback(settle)
+        return fut
+
+    def kill(self, future: cf.Future) -> None:
+        """Stop the call behind ``future``: cancel its task and restart the worker running it."""
+        with self._lock:
+            task = self._tasks.pop(future, None)
+        if task is None:
+            return
+        where = [w for w, keys in self._client.processing().items() if task.key in keys]
+        if where:  # restart first: cancelled first, the task would free its worker's slot for the next task,
+            # which the restart would then kill
+            status = self._client.restart_workers(where, timeout=self._restart_timeout, raise_for_error=False)
+            if any(v != "OK" for v in status.values()):
+                import logging
+
+                logging.getLogger(__name__).warning("could not restart the Dask worker of a timed-out "
+                                                    "evaluation (%s); it runs on, its result ignored", status)
+        task.cancel()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+        if cancel_futures:
+            with self._lock:
+                tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+
+
 def make_executor(kind: str, workers: int, address: str | None = None, *,
                   connect_timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
     """An executor by name and the function that closes it (and the local cluster it started).
@@ -148,7 +230,15 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
     except ImportError:
         raise ImportError("the Dask executor needs Dask: pip install 'graphnas[dask]'") from None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        import dask
+
+        # A task whose worker died fails at once (the search loop records it, and retries it with run(retries=)):
+        # Dask's default reruns it on up to 3 more workers, each killed in turn by an evaluation that kills its own.
+        # And a worker gets one task at a time (saturation 1.0, not 1.1): a task queued behind one that kills its
+        # worker would fail with it.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                              "distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
 
         def close() -> None:
@@ -161,7 +251,7 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
         except (OSError, TimeoutError) as err:
             raise ConnectionError(f"no Dask scheduler answers at {address}: {err}") from None
         close = client.close
-    return client.get_executor(pure=False), close
+    return DaskExecutor(client), close
 
 
 _DEFAULT_PORTS = {"ray": 6379, "ray-client": 10001, "dask": 8786}
@@ -186,3 +276,40 @@ def _probe(address: str, kind: str, timeout: float) -> None:
     except OSError as err:
         raise ConnectionError(f"no {kind} cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
                               f"{err.strerror or err}") from None
+    if kind == "ray" and os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true"):
+        _probe_grpc(address, host, port, timeout)
+    elif kind == "dask" and parts.scheme == "tcp":
+        _probe_dask(address, host, port, timeout)
+
+
+def _probe_dask(address: str, host: str, port: int, timeout: float) -> None:
+    """Raise ConnectionError unless ``host:port`` greets a new connection as a Dask scheduler does (its handshake
+    comes first) within ``timeout``: ``Client(address, timeout=...)`` waits minutes where something else listens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            greeting = conn.recv(1)
+    except OSError:  # a timeout included
+        greeting = b""
+    if not greeting:
+        raise ConnectionError(f"no dask cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
+                              "something listens there, but does not answer as a Dask scheduler does")
+
+
+def _probe_grpc(address: str, host: str, port: int, timeout: float) -> None:
+    """Raise ConnectionError unless ``host:port`` answers an HTTP/2 greeting as a gRPC server does (with its
+    SETTINGS frame) within ``timeout``: ``ray.init`` waits minutes on a port where something else listens."""
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.sendall(preface)
+            head = b""
+            while len(head) < 9:
+                chunk = conn.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except OSError:  # a timeout included
+        head = b""
+    if len(head) < 9 or head[3] != 4:  # frame type 4: SETTINGS
+        raise ConnectionError(f"no ray cluster answers at {address} ({host}:{port}) within {timeout:g} s: "
+                              "something listens there, but does not answer as Ray does (gRPC)")

@@ -12,13 +12,15 @@ appended to a JSON-lines file as soon as its result arrives; running again with 
 replays it (in ask order) into the optimiser and carries on, so a killed run loses no finished evaluation
 and repeats none. A lock file beside the journal (``<journal>.lock``) refuses a second driver.
 
-Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2}``):
+Journal lines (after a header line ``{"format": "graphnas.journal", "version": 2, "search": {...}}``):
 
 ```python
 {"index": 0, "dag": {...DAG JSON...}, "arch": "|nor_conv_3x3~0|+...", "value": 93.1, "seconds": 0.01,
  "status": "ok", "error": null, "info": {}}
 ```
 
+The header's ``search`` names the optimiser, the space (its ``repr``, with its settings) and the objective that
+wrote the journal; resuming it with another of any of them is refused, since it would mix two searches.
 ``arch`` is the space's string for the graph (present when the optimiser's space has
 ``to_string``, e.g. NAS-Bench-201's arch strings); ``dag`` is what is read back. Version 1
 journals (no ``arch``) are read as well. An evaluation at a fidelity (a multi-fidelity optimiser's
@@ -33,18 +35,21 @@ order; reading sorts them.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import json
 import logging
 import math
 import os
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphnas.dag import DAG
 
-__all__ = ["Evaluation", "History", "Trial", "run", "read_journal"]
+__all__ = ["Evaluation", "History", "Trial", "journal_lock", "run", "read_journal"]
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +470,9 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
         journal: a JSON-lines file; existing evaluations are replayed into the optimiser first.
             Records carry the graph's ``arch`` string when ``optimizer.space`` has ``to_string``.
             Each result is written as soon as it arrives, so a killed driver loses no finished
-            evaluation. A lock file beside it (``<journal>.lock``) refuses a second driver.
+            evaluation. A lock file beside it (``<journal>.lock``) refuses a second driver (`journal_lock`
+            holds it around more than the search). Its header names the optimiser, space and objective;
+            resuming it with others is refused.
         progress: called as ``progress(history, evaluation)`` after each evaluation.
         workers: evaluations kept in flight with an executor.
         ordered: with an executor, tell results in the order the graphs were asked
@@ -483,8 +490,8 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             nor for a timeout. The evaluation records ``info["retries"]`` when it needed some.
 
     Raises:
-        ValueError: ``budget`` < 0, ``workers`` < 1, ``timeout`` <= 0, ``retries`` < 0, or a journal that is
-            not one (naming the line).
+        ValueError: ``budget`` < 0, ``workers`` < 1, ``timeout`` <= 0, ``retries`` < 0, a journal that is
+            not one (naming the line), or one written by another search (another optimiser, space or objective).
         TypeError: ``executor`` is not a ``concurrent.futures.Executor`` (it has no ``submit``).
         RuntimeError: another search holds the journal's lock.
     """
@@ -507,8 +514,10 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
     try:
         if journal is not None:
             path = os.fspath(journal)
-            lock = _JournalLock(path)
+            lock = None if _holds(path) else _JournalLock(path)
+            identity = search_identity(optimizer, objective)
             if os.path.exists(path) and os.path.getsize(path) > 0:
+                _check_identity(path, identity)
                 indexed = _read_indexed(path)
                 history = History([e for _, e in indexed])
                 next_index = indexed[-1][0] + 1 if indexed else 0
@@ -519,7 +528,8 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
             else:
                 fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
-                fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION}) + "\n")
+                fh.write(json.dumps({"format": _JOURNAL_FORMAT, "version": _JOURNAL_VERSION,
+                                     "search": identity}) + "\n")
                 fh.flush()
         loop = _Loop(optimizer, objective, history, fh, progress, next_index)
         if executor is None:
@@ -550,6 +560,89 @@ class _JournalLock:
 
     def release(self) -> None:
         self._lock.release()
+
+
+_HELD: dict[str, int] = {}  # journals whose lock `journal_lock` holds: real path -> the holding thread
+
+
+def _holds(path: str) -> bool:
+    return _HELD.get(os.path.realpath(path)) == threading.get_ident()
+
+
+@contextmanager
+def journal_lock(journal: str | os.PathLike) -> Iterator[None]:
+    """Hold a journal's lock around more than `run`, e.g. to start the journal over only once no other search uses it.
+
+    `run` in the same thread uses the lock held here instead of taking it again; any other search (another
+    process or thread) is refused while it is held.
+
+    Raises:
+        RuntimeError: another running search holds the lock.
+
+    ```python
+    with journal_lock("runs/j.jsonl"):
+        os.remove("runs/j.jsonl")  # safe: no running search writes it
+        run(optimizer, objective, 100, journal="runs/j.jsonl")
+    ```
+    """
+    path = os.fspath(journal)
+    if _holds(path):
+        yield
+        return
+    lock = _JournalLock(path)
+    key = os.path.realpath(path)
+    _HELD[key] = threading.get_ident()
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        lock.release()
+
+
+def _name(thing: Any) -> str:
+    """A callable's or an object's stable name: a function's qualified name, else its class's."""
+    while isinstance(thing, functools.partial):  # the function it wraps
+        thing = thing.func
+    name = getattr(thing, "__qualname__", None)
+    return name if isinstance(name, str) else type(thing).__qualname__
+
+
+def search_identity(optimizer: Any, objective: Callable[[DAG], Any]) -> dict[str, str]:
+    """What a journal's header records of the search that writes it: optimiser, space and objective."""
+    space = getattr(optimizer, "space", None)
+    text = repr(space)
+    if " at 0x" in text:  # a default repr changes from run to run: the class is all that is stable
+        text = type(space).__qualname__
+    return {"optimizer": type(optimizer).__qualname__, "space": text, "objective": _name(objective)}
+
+
+def check_journal(journal: str | os.PathLike, optimizer: Any, objective: Callable[[DAG], Any]) -> History:
+    """The evaluations of a journal that ``run(optimizer, objective, ..., journal=journal)`` would resume.
+
+    Raises:
+        ValueError: the journal was written by another search (another optimiser, space or objective), or a
+            line is not an evaluation (naming the line; a half-written last line is skipped).
+    """
+    path = os.fspath(journal)
+    _check_identity(path, search_identity(optimizer, objective))
+    return read_journal(path)
+
+
+def _check_identity(path: str, identity: Mapping[str, str]) -> None:
+    """Refuse to resume a journal whose header names another optimiser, space or objective."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        header = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return  # not a header: _read_indexed names the problem
+    recorded = header.get("search") if isinstance(header, dict) and "format" in header else None
+    if not isinstance(recorded, dict):
+        return  # written before journals recorded their search
+    differ = [f"{k} {recorded.get(k)!r}, not {v!r}" for k, v in identity.items() if recorded.get(k) != v]
+    if differ:
+        raise ValueError(f"journal {path} was written by another search ({'; '.join(differ)}); resuming it would "
+                         "mix two searches: use another journal, or delete this one to start over")
 
 
 @dataclass
@@ -585,6 +678,10 @@ class _Engine:
     """The executor in use, replaced by a fresh process pool when the one in use broke or had to be killed."""
 
     def __init__(self, executor: cf.Executor) -> None:
+        if type(executor).__name__ == "ClientExecutor" and hasattr(executor, "_client"):  # Dask's own: add kill
+            from graphnas.search.executors import DaskExecutor
+
+            executor = DaskExecutor(executor._client, **getattr(executor, "_kwargs", {}))
         self.executor = executor
         self.generation = 0
         self._owned: list[cf.Executor] = []
@@ -626,11 +723,13 @@ class _Engine:
 
     def stop(self, task: _Task) -> bool:
         """Free the worker running ``task`` (timed out); True if every other task of its pool must be resubmitted."""
-        if task.future is None or task.future.cancel():
+        if task.future is None:
             return False
         kill = getattr(self.executor, "kill", None)
-        if callable(kill) and task.generation == self.generation:  # e.g. RayExecutor: kill that task's worker
-            kill(task.future)
+        if callable(kill) and task.generation == self.generation:  # Ray, Dask: kill that task's worker (their
+            kill(task.future)  # futures cancel() while running, stopping nothing)
+            return False
+        if task.future.cancel():
             return False
         if isinstance(self.executor, cf.ProcessPoolExecutor) and task.generation == self.generation:
             return self.replace(task.generation)
@@ -752,13 +851,15 @@ class _Loop:
                         shared = sum(1 for t in pending if t.result is None and t.generation == task.generation)
                         self._harvest(task, fut, engine, retries, timeout, shared, submit, finish)
                     elif time.monotonic() >= task.deadline:
-                        private = task.private
-                        resubmit = private is None and engine.stop(task)  # frees the worker running it
+                        private, task.private = task.private, None
+                        if private is not None:  # a suspect alone in its pool: kill that pool only (before any
+                            _kill_pool(private)  # type: ignore[arg-type]  # shutdown, which forgets its processes)
+                            resubmit = False
+                        else:
+                            resubmit = engine.stop(task)  # frees the worker running it
                         finish(task, Evaluation(task.dag, float("nan"), float(timeout or 0.0), "failed",
                                                 f"timed out after {timeout:g} s"))
-                        if private is not None:  # a suspect alone in its pool: kill that pool only
-                            _kill_pool(private)  # type: ignore[arg-type]
-                        elif resubmit:
+                        if resubmit:
                             for other in pending:  # their pool was killed with it: innocent, submit again
                                 if other.result is None and other.generation < engine.generation:
                                     submit(other)
