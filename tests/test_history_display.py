@@ -19,7 +19,7 @@ from graphnas.search.loop import Evaluation, History
 def searched() -> History:
     space = NB201Space()
     history = run(get_optimizer("rea", space, population=10, sample_size=3, seed=0), NB201Table(), budget=30)
-    history.space = space
+    assert history.space is space  # run() hands its optimiser's space to the history
     return history
 
 

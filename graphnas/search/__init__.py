@@ -34,7 +34,8 @@ from graphnas.search.registry import (
 )
 from graphnas.search.reinforce import Controller, Reinforce
 
-__all__ = ["ASHA", "EXECUTORS", "NASH", "OPTIMIZERS", "BayesianOptimization", "Controller", "DaskExecutor", "Evaluation",
+__all__ = ["ASHA", "EXECUTORS", "NASH", "OPTIMIZERS", "BayesianOptimization", "Controller", "DaskExecutor",
+           "Evaluation",
            "History", "Hyperband", "ModelBasedASHA", "ModelBasedHyperband", "Optimizer", "RandomSearch",
            "RayExecutor", "Reinforce", "RegularizedEvolution", "Space", "SuccessiveHalving", "Trial",
            "get_acquisition", "get_optimizer", "get_optimizer_builder", "list_acquisitions", "list_optimizers",

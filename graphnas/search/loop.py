@@ -507,7 +507,8 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
         raise TypeError(f"executor must be a concurrent.futures.Executor (with submit), got {type(executor).__name__}")
     if timeout is not None and executor is None:
         raise ValueError("timeout needs an executor: an evaluation in this process cannot be stopped")
-    history = History()
+    space = getattr(optimizer, "space", None)  # the history's table shows the space's strings (arch)
+    history = History(space=space)
     fh = None
     lock = None
     next_index = 0
@@ -519,7 +520,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
             if os.path.exists(path) and os.path.getsize(path) > 0:
                 _check_identity(path, identity)
                 indexed = _read_indexed(path)
-                history = History([e for _, e in indexed])
+                history = History([e for _, e in indexed], space=space)
                 next_index = indexed[-1][0] + 1 if indexed else 0
                 for e in history.evaluations:
                     _tell(optimizer, e)
