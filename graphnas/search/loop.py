@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import itertools
 import json
 import logging
 import math
@@ -150,14 +151,20 @@ class History:
 
     def rows(self, space: Any = None) -> list[dict[str, Any]]:
         """One dict per evaluation: ``index``, ``value`` (NaN when it failed), ``status``, ``seconds``,
-        ``best_so_far``, ``arch`` (the string ``space``, else the history's ``space``, gives the graph;
-        only where there is such a space) and ``error``."""
+        ``best_so_far``, ``fidelity`` and ``cost`` (where any evaluation ran at a fidelity or reported a cost, as a
+        multi-fidelity search's do; fidelity as ``"epochs=12"``), ``arch`` (the string ``space``, else the
+        history's ``space``, gives the graph; only where there is such a space) and ``error``."""
         space = self.space if space is None else space
         named = callable(getattr(space, "to_string", None))
+        graded = any(e.fidelity is not None or e.cost is not None for e in self.evaluations)
         out = []
         for i, (e, best) in enumerate(zip(self.evaluations, self.best_so_far)):
             row: dict[str, Any] = {"index": i, "value": e.value, "status": e.status, "seconds": e.seconds,
                                    "best_so_far": best}
+            if graded:  # a multi-fidelity search: at what fidelity, for what cost
+                row["fidelity"] = (None if e.fidelity is None else
+                                   ", ".join(f"{k}={v}" for k, v in sorted(e.fidelity.items())))
+                row["cost"] = float("nan") if e.cost is None else e.cost
             if named:
                 row["arch"] = arch_string(space, e.dag)
             row["error"] = e.error
@@ -170,81 +177,55 @@ class History:
         Raises:
             ImportError: pandas is not installed (``pip install pandas``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("History.to_pandas needs pandas, which is not installed: pip install pandas "
-                              "(or use History.rows(), a list of dicts)") from None
-        frame = pd.DataFrame(self.rows(space))
-        return frame.set_index("index") if len(frame) else frame
+        from graphnas._tables import to_pandas
+
+        return to_pandas(self.rows(space), "index", "History")
 
     def _repr_html_(self) -> str:
-        import html
+        from graphnas._tables import table
 
         rows = self.rows()
         best = self.best
         best_i = next((i for i, e in enumerate(self.evaluations) if e is best), None)
-        columns = ["index", "value", "status", "seconds", *(["arch"] if rows and "arch" in rows[0] else [])]
-        shown: list[dict[str, Any] | None] = list(rows)
-        if len(rows) > self.HTML_ROWS:
-            half = self.HTML_ROWS // 2
-            shown = [*rows[:half], None, *rows[-half:]]
-
-        def cell(key: str, value: Any) -> str:
-            if key == "value":
-                text = "" if math.isnan(value) else f"{value:.4g}"
-            elif key == "seconds":
-                text = f"{value:.3g}"
-            else:
-                text = "" if value is None else str(value)
-            align = "left" if key in ("status", "arch") else "right"
-            code = key == "arch" and value is not None
-            text = f"<code>{html.escape(text)}</code>" if code else html.escape(text)
-            return f'<td style="text-align:{align}">{text}</td>'
-
-        body = []
-        for row in shown:
-            if row is None:
-                body.append(f'<tr><td colspan="{len(columns)}" style="text-align:center">'
-                            f"… {len(rows) - self.HTML_ROWS} more …</td></tr>")
-                continue
-            style = ' style="font-weight:bold"' if row["index"] == best_i else ""
-            title = f' title="{html.escape(row["error"])}"' if row["error"] else ""
-            body.append(f"<tr{style}{title}>" + "".join(cell(k, row[k]) for k in columns) + "</tr>")
+        extra = [k for k in ("fidelity", "cost", "arch") if rows and k in rows[0]]
         caption = (f"{len(self)} evaluations, {len(self.failed)} failed, best value "
                    f"{self.best_value:.4g}" + (f" (index {best_i}, in bold)" if best_i is not None else ""))
-        head = "".join(f"<th>{k}</th>" for k in columns)
-        return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table>")
+        return table(rows, ["index", "value", "status", "seconds", *extra], caption, bold=best_i,
+                     max_rows=self.HTML_ROWS, title_key="error")
 
-    def plot(self, ax: Any = None, *, label: str | None = None) -> Any:
+    def plot(self, ax: Any = None, *, label: str | None = None, x: str = "evaluations") -> Any:
         """Plot each evaluation's value (dots) and the best value so far (a step line) on ``ax``.
 
         Args:
             ax: the matplotlib ``Axes`` to draw on; None: a new pyplot figure (what a notebook shows).
             label: the legend's name for the best-so-far line (default: ``"best so far"``).
+            x: ``"evaluations"`` (the count) or ``"cost"`` (the cumulative cost the objective reported, e.g.
+                training epochs in a multi-fidelity search; an evaluation without a cost counts 0).
 
         Returns:
             the ``Axes``. Nothing else of matplotlib's state (backend, style) is changed.
 
         Raises:
             ImportError: matplotlib is not installed (``pip install matplotlib``).
+            ValueError: ``x`` is neither, or ``"cost"`` where no evaluation reported a cost.
         """
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise ImportError("History.plot needs matplotlib, which is not installed: pip install matplotlib") \
-                from None
-        if ax is None:
-            import matplotlib.pyplot as plt
+        if x not in ("evaluations", "cost"):
+            raise ValueError(f"x must be 'evaluations' or 'cost', got {x!r}")
+        if x == "cost" and all(e.cost is None for e in self.evaluations):
+            raise ValueError("x='cost': no evaluation of this history reported a cost (a multi-fidelity "
+                             "objective does); plot against x='evaluations'")
+        from graphnas._tables import new_axes
 
-            _, ax = plt.subplots(figsize=(6.4, 3.6))
-        steps = list(range(1, len(self) + 1))
+        ax = new_axes(ax, "History.plot")
+        if x == "cost":
+            steps = list(itertools.accumulate(e.cost or 0.0 for e in self.evaluations))
+        else:
+            steps = list(range(1, len(self) + 1))
         ok = [(k, e.value) for k, e in zip(steps, self.evaluations) if e.ok]
         if ok:
             ax.plot([k for k, _ in ok], [v for _, v in ok], ".", color="0.6", label="evaluation")
         ax.step(steps, self.best_so_far, where="post", label=label or "best so far")
-        ax.set_xlabel("evaluations")
+        ax.set_xlabel("cumulative cost" if x == "cost" else "evaluations")
         ax.set_ylabel("value")
         ax.legend(loc="lower right")
         return ax
