@@ -105,3 +105,21 @@ def test_importing_pyg_silences_tqdm_only_during_the_import():
             "warnings.warn('IProgress not found (raised by the test)')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"] and "IProgress not found (raised by the test)" in out.stderr
+
+
+def test_a_multi_fidelity_history_shows_fidelity_and_cost():
+    from graphnas.search import ASHA
+
+    space = NB201Space()
+    h = run(ASHA(space, levels=(12, 200), eta=3, seed=0), NB201Table(), budget=12)
+    rows = h.rows()
+    assert {r["fidelity"] for r in rows} <= {"epochs=12", "epochs=200"} and rows[0]["fidelity"] == "epochs=12"
+    assert [r["cost"] for r in rows] == [e.cost for e in h.evaluations] and rows[0]["cost"] == 12
+    head = [th.text for th in ET.fromstring(h._repr_html_()).iter("th")]
+    assert head == ["index", "value", "status", "seconds", "fidelity", "cost", "arch"]
+    ax = h.plot(x="cost")
+    assert ax.lines[-1].get_xdata()[-1] == sum(e.cost for e in h.evaluations)  # cumulative epochs spent
+    assert ax.get_xlabel() == "cumulative cost"
+    with pytest.raises(ValueError, match="no evaluation of this history reported a cost"):
+        History([Evaluation(h.evaluations[0].dag, 1.0, 0.1, "ok", None)]).plot(x="cost")
+    assert "fidelity" not in run(get_optimizer("random", space, seed=0), NB201Table(), budget=3).rows()[0]

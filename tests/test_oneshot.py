@@ -130,3 +130,23 @@ def test_bad_input():
         DARTS(NASNetSpace())
     with pytest.raises(ValueError, match="order must be 1 or 2"):
         DARTS(NB201Space(), order=3)
+
+
+def test_result_in_a_notebook(space):
+    import xml.etree.ElementTree as ET
+
+    result = DARTS(space, **TINY).search()
+    rows = result.rows()
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["derived"] == space.to_string(result.dag)  # the space names the member of each epoch
+    assert rows[0]["val_accuracy"] == result.history[0]["val_accuracy"]
+    frame = result.to_pandas()
+    assert list(frame.index) == [1, 2] and "derived" in frame.columns
+    page = result._repr_html_()
+    assert "<svg" in page.split("<table>")[0]  # the derived cell, drawn above the table
+    table = ET.fromstring(page[page.index("<table>"):])
+    assert [th.text for th in table.iter("th")][:2] == ["epoch", "train_loss"]
+    assert len(list(table.iter("tr"))) == 1 + 2
+    ax = result.plot()
+    assert {line.get_label() for line in ax.lines} >= {"val accuracy"}
+    assert list(ax.lines[-1].get_xdata()) == [1, 2]

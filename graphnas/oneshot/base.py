@@ -10,6 +10,7 @@ random paths) on the second; the digits validation split is left for the curves 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +137,10 @@ class OneShotResult:
         model: the trained supernet (a compiled module with mixed ops).
         ranking: ``(member, inherited accuracy)`` pairs, best first (ENAS and RandomPaths).
         seconds: wall time.
+        space: the space searched; it names the derived members (``to_string``) in `rows` and the table.
+
+    In a notebook it shows as the derived cell's picture above a table of the epochs; `to_pandas` gives
+    the epochs as a DataFrame and `plot` the supernet's curves.
     """
 
     dag: DAG
@@ -143,6 +148,67 @@ class OneShotResult:
     model: nn.Module | None = None
     ranking: list[tuple[DAG, float]] = field(default_factory=list)
     seconds: float = 0.0
+    space: Any = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per supernet epoch: its numbers (``epoch``, ``train_loss``, ``val_accuracy``, ...) and,
+        where the method derives a member each epoch, ``derived`` (the space's string for it, else its JSON)."""
+        out = []
+        for h in self.history:
+            row: dict[str, Any] = {k: v for k, v in h.items()
+                                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if "derived" in h:
+                member = h["derived"] if isinstance(h["derived"], DAG) else DAG.from_json(
+                    h["derived"] if isinstance(h["derived"], str) else json.dumps(h["derived"]))
+                named = callable(getattr(self.space, "to_string", None))
+                row["derived"] = self.space.to_string(member) if named else member.to_json()
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """The `rows` as a ``pandas.DataFrame`` indexed by ``epoch``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install pandas``).
+        """
+        from graphnas._tables import to_pandas
+
+        return to_pandas(self.rows(), "epoch", "OneShotResult")
+
+    def plot(self, ax: Any = None) -> Any:
+        """Plot the supernet's accuracy curves per epoch (training and validation, where recorded) on ``ax``.
+
+        Args:
+            ax: the matplotlib ``Axes`` to draw on; None: a new pyplot figure (what a notebook shows).
+
+        Returns:
+            the ``Axes``. Nothing else of matplotlib's state (backend, style) is changed.
+        """
+        from graphnas._tables import new_axes
+
+        ax = new_axes(ax, "OneShotResult.plot")
+        rows = self.rows()
+        for key in ("train_accuracy", "val_accuracy"):
+            points = [(r["epoch"], r[key]) for r in rows if key in r]
+            if points:
+                ax.plot(*zip(*points), marker="o", markersize=3, label=key.replace("_", " "))
+        ax.set_xlabel("supernet epoch")
+        ax.set_ylabel("accuracy (%)")
+        if ax.lines:
+            ax.legend(loc="lower right")
+        return ax
+
+    def _repr_html_(self) -> str:
+        from graphnas._tables import table
+        from graphnas.display import show
+
+        rows = self.rows()
+        columns = [k for k in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds",
+                               "derived") if rows and k in rows[0]]
+        named = callable(getattr(self.space, "to_string", None))
+        caption = (f"{len(rows)} supernet epochs, {self.seconds:.1f} s; derived: "
+                   f"{self.space.to_string(self.dag) if named else f'{len(self.dag)} nodes'}")
+        return f"<div>{show(self.dag)._repr_svg_()}</div>" + table(rows, columns, caption, max_rows=40)
 
 
 class _History:

@@ -193,7 +193,7 @@ class DARTS(_OneShot):
                           extra={"arch_optimizer": arch_opt, "history": hist}, resume=resume)
         arch.aux_skip = 0.0  # the trained supernet computes plain mixed ops from here on
         dag = self.space.derive(arch.weights())
-        return OneShotResult(dag, _merge(run.history, hist.entries), model, seconds=_now() - start)
+        return OneShotResult(dag, _merge(run.history, hist.entries), model, seconds=_now() - start, space=self.space)
 
 
 def _logits(out: Any) -> torch.Tensor:
@@ -320,7 +320,7 @@ class ENAS(_OneShot):
         members = list(dict.fromkeys(self.space.decode(c) for c in ctrl.sample(self.n_final)))
         ranking = _rank(model, self.space, members, self.data, recompute_bn=False)
         return OneShotResult(ranking[0][0], _merge(run.history, hist.entries), model,
-                             ranking=ranking, seconds=_now() - start)
+                             ranking=ranking, seconds=_now() - start, space=self.space)
 
     @staticmethod
     def _reward(model: nn.Module, path: dict[str, int], x: torch.Tensor, y: torch.Tensor) -> float:
@@ -387,7 +387,7 @@ class RandomPaths(_OneShot):
         run = self._train(model, before_step=before_step, on_epoch=on_epoch, extra={}, resume=resume)
         ranking = _rank(model, self.space, self.candidates(), self.data, recompute_bn=self.recompute_bn)
         return OneShotResult(ranking[0][0], [dict(h) for h in run.history], model, ranking=ranking,
-                             seconds=_now() - start)
+                             seconds=_now() - start, space=self.space)
 
 
 #: The methods by the names the CLI uses.
