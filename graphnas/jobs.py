@@ -38,6 +38,7 @@ search`` uses it too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -127,11 +128,30 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
     Journals make a killed run resumable: running again with the same folder
     and settings carries on where it stopped (``fresh=True`` starts over).
     """
+    from graphnas.benchmarks.objectives import get_objective
+    from graphnas.search.loop import journal_lock
+
+    cfg = config or MainJobConfig()
+    if cfg.budget < 2:
+        raise ValueError(f"the budget must be at least 2 evaluations, got {cfg.budget}")
+    objective = get_objective("digits", epochs=cfg.epochs, seed=cfg.seed, C=cfg.C, N=cfg.N,
+                              max_train=cfg.max_train)  # before prepare_output: bad settings leave no config.json
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    journals = {"bo": out / "journal.jsonl", "random": out / "journal_random.jsonl"}
+    with contextlib.ExitStack() as locks:  # fresh removes the journals only when no other run uses them
+        for journal in journals.values():
+            locks.enter_context(journal_lock(journal))
+        return _locked_main_job(out, cfg, fresh, objective, journals, progress)
+
+
+def _locked_main_job(out: Path, cfg: MainJobConfig, fresh: bool, objective: Any, journals: dict[str, Path],
+                     progress: ProgressCallback | None) -> dict[str, Any]:
+    """`main_job` once it holds the journals' locks."""
     import torch
 
     import graphnas
     from graphnas.benchmarks.digits import build_digits_model, digits_network, train_digits_model
-    from graphnas.benchmarks.objectives import get_objective
     from graphnas.converters.dot import GraphvizNotFoundError, render
     from graphnas.converters.onnx import ExportError, export_onnx
     from graphnas.generators import get_generator
@@ -140,13 +160,7 @@ def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: boo
     from graphnas.search.loop import arch_string
     from graphnas.surrogate import GNNSurrogate
 
-    cfg = config or MainJobConfig()
-    if cfg.budget < 2:
-        raise ValueError(f"the budget must be at least 2 evaluations, got {cfg.budget}")
-    objective = get_objective("digits", epochs=cfg.epochs, seed=cfg.seed, C=cfg.C, N=cfg.N,
-                              max_train=cfg.max_train)  # before prepare_output: bad settings leave no config.json
-    out = prepare_output(out, cfg, fresh=fresh)
-    journals = {"bo": out / "journal.jsonl", "random": out / "journal_random.jsonl"}
+    prepare_output(out, cfg, fresh=fresh)
     started = time.perf_counter()
     space = get_generator("nb201")
 

@@ -132,3 +132,31 @@ def test_best_model_loads_back_as_the_docs_say(runs):
     model.eval()
     data = load_digits_split()
     assert accuracy(model, data.x_val, data.y_val) == pytest.approx(summary["best"]["value"])
+
+
+def test_fresh_is_refused_while_another_run_holds_a_journal(tmp_path):
+    import threading
+
+    from graphnas.jobs import MainJobConfig, main_job
+    from graphnas.search.loop import journal_lock
+
+    journal = tmp_path / "journal_random.jsonl"
+    journal.write_text('{"format": "graphnas.journal", "version": 2}\n')
+    held, done = threading.Event(), threading.Event()
+
+    def running_job():  # another driver, mid-run, holds the journal's lock
+        with journal_lock(journal):
+            held.set()
+            done.wait(30)
+
+    other = threading.Thread(target=running_job)
+    other.start()
+    try:
+        held.wait(30)
+        with pytest.raises(RuntimeError, match="another running search"):
+            main_job(tmp_path, MainJobConfig(budget=2, epochs=1), fresh=True)
+    finally:
+        done.set()
+        other.join()
+    assert journal.read_text().startswith('{"format": "graphnas.journal"')  # fresh removed nothing
+    assert not (tmp_path / "config.json").exists()
