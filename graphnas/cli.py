@@ -280,6 +280,12 @@ def generate(
         _console(stderr=True).print(f"wrote {render_to}")
 
 
+def _expand_levels(value: str | None) -> str | None:
+    if value is not None and value.lower() != "all" and not value.isdigit():
+        raise typer.BadParameter(f"'all' or a number of levels (0, 1, ...), got {value!r}")
+    return value
+
+
 @app.command()
 def render(
     source: Annotated[str, typer.Argument(help="A DAG JSON file, a NAS-Bench-201 arch string, or a genotype name "
@@ -290,7 +296,7 @@ def render(
     rankdir: Annotated[str | None,
                        typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
     expand: Annotated[str | None,
-                      typer.Option("--expand", help="'all' draws every copy of repeated cells; a number N draws every "
+                      typer.Option("--expand", callback=_expand_levels, help="'all' draws every copy of repeated cells; a number N draws every "
                                                     "copy, N levels of nested DAGs deep (default: repeated cells "
                                                     "drawn once).")] = None,
     full_size: Annotated[bool, typer.Option("--full-size", help="Do not scale the drawing down to fit 900 x 1,200 "
@@ -304,14 +310,7 @@ def render(
     obj = _load_graph(source)
     if rankdir is not None and rankdir.upper() not in ("LR", "TB", "RL", "BT"):
         raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
-    levels: bool | int | None = None
-    if expand is not None:
-        if expand.lower() == "all":
-            levels = True
-        elif expand.isdigit():
-            levels = int(expand)
-        else:
-            raise UserError(f"--expand must be 'all' or a number of levels, got {expand!r}")
+    levels = None if expand is None else True if expand.lower() == "all" else int(expand)
     draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=levels, fit=not full_size,
          title=title)
     _console(stderr=True).print(f"wrote {output}")

@@ -199,7 +199,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         data: the training data: a ``DataLoader``, a ``Dataset`` of ``(x, y)`` or a pair of tensors. Default:
             the digits training split (and its validation split for ``val``).
         val: validation data in the same forms (``None`` with ``data`` given: no validation metrics).
-        epochs, batch_size, lr, momentum, weight_decay: as usual (``batch_size`` is ignored for a DataLoader).
+        epochs: passes over ``data``.
+        batch_size: images per step (ignored for a DataLoader, which has its own).
+        lr: the initial learning rate.
+        momentum: SGD's momentum (Nesterov).
+        weight_decay: L2 weight decay.
         optimizer: ``"sgd"`` (Nesterov momentum) or ``"adam"``.
         schedule: ``"cosine"`` (per step, to zero at the end) or ``"constant"``.
         grad_clip: the gradient norm limit (``None``: no clipping).

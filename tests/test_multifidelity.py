@@ -195,6 +195,12 @@ def test_journal_keeps_fidelity_and_cost_and_resumes(tmp_path):
     assert len(set(pairs)) == 25  # nothing evaluated twice at one fidelity
     # a graph first evaluated before the restart can be promoted after it (the rungs were replayed)
     assert len(opt.rungs[0]) + len(opt.rungs[1]) == 25
+    with pytest.raises(ValueError, match="written by another search"):  # the header names the optimiser
+        run(RandomSearch(NB201Space(), seed=0), table, budget=30, journal=journal)
+    lines = journal.read_text().splitlines()  # a journal whose header names no search (written before it did)
+    header = json.loads(lines[0])
+    header.pop("search")
+    journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     with pytest.raises(ValueError, match="fidelity .*RandomSearch"):
         run(RandomSearch(NB201Space(), seed=0), table, budget=30, journal=journal)
 

@@ -129,8 +129,9 @@ class DARTS(_OneShot):
             `NASNetSpace` with sum blocks).
         order: 1 (first-order: the architecture gradient at the current weights) or 2 (through one unrolled
             SGD step of the weights, learning rate = the weights' current one).
-        arch_lr, arch_weight_decay: Adam on the architecture weights, betas (0.5, 0.999). DARTS used 3e-4 over
+        arch_lr: Adam's learning rate on the architecture weights (betas 0.5, 0.999). DARTS used 3e-4 over
             50 epochs of 390 steps on CIFAR-10; a digits epoch is about 12 steps, so the default here is 3e-3.
+        arch_weight_decay: Adam's weight decay on the architecture weights.
         mode: ``"relaxed"`` (DARTS) or ``"gumbel"`` (GDAS: hard Gumbel-softmax samples, temperature ``tau``).
         aux_skip: DARTS- (Chu et al. 2021), a remedy for the collapse onto skip connections: every mixed op
             whose output has its input's shape adds ``beta * x``, ``beta`` decaying linearly from ``aux_skip``
@@ -268,8 +269,10 @@ class ENAS(_OneShot):
             `ENASSpace`, `NASNetSpace` with sum blocks).
         controller_steps: REINFORCE updates after each epoch.
         controller_batch: children sampled (and rewarded) per update.
-        controller_lr, entropy_weight, hidden_size: the controller's (ENAS: 3.5e-4, 1e-4, 100; the default
-            learning rate here is higher for short searches).
+        controller_lr: the controller's learning rate (ENAS: 3.5e-4; the default here is higher for short
+            searches).
+        entropy_weight: the controller's entropy bonus (ENAS: 1e-4).
+        hidden_size: the controller's LSTM width (ENAS: 100).
         n_final: children sampled from the trained controller and ranked by inherited accuracy at the end.
         **kwargs: the shared settings.
     """
