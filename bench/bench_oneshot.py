@@ -14,7 +14,9 @@ computed too), on the same batch, in the same process, interleaved.
 ``find``: DARTS (first and second order, and DARTS- as the remedy for the collapse onto skip connections),
 ENAS and RandomPaths on NB201 with digits: the derived cell's stand-alone accuracy (the digits objective),
 the share of parameter-free ops (none, skip_connect, avg_pool_3x3) and of skip_connect in the derived cells,
-beside random cells trained the same way in the same run.
+beside random cells trained the same way in the same run, and beside the best cell BO (``get_optimizer("bo")``)
+and random search find, per seed, in the same CPU time (``time.process_time``) as the mean search+retrain of the
+one-shot methods on that seed, driven by ``graphnas.search.run`` with the same objective, serially.
 
 Usage:
     python bench/bench_oneshot.py cost [--repeats 20]
@@ -178,7 +180,38 @@ def rank(args: argparse.Namespace) -> None:
 PARAMETER_FREE = ("none", "skip_connect", "avg_pool_3x3")
 
 
+def _budgeted_search(name: str, space: Any, objective: Any, cpu_budget: float, seed: int) -> dict[str, Any]:
+    """``get_optimizer(name, space, seed=seed)`` driven by `graphnas.search.run`, serial, one evaluation at a time,
+    until the process CPU time it used (``time.process_time``: asks, surrogate fits and training) passes
+    ``cpu_budget`` seconds. Only evaluations finished within the budget count; the one that overran is reported."""
+    from graphnas.search import get_optimizer, run
+
+    opt = get_optimizer(name, space, seed=seed)
+    t0 = time.process_time()
+    values: list[float] = []
+    best_dag = None
+    while True:
+        history = run(opt, objective, 1)  # the optimiser keeps what it was told between calls
+        if time.process_time() - t0 > cpu_budget:
+            break
+        e = history.evaluations[0]
+        if e.value == e.value and (best_dag is None or e.value > max(v for v in values if v == v)):
+            best_dag = e.dag
+        values.append(e.value)
+    ok = [v for v in values if v == v]  # NaN: a failed evaluation
+    return {"best": max(ok) if ok else float("nan"), "n": len(values),
+            "cpu": time.process_time() - t0, "arch": space.to_string(best_dag) if best_dag is not None else "-",
+            "model_based": max(0, len(values) - getattr(opt, "initial", len(values)))}  # BO's asks after its start
+
+
+def _line(name: str, accs: list[float], extra: str) -> str:
+    sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
+    return f"{name:32} accuracy {statistics.mean(accs):6.2f} +- {sd:5.2f} (min {min(accs):.2f}), {extra}"
+
+
 def find(args: argparse.Namespace) -> None:
+    import functools
+
     from graphnas.benchmarks.digits import train_eval
     from graphnas.generators import NB201Space
     from graphnas.oneshot import DARTS, ENAS, RandomPaths
@@ -193,29 +226,58 @@ def find(args: argparse.Namespace) -> None:
         "RandomPaths (50, BN recompute)": lambda s: RandomPaths(space, n_candidates=50, recompute_bn=True, seed=s,
                                                                 **common),
     }
+    objective = functools.partial(train_eval, epochs=args.epochs, seed=0)  # the derived cells' score too
     print(f"NB201 on digits: supernet {args.supernet_epochs} epochs (C=8, half the training split each for "
           f"weights and architecture); each derived cell retrained by the digits objective ({args.epochs} epochs, "
-          f"seed 0); {args.seeds} search seeds")
-    t0 = time.perf_counter()
-    rnd = [train_eval(space.sample(seed=1000 + k), epochs=args.epochs, seed=0)["value"] for k in range(args.random)]
-    t_rnd = (time.perf_counter() - t0) / max(args.random, 1)
+          f"seed 0); {args.seeds} search seeds. CPU times: time.process_time of this process (all its threads). "
+          f"BO and random search (serial, the same objective) get, per seed, the mean search+retrain CPU time of "
+          f"the one-shot methods on that seed")
+    t0, c0 = time.perf_counter(), time.process_time()
+    rnd = [objective(space.sample(seed=1000 + k))["value"] for k in range(args.random)]
+    n_rnd = max(args.random, 1)
+    t_rnd, c_rnd = (time.perf_counter() - t0) / n_rnd, (time.process_time() - c0) / n_rnd
     print(f"{'random cells':32} accuracy {statistics.mean(rnd):6.2f} +- {statistics.stdev(rnd):5.2f} "
-          f"(median {statistics.median(rnd):.2f}, best {max(rnd):.2f}, n={len(rnd)}), {t_rnd:.0f} s per cell")
-    for name, make in methods.items():
-        accs, free, skips, secs = [], [], [], []
-        for seed in range(args.seeds):
-            t0 = time.perf_counter()
+          f"(median {statistics.median(rnd):.2f}, best {max(rnd):.2f}, n={len(rnd)}), {t_rnd:.0f} s wall, "
+          f"{c_rnd:.0f} s CPU per cell", flush=True)
+    rows: dict[str, dict[str, list[float]]] = {
+        name: {"acc": [], "free": [], "skip": [], "wall": [], "cpu": []} for name in methods}
+    baselines: dict[str, dict[str, list[float]]] = {b: {"acc": [], "n": [], "cpu": []} for b in ("bo", "random")}
+    for seed in range(args.seeds):
+        cpus = []
+        for name, make in methods.items():
+            t0, c0 = time.perf_counter(), time.process_time()
             result = make(seed).search()
-            secs.append(time.perf_counter() - t0)
             ops = space.to_ops(result.dag)
-            free.append(sum(op in PARAMETER_FREE for op in ops) / len(ops))
-            skips.append(ops.count("skip_connect") / len(ops))
-            accs.append(train_eval(result.dag, epochs=args.epochs, seed=0)["value"])
-            print(f"  {name} seed {seed}: {space.to_string(result.dag)} -> {accs[-1]:.2f}% ({secs[-1]:.0f} s search)")
-        sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
-        print(f"{name:32} accuracy {statistics.mean(accs):6.2f} +- {sd:5.2f}, parameter-free ops "
-              f"{100 * statistics.mean(free):.0f}%, skip_connect {100 * statistics.mean(skips):.0f}%, "
-              f"search {statistics.mean(secs):.0f} s")
+            acc = objective(result.dag)["value"]
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            row = rows[name]
+            row["acc"].append(acc)
+            row["free"].append(sum(op in PARAMETER_FREE for op in ops) / len(ops))
+            row["skip"].append(ops.count("skip_connect") / len(ops))
+            row["wall"].append(wall)
+            row["cpu"].append(cpu)
+            cpus.append(cpu)
+            print(f"  seed {seed} {name}: {space.to_string(result.dag)} -> {acc:.2f}% "
+                  f"(search+retrain {wall:.0f} s wall, {cpu:.0f} s CPU)", flush=True)
+        budget = statistics.mean(cpus)
+        for b in baselines:
+            t0 = time.perf_counter()
+            # random search on its own seed stream: BO's random start on seed s is random search's draws shifted by one
+            out = _budgeted_search(b, space, objective, budget, seed if b == "bo" else 10_000 + seed)
+            for k in ("n", "cpu"):
+                baselines[b][k].append(out[k])
+            baselines[b]["acc"].append(out["best"])
+            print(f"  seed {seed} {b} at {budget:.0f} s CPU: best {out['arch']} -> {out['best']:.2f}% "
+                  f"({out['n']} cells within the budget, {out['model_based']} asked by the surrogate, "
+                  f"{out['cpu']:.0f} s CPU with the one that overran, "
+                  f"{time.perf_counter() - t0:.0f} s wall)", flush=True)
+    for name, row in rows.items():
+        print(_line(name, row["acc"], f"parameter-free ops {100 * statistics.mean(row['free']):.0f}%, skip_connect "
+                    f"{100 * statistics.mean(row['skip']):.0f}%, search+retrain {statistics.mean(row['wall']):.0f} s "
+                    f"wall, {statistics.mean(row['cpu']):.0f} s CPU"))
+    for b, res in baselines.items():
+        print(_line(f"{b} best at the same CPU time", res["acc"],
+                    f"{statistics.mean(res['n']):.1f} cells per seed ({min(res['n']):.0f}-{max(res['n']):.0f})"))
 
 
 def main() -> None:
