@@ -296,9 +296,9 @@ def render(
     rankdir: Annotated[str | None,
                        typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
     expand: Annotated[str | None,
-                      typer.Option("--expand", callback=_expand_levels, help="'all' draws every copy of repeated cells; a number N draws every "
-                                                    "copy, N levels of nested DAGs deep (default: repeated cells "
-                                                    "drawn once).")] = None,
+                      typer.Option("--expand", callback=_expand_levels,
+                                   help="'all' draws every copy of repeated cells; a number N draws every copy, N "
+                                        "levels of nested DAGs deep (default: repeated cells drawn once).")] = None,
     full_size: Annotated[bool, typer.Option("--full-size", help="Do not scale the drawing down to fit 900 x 1,200 "
                                                                 "px.")] = False,
     title: Annotated[str | None, typer.Option("--title", help="A caption above the drawing.")] = None,
