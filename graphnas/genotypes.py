@@ -22,7 +22,6 @@ reads: each ``(op, input)`` pair becomes an op node, each state an
 
 from __future__ import annotations
 
-import difflib
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -189,9 +188,10 @@ def get_genotype(name: str) -> Genotype:
     found = by_lower.get(name.strip().lower())
     if found is not None:
         return found
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
-    names = {k.lower(): k for k in _PUBLISHED}
-    hint = f"; did you mean {', '.join(names[c] for c in close)}?" if close else ""
+    from graphnas.registry import closest_names
+
+    close = closest_names(name.strip(), _PUBLISHED)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise GraphError(f"no genotype named {name!r}{hint} (known: {', '.join(list_genotypes())})")
 
 
