@@ -35,6 +35,7 @@ def main() -> None:
     p.add_argument("--metrics", nargs="*", default=["cifar10_test_acc", "cifar10_test_acc_12ep"])
     p.add_argument("--sizes", type=int, nargs="*", default=[25, 50, 100, 200, 400])
     p.add_argument("--splits", type=int, default=10)
+    p.add_argument("--first-split", type=int, default=0, help="run splits first-split .. first-split+splits-1")
     p.add_argument("--test", type=int, default=2000)
     p.add_argument("--graphs", type=int, default=1000, help="unlabeled cells for pre-training")
     p.add_argument("--epochs", type=int, default=100, help="pre-training Adam steps")
@@ -57,7 +58,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
         for n in args.sizes:
             r: dict[str, list[float]] = {k: [] for k in ("t0", "r0", "s0", "t1", "r1", "s1", "d")}
-            for split in range(args.splits):
+            for split in range(args.first_split, args.first_split + args.splits):
                 perm = np.random.default_rng(1000 + split).permutation(len(dags))
                 tr, te = perm[:n], perm[n:n + args.test]
                 train, test = [dags[i] for i in tr], [dags[i] for i in te]
@@ -69,6 +70,8 @@ def main() -> None:
                     r["t" + tag].append(float(kendalltau(mean, y[te]).statistic))
                     r["r" + tag].append(float(spearmanr(mean, y[te]).statistic))
                 r["d"].append(r["t1"][-1] - r["t0"][-1])
+                print(f"#raw {metric} n={n} split={split} tau today {r['t0'][-1]:.4f} pre {r['t1'][-1]:.4f} "
+                      f"rho today {r['r0'][-1]:.4f} pre {r['r1'][-1]:.4f}", flush=True)
             print(f"| {n} | {fmt(r['t0'])} | {fmt(r['r0'])} | {fmt(r['t1'])} | {fmt(r['r1'])} | {fmt(r['d'])} "
                   f"| {statistics.median(r['s0']):.1f} / {statistics.median(r['s1']):.1f} |", flush=True)
 

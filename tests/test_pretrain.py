@@ -115,3 +115,11 @@ def test_save_load_keeps_pretrained(tmp_path):
     back = GNNSurrogate.load(str(tmp_path / "m.pt"))
     np.testing.assert_allclose(back.predict(dags), model.predict(dags))
     assert _same(back.pretrained, w)
+
+
+def test_clone_keeps_the_weights():
+    from sklearn.base import clone
+
+    w = pretrain(NB201Space(), seed=0, cache=False, **SMALL)
+    model = GNNSurrogate(pretrained=w, hidden=16, layers=2, ensemble=3)
+    assert _same(clone(model).pretrained, w)
