@@ -123,3 +123,16 @@ def test_clone_keeps_the_weights():
     w = pretrain(NB201Space(), seed=0, cache=False, **SMALL)
     model = GNNSurrogate(pretrained=w, hidden=16, layers=2, ensemble=3)
     assert _same(clone(model).pretrained, w)
+
+
+def test_bo_runs_with_a_pretrained_surrogate():
+    from graphnas.search.bayesian import BayesianOptimization
+
+    space = NB201Space()
+    w = pretrain(space, graphs=60, epochs=5, cache=False)  # the default surrogate's hidden/layers/ensemble
+    bo = BayesianOptimization(space, surrogate=BayesianOptimization.default_surrogate(space)
+                              .set_params(pretrained=w, epochs=10, warm_epochs=5), initial=4, seed=0)
+    for _ in range(7):
+        (dag,) = bo.ask()
+        bo.tell(dag, float(space.to_ops(dag).count("nor_conv_3x3")))
+    assert bo.surrogate.n_fits_ >= 2 and bo.surrogate.featurizer_.vocabulary == w["ops"]
