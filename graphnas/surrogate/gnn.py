@@ -100,6 +100,11 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         n_threads: None (default) leaves torch's thread count alone. An int sets torch's
             *process-wide* thread count during ``fit``/``predict`` and restores it afterwards;
             only use it when no other thread runs torch meanwhile.
+        pretrained: None (default), or the dict `graphnas.surrogate.pretrain` returns: every fresh
+            ``fit`` starts the encoder (op embedding and message passing of each member) from these
+            self-supervised weights, the heads from random, and fine-tunes all of it; the feature
+            vocabulary is the pre-training one (``vocabulary`` is then ignored). ``hidden``,
+            ``layers`` and ``ensemble`` must match the pre-training.
         seed: seeds initialisation and pair sampling through ``torch.Generator`` objects of the
             estimator's own (never torch's global generator): an int (same seed and data, same
             model), a ``random.Random`` or a numpy ``Generator`` (advanced by each ``fit``), or None.
@@ -122,7 +127,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
                  weight_decay: float = 1e-4, rank_weight: float = 1.0, max_pairs: int = 8192,
                  max_param_tokens: int = 64,
                  warm_start: bool = False, predict_batch: int = 256, early_stop: float | None = None,
-                 n_threads: int | None = None, seed: Seed = 0) -> None:
+                 n_threads: int | None = None, pretrained: dict | None = None, seed: Seed = 0) -> None:
         self.vocabulary = vocabulary
         self.hidden = hidden
         self.layers = layers
@@ -138,6 +143,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         self.predict_batch = predict_batch
         self.early_stop = early_stop
         self.n_threads = n_threads
+        self.pretrained = pretrained
         self.seed = seed
 
     # -- estimator API ---------------------------------------------------------------
@@ -159,9 +165,16 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "model_")
         gen = as_torch(base * 1_000_003 + (self.n_fits_ if warm else 0))
         if not warm:
-            self.featurizer_ = Featurizer.fit(dags, self.vocabulary, self.max_param_tokens)
+            pre = self.pretrained
+            if pre is None:
+                self.featurizer_ = Featurizer.fit(dags, self.vocabulary, self.max_param_tokens)
+            else:
+                self._check_pretrained(pre)
+                self.featurizer_ = Featurizer(pre["ops"], pre["param_tokens"])
             self.model_ = self._build()
             self.model_.reset_parameters(as_torch(base))
+            if pre is not None:
+                self.model_.load_state_dict(pre["state_dict"], strict=False)
             self.n_fits_ = 0
         self.__dict__.pop("std_scale_", None)  # a calibration holds for the model it was measured on only
         self.y_mean_ = float(y_arr.mean())
@@ -173,6 +186,17 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
             self.epochs_ = self._train(batch, z, gen, epochs)
         self.n_fits_ += 1
         return self
+
+    def _check_pretrained(self, pre: dict) -> None:
+        from graphnas.surrogate.pretraining import FORMAT
+
+        if not isinstance(pre, dict) or pre.get("format") != FORMAT:
+            raise TypeError("pretrained must be the dict that graphnas.surrogate.pretrain(space, ...) returns")
+        for name in ("hidden", "layers", "ensemble"):
+            if pre[name] != getattr(self, name):
+                raise ValueError(f"pretrained weights have {name}={pre[name]} but this GNNSurrogate has "
+                                 f"{name}={getattr(self, name)}; pass the same {name} to pretrain(...) and "
+                                 f"GNNSurrogate(...)")
 
     def _build(self) -> _EnsembleGNN:
         """The ensemble network with uninitialised weights (built on the meta device: no random draws)."""
