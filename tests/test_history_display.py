@@ -120,6 +120,9 @@ def test_a_multi_fidelity_history_shows_fidelity_and_cost():
     ax = h.plot(x="cost")
     assert ax.lines[-1].get_xdata()[-1] == sum(e.cost for e in h.evaluations)  # cumulative epochs spent
     assert ax.get_xlabel() == "cumulative cost"
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
     with pytest.raises(ValueError, match="no evaluation of this history reported a cost"):
         History([Evaluation(h.evaluations[0].dag, 1.0, 0.1, "ok", None)]).plot(x="cost")
     assert "fidelity" not in run(get_optimizer("random", space, seed=0), NB201Table(), budget=3).rows()[0]

@@ -150,3 +150,6 @@ def test_result_in_a_notebook(space):
     ax = result.plot()
     assert {line.get_label() for line in ax.lines} >= {"val accuracy"}
     assert list(ax.lines[-1].get_xdata()) == [1, 2]
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
