@@ -103,7 +103,7 @@ def test_refit_schedule_grows_with_history():
 
 def test_believer_fits_pending_graphs_at_their_predicted_mean():
     rec = Recorder(offset=0.5)
-    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, background=False, seed=0)
+    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, seed=0)
     first = opt.ask(4)
     for d in first:
         opt.tell(d, score(d))
@@ -118,7 +118,7 @@ def test_believer_fits_pending_graphs_at_their_predicted_mean():
     assert dags.count(a) == 1 and y[dags.index(a)] == pytest.approx(score(a))
 
     rec2 = Recorder()
-    opt2 = BayesianOptimization(SPACE, rec2, initial=4, pending="ignore", background=False, seed=0)
+    opt2 = BayesianOptimization(SPACE, rec2, initial=4, pending="ignore", seed=0)
     for d in opt2.ask(4):
         opt2.tell(d, score(d))
     c = opt2.ask(1)[0]
@@ -174,7 +174,7 @@ def test_background_refit_with_pending_evaluations_keeps_asks_going():
             return super().fit(dags, y)
 
     gate = Slow.gate
-    opt = BayesianOptimization(SPACE, Slow(), initial=4, refit_fraction=0.0, seed=0)
+    opt = BayesianOptimization(SPACE, Slow(), initial=4, refit_fraction=0.0, background=True, seed=0)
     for d in opt.ask(4):
         opt.tell(d, score(d))
     first = opt.surrogate
@@ -197,6 +197,36 @@ def test_background_refit_with_pending_evaluations_keeps_asks_going():
     opt.ask(1)
     with pytest.raises(RuntimeError, match="background surrogate fit failed"):
         opt._swap_refit(wait=True)
+
+
+def test_candidate_pool_between_fits_scores_fewer_new_graphs():
+    class Counting(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.scored: list[int] = []
+
+        def predict_members(self, dags):
+            self.scored.append(len(dags))
+            return super().predict_members(dags)
+
+    def search(share, seed=0):
+        rec = Counting()
+        opt = BayesianOptimization(SPACE, rec, initial=4, refit_every=50, fresh_share=share, seed=seed)
+        keys = []
+        for _ in range(12):
+            d = opt.ask(1)[0]
+            opt.tell(d, score(d))
+            keys.append(d.canonical_key())
+        return rec, keys
+
+    pooled, keys = search(0.25)
+    full, _ = search(1.0)
+    # one fit (at the 5th ask); afterwards each ask scores about a quarter of the 250 candidates
+    assert len(pooled.fits) == 1 and len(full.fits) == 1
+    assert max(pooled.scored[1:]) <= 70 < min(full.scored)
+    assert len(set(keys)) == len(keys) and keys == search(0.25)[1]  # distinct asks, same seed same search
+    with pytest.raises(ValueError, match="fresh_share"):
+        BayesianOptimization(SPACE, Recorder(), fresh_share=0.0)
 
 
 def test_prequential_calibration_scales_the_spread():
