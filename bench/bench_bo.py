@@ -5,16 +5,19 @@ Modes (``--mode``):
 - ``speed``: 150-query BO runs, wall and CPU seconds per run and where the time goes (surrogate fit,
   candidate generation, scoring), the queries until the table's best cell (94.37) is found and the best
   accuracy after 25/50/100 queries; ``--variants`` picks the configurations compared in the same run
-  (``old``: the settings before 2026-11-30; ``new``: today's defaults; ``evo``: regularized evolution).
-- ``scale``: ask latency (median, p95) against history size up to 5,000 evaluations.
+  (``old``: the settings before 2026-11-30; ``prev``: today's defaults without the warm-refit cap;
+  ``new``: today's defaults; ``evo``: regularized evolution; ``bg``: ``new`` with background refits,
+  ``new:background=true``; ``pool``: ``bg`` with the candidate pool as well).
+- ``scale``: ask latency (median, p95, max) against history size up to 5,000 evaluations, and the
+  latency of the asks that refit the surrogate.
 - ``parallel``: BO with 1, 4 and 16 workers through `graphnas.search.run` on a thread pool, the table
   objective with a random sleep so that evaluations finish out of order: best after 100 evaluations
   and worker utilisation.
 - ``calibration``: share of held-out cells within +-1 / +-2 std of the BO-time surrogate, raw and calibrated.
 
     python bench/bench_bo.py --mode speed --seeds 10
-    python bench/bench_bo.py --mode scale --history 5000
-    python bench/bench_bo.py --mode parallel --seeds 25
+    python bench/bench_bo.py --mode scale --history 5000 --steps 100 --variants prev new
+    python bench/bench_bo.py --mode parallel --seeds 25 --variants prev new
     python bench/bench_bo.py --mode calibration --seeds 5
 """
 
@@ -33,6 +36,7 @@ from graphnas.search import BayesianOptimization, RegularizedEvolution, run
 OLD = {"refit_every": 1, "top_k": 10, "mutations": 20, "random_candidates": 50, "max_train": None,
        "refit_fraction": 0.0, "pending": "ignore", "calibrate": False,
        "surrogate_kw": {"epochs": 150, "warm_epochs": 30}}
+PREV = "new:warm_train=null"  # the defaults before the warm-refit cap
 
 
 def make(space: Any, variant: str, seed: int) -> Any:
@@ -52,6 +56,9 @@ def make(space: Any, variant: str, seed: int) -> Any:
         sur = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, warm_start=True,
                            seed=seed, **skw)
         return BayesianOptimization(space, surrogate=sur, seed=seed, **kw)
+    if variant == "prev":
+        variant = PREV
+    variant = {"bg": "new:background=true", "pool": "new:background=true,fresh_share=0.25"}.get(variant, variant)
     over, sur_over = {}, {}
     if ":" in variant:  # e.g. new:refit_fraction=0,s.early_stop=null (s.: a GNNSurrogate parameter)
         for item in variant.split(":", 1)[1].split(","):
@@ -130,33 +137,38 @@ def scale(args: argparse.Namespace) -> None:
 
     table = NB201Table()
     rng = random.Random(args.first_seed)
-    sizes = [s for s in (100, 1000, 2000, 5000) if s <= args.history]
+    sizes = [s for s in args.sizes if s <= args.history]
     for v in [v for v in args.variants if v != "evo"]:
         opt = make(table.space, v, args.first_seed)
         print(f"\n{v}: ask latency (s) after the history was grown with told random cells")
-        print("| history | catch-up fit (s) | median | p95 | max | mean | evaluations in training set |")
-        print("|---|---|---|---|---|---|---|")
+        print("| history | first ask, a refit: wall (CPU) s | median | p95 | max | mean | other asks that refit: "
+              "n, median (s) | evaluations in training set |")
+        print("|---|---|---|---|---|---|---|---|")
         for size in sizes:
             while len(opt.history) < size:
                 dag = table.space.sample(rng.randrange(2**31))
                 if dag.canonical_key() in opt._asked:
                     continue
                 opt.tell(dag, table(dag))
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             dag = opt.ask(1)[0]
-            catch_up = time.perf_counter() - t
+            catch_up, catch_cpu = time.perf_counter() - t, time.process_time() - c
             opt.tell(dag, table(dag))
-            times = []
+            times, refits = [], []
             for _ in range(args.steps):
+                fitted = opt._fitted_on
                 t = time.perf_counter()
                 dag = opt.ask(1)[0]
                 times.append(time.perf_counter() - t)
+                if opt._fitted_on != fitted:
+                    refits.append(times[-1])
                 opt.tell(dag, table(dag))
             times.sort()
+            rf = f"{len(refits)}, {statistics.median(refits):.2f}" if refits else "0, -"
             n_train = len(opt._training_set(opt.evaluated)) if hasattr(opt, "_training_set") else len(opt.evaluated)
-            print(f"| {size:,} | {catch_up:.2f} | {statistics.median(times):.3f} | "
+            print(f"| {size:,} | {catch_up:.2f} ({catch_cpu:.2f}) | {statistics.median(times):.3f} | "
                   f"{times[int(0.95 * (len(times) - 1))]:.3f} | {times[-1]:.3f} | {statistics.mean(times):.3f} "
-                  f"| {n_train} |", flush=True)
+                  f"| {rf} | {n_train} |", flush=True)
 
 
 def parallel(args: argparse.Namespace) -> None:
@@ -166,43 +178,44 @@ def parallel(args: argparse.Namespace) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     table = NB201Table()
-    lines: dict[int, list[tuple[float, float]]] = {}
+    lines: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for workers in args.workers:
-            rng = random.Random(seed * 7919 + workers)
-            lock = threading.Lock()
-            busy = [0.0]
+        for variant in args.variants:
+            for workers in args.workers:
+                rng = random.Random(seed * 7919 + workers)
+                lock = threading.Lock()
+                busy = [0.0]
 
-            def objective(dag: Any, _rng: random.Random = rng, _lock: threading.Lock = lock,
-                          _busy: list[float] = busy, _w: int = workers) -> float:
-                with _lock:
-                    pause = _rng.uniform(0.5, 1.5) * args.sleep if _w > 1 else 0.0
-                time.sleep(pause)
-                with _lock:
-                    _busy[0] += pause
-                return table(dag)
+                def objective(dag: Any, _rng: random.Random = rng, _lock: threading.Lock = lock,
+                              _busy: list[float] = busy, _w: int = workers) -> float:
+                    with _lock:
+                        pause = _rng.uniform(0.5, 1.5) * args.sleep if _w > 1 else 0.0
+                    time.sleep(pause)
+                    with _lock:
+                        _busy[0] += pause
+                    return table(dag)
 
-            opt = make(table.space, args.variants[0], seed)
-            t = time.perf_counter()
-            if workers == 1:
-                h = run(opt, objective, args.budget)
-            else:
-                with ThreadPoolExecutor(workers) as pool:
-                    h = run(opt, objective, args.budget, executor=pool, ordered=False)
-            wall = time.perf_counter() - t
-            util = busy[0] / (workers * wall) if workers > 1 else float("nan")
-            lines.setdefault(workers, []).append((h.best_so_far[-1], util))
-            print(f"seed {seed} workers {workers}: best {h.best_so_far[-1]:.2f} after {args.budget}, "
-                  f"utilisation {util:.1%}, {wall:.1f}s", flush=True)
+                opt = make(table.space, variant, seed)
+                t = time.perf_counter()
+                if workers == 1:
+                    h = run(opt, objective, args.budget)
+                else:
+                    with ThreadPoolExecutor(workers) as pool:
+                        h = run(opt, objective, args.budget, executor=pool, ordered=False)
+                wall = time.perf_counter() - t
+                util = busy[0] / (workers * wall) if workers > 1 else float("nan")
+                lines.setdefault((variant, workers), []).append((h.best_so_far[-1], util))
+                print(f"seed {seed} {variant} workers {workers}: best {h.best_so_far[-1]:.2f} after {args.budget}, "
+                      f"utilisation {util:.1%}, {wall:.1f}s", flush=True)
     print(f"\n{args.seeds} seeds, {args.budget} evaluations, sleep {args.sleep} s x U(0.5, 1.5) per evaluation "
-          f"(none with 1 worker), variant {args.variants[0]}")
-    print("| workers | best after budget (mean ± std) | found 94.37 | utilisation (median, min) |")
-    print("|---|---|---|---|")
-    for workers, rs in lines.items():
+          f"(none with 1 worker)")
+    print("| variant | workers | best after budget (mean ± std) | found 94.37 | utilisation (median, min) |")
+    print("|---|---|---|---|---|")
+    for (variant, workers), rs in lines.items():
         best = [b for b, _ in rs]
         utils = [u for _, u in rs if u == u]
         u = f"{statistics.median(utils):.1%}, {min(utils):.1%}" if utils else "- (serial)"
-        print(f"| {workers} | {statistics.mean(best):.3f} ± {statistics.pstdev(best):.3f} | "
+        print(f"| {variant} | {workers} | {statistics.mean(best):.3f} ± {statistics.pstdev(best):.3f} | "
               f"{sum(b >= 94.37 for b in best)}/{len(best)} | {u} |")
 
 
@@ -270,6 +283,7 @@ def main() -> None:
     p.add_argument("--variants", nargs="*", default=["old", "new", "evo"])
     p.add_argument("--history", type=int, default=5000, help="scale: largest history size")
     p.add_argument("--steps", type=int, default=40, help="scale: timed ask/tell steps at each size")
+    p.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 2000, 5000], help="scale: history sizes")
     p.add_argument("--workers", type=int, nargs="*", default=[1, 4, 16], help="parallel: worker counts")
     p.add_argument("--sleep", type=float, default=2.0, help="parallel: mean seconds an evaluation sleeps")
     args = p.parse_args()

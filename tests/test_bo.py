@@ -130,6 +130,105 @@ def test_believer_fits_pending_graphs_at_their_predicted_mean():
         BayesianOptimization(SPACE, rec2, pending="fantasy")
 
 
+class WarmRecorder(Recorder):
+    warm_start = True
+
+
+def test_warm_refits_train_on_the_new_results_and_a_seeded_draw():
+    def grow(seed):
+        rec = WarmRecorder()
+        opt = BayesianOptimization(SPACE, rec, initial=2, refit_fraction=0.0, max_train=100, warm_train=40,
+                                   seed=seed)
+        for i in range(300):
+            d = SPACE.sample(10_000 + i)
+            if d.canonical_key() not in opt._asked:
+                opt.tell(d, score(d))
+        d = opt.ask(1)[0]  # the first fit: the whole capped set
+        assert len(rec.fits) == 1 and len(rec.fits[0][0]) == 100
+        opt.tell(d, score(d))  # nothing pending: serial refits run in the foreground
+        new = [d]
+        for _ in range(3):
+            d = opt.ask(1)[0]
+            opt.tell(d, score(d))
+            new.append(d)
+        return rec, new
+
+    rec, new = grow(0)
+    dags, _ = rec.fits[-1]
+    assert len(rec.fits) == 4 and len(dags) == 40 and new[-2] in dags  # the result told since the last fit
+    assert [d.canonical_key() for d in dags] == [d.canonical_key() for d in grow(0)[0].fits[-1][0]]
+    assert [d.canonical_key() for d in dags] != [d.canonical_key() for d in grow(1)[0].fits[-1][0]]
+    with pytest.raises(ValueError, match="warm_train"):
+        BayesianOptimization(SPACE, Recorder(), warm_train=0)
+
+
+def test_background_refit_with_pending_evaluations_keeps_asks_going():
+    import threading
+
+    class Slow(WarmRecorder):
+        gate = threading.Event()  # a class attribute: the background copy waits on the same event
+
+        def fit(self, dags, y):
+            if self.fits:  # the first fit runs on the driver; later ones wait for the test's signal
+                assert self.gate.wait(10)
+            return super().fit(dags, y)
+
+    gate = Slow.gate
+    opt = BayesianOptimization(SPACE, Slow(), initial=4, refit_fraction=0.0, background=True, seed=0)
+    for d in opt.ask(4):
+        opt.tell(d, score(d))
+    first = opt.surrogate
+    a, b = opt.ask(2)          # first fit, in the foreground (nothing pending yet)
+    assert len(first.fits) == 1
+    opt.tell(a, score(a))      # b still pending: the due refit goes to a background thread
+    c = opt.ask(1)[0]          # answered at once, with the current model
+    assert opt._refit is not None and opt.surrogate is first and len(first.fits) == 1
+    gate.set()
+    opt._swap_refit(wait=True)
+    assert opt.surrogate is not first and len(opt.surrogate.fits) == 2
+    dags, _ = opt.surrogate.fits[-1]
+    assert b in dags and a in dags and c not in dags  # b believed; c was asked after the fit began
+
+    def failing(dags, y):
+        raise ValueError("boom")
+
+    opt.surrogate.fit = failing
+    opt.tell(b, score(b))
+    opt.ask(1)
+    with pytest.raises(RuntimeError, match="background surrogate fit failed"):
+        opt._swap_refit(wait=True)
+
+
+def test_candidate_pool_between_fits_scores_fewer_new_graphs():
+    class Counting(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.scored: list[int] = []
+
+        def predict_members(self, dags):
+            self.scored.append(len(dags))
+            return super().predict_members(dags)
+
+    def search(share, seed=0):
+        rec = Counting()
+        opt = BayesianOptimization(SPACE, rec, initial=4, refit_every=50, fresh_share=share, seed=seed)
+        keys = []
+        for _ in range(12):
+            d = opt.ask(1)[0]
+            opt.tell(d, score(d))
+            keys.append(d.canonical_key())
+        return rec, keys
+
+    pooled, keys = search(0.25)
+    full, _ = search(1.0)
+    # one fit (at the 5th ask); afterwards each ask scores about a quarter of the 250 candidates
+    assert len(pooled.fits) == 1 and len(full.fits) == 1
+    assert max(pooled.scored[1:]) <= 70 < min(full.scored)
+    assert len(set(keys)) == len(keys) and keys == search(0.25)[1]  # distinct asks, same seed same search
+    with pytest.raises(ValueError, match="fresh_share"):
+        BayesianOptimization(SPACE, Recorder(), fresh_share=0.0)
+
+
 def test_prequential_calibration_scales_the_spread():
     # the stand-in predicts score + 3 with spread 1: every asked graph's error is 3 spreads
     rec = Recorder(spread=1.0, offset=3.0)
