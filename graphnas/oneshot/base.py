@@ -10,7 +10,6 @@ random paths) on the second; the digits validation split is left for the curves 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -153,15 +152,14 @@ class OneShotResult:
     def rows(self) -> list[dict[str, Any]]:
         """One dict per supernet epoch: its numbers (``epoch``, ``train_loss``, ``val_accuracy``, ...) and,
         where the method derives a member each epoch, ``derived`` (the space's string for it, else its JSON)."""
+        from graphnas.search.loop import arch_string
+
         out = []
         for h in self.history:
             row: dict[str, Any] = {k: v for k, v in h.items()
                                    if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            if "derived" in h:
-                member = h["derived"] if isinstance(h["derived"], DAG) else DAG.from_json(
-                    h["derived"] if isinstance(h["derived"], str) else json.dumps(h["derived"]))
-                named = callable(getattr(self.space, "to_string", None))
-                row["derived"] = self.space.to_string(member) if named else member.to_json()
+            if "derived" in h:  # the member derived that epoch, kept as its JSON
+                row["derived"] = arch_string(self.space, DAG.from_json(h["derived"])) or h["derived"]
             out.append(row)
         return out
 
@@ -201,13 +199,13 @@ class OneShotResult:
     def _repr_html_(self) -> str:
         from graphnas._tables import table
         from graphnas.display import show
+        from graphnas.search.loop import arch_string
 
         rows = self.rows()
         columns = [k for k in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds",
                                "derived") if rows and k in rows[0]]
-        named = callable(getattr(self.space, "to_string", None))
         caption = (f"{len(rows)} supernet epochs, {self.seconds:.1f} s; derived: "
-                   f"{self.space.to_string(self.dag) if named else f'{len(self.dag)} nodes'}")
+                   f"{arch_string(self.space, self.dag) or f'{len(self.dag)} nodes'}")
         return f"<div>{show(self.dag)._repr_svg_()}</div>" + table(rows, columns, caption, max_rows=40)
 
 
