@@ -13,6 +13,7 @@ Ray and Dask are optional: ``pip install graphnas[ray]`` or ``graphnas[dask]``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import os
 import socket
@@ -22,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["EXECUTORS", "DaskExecutor", "RayExecutor", "make_executor"]
+
+log = logging.getLogger(__name__)
 
 EXECUTORS = ("thread", "process", "ray", "dask")
 
@@ -179,10 +182,8 @@ class DaskExecutor(cf.Executor):
             # which the restart would then kill
             status = self._client.restart_workers(where, timeout=self._restart_timeout, raise_for_error=False)
             if any(v != "OK" for v in status.values()):
-                import logging
-
-                logging.getLogger(__name__).warning("could not restart the Dask worker of a timed-out "
-                                                    "evaluation (%s); it runs on, its result ignored", status)
+                log.warning("could not restart the Dask worker of a timed-out evaluation (%s); it runs on, "
+                            "its result ignored", status)
         task.cancel()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
