@@ -481,8 +481,10 @@ def compile_(
     if len(net.inputs) != 1:
         raise UserError(f"{source}: the graph has {len(net.inputs)} inputs, and compile writes networks of one "
                         "input; put it in a model around it (--model digits or darts for a cell pair)")
-    with torch.random.fork_rng(devices=[]):  # seeded weights without changing the caller's global generator
-        torch.manual_seed(seed)
+    from graphnas._torch_rng import local_generator
+    from graphnas.generators._random import as_torch
+
+    with local_generator(as_torch(seed)):  # seeded weights, the global generator untouched (the one seed rule)
         module = to_torch(net, in_channels=chans, class_name="GraphnasNetwork")
         example = torch.randn(2, *shape)
     module.eval()
