@@ -9,7 +9,8 @@ supernet seed, with its spread over seeds.
 ``cost``: forward+backward+SGD step time of the compiled NB201 and DARTS supernets (relaxed mode), and the
 memory autograd saves for the backward pass, beside the same network whose mixed ops are the DARTS code's
 (``sum(w * op(x) for w, op in zip(weights, self._ops))``, a module list summed in a Python loop, the zero op
-computed too), on the same batch, in the same process, interleaved.
+computed too), on the same batch, in the same process, interleaved step by step (A-B-B-A); wall and process CPU
+time, and the spread of the paired per-step CPU ratio, so that a gap can be told from the load of a shared machine.
 
 ``find``: DARTS (first and second order, and DARTS- as the remedy for the collapse onto skip connections),
 ENAS and RandomPaths on NB201 with digits: the derived cell's stand-alone accuracy (the digits objective),
@@ -19,7 +20,7 @@ and random search find, per seed, in the same CPU time (``time.process_time``) a
 one-shot methods on that seed, driven by ``graphnas.search.run`` with the same objective, serially.
 
 Usage:
-    python bench/bench_oneshot.py cost [--repeats 20]
+    python bench/bench_oneshot.py cost [--repeats 10] [--rounds 3]   (repeats x rounds steps per variant)
     python bench/bench_oneshot.py find [--seeds 3] [--supernet-epochs 10] [--epochs 4] [--random 10]
     python bench/bench_oneshot.py rank [--cells 50] [--seeds 2] [--supernet-epochs 10] [--epochs 2]
         [--max-train 720]
@@ -69,18 +70,19 @@ def _hand_written(model: nn.Module) -> nn.Module:
     return other
 
 
-def _step_time(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) -> list[float]:
+def _stepper(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
+    """A function that runs one training step of ``model`` and returns its (wall, process CPU) seconds."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    times = []
-    for k in range(repeats + 2):
-        t = time.perf_counter()
+
+    def step() -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if k >= 2:  # two warm-up steps
-            times.append(time.perf_counter() - t)
-    return times
+        return time.perf_counter() - t, time.process_time() - c
+
+    return step
 
 
 def _saved_mib(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -114,10 +116,13 @@ def _variant(build: str, space: str, C: int, batch: int) -> tuple[nn.Module, tor
 
 
 def cost(args: argparse.Namespace) -> None:
+    n = args.repeats * args.rounds
     print(f"supernet step (forward+backward+SGD), digits shape, batch {args.batch}, torch threads "
-          f"{torch.get_num_threads()}, {args.repeats} timed steps x 2 per round, {args.rounds} rounds A-B-B-A")
-    print(f"{'space':8} {'C':>3} {'compiled ms':>12} {'DARTS-code ms':>14} {'ratio':>6} "
-          f"{'compiled saved MiB':>19} {'DARTS-code saved MiB':>21}")
+          f"{torch.get_num_threads()}, {n} timed steps per variant ({args.rounds} rounds x {args.repeats}), "
+          f"interleaved step by step A-B-B-A after 2 warm-up steps each; medians, and the median and quartiles "
+          f"of the paired per-step ratio (process CPU time)")
+    print(f"{'space':8} {'C':>3} {'compiled ms':>12} {'DARTS-code ms':>14} {'ratio':>6} {'CPU ms':>15} "
+          f"{'CPU ratio':>9} {'paired [q1, q3]':>19} {'compiled saved MiB':>19} {'DARTS-code saved MiB':>21}")
     for space, C in (("nb201", 16), ("darts", 8)):
         a, x, y = _variant("compiled", space, C, args.batch)
         b = _hand_written(a)
@@ -125,16 +130,24 @@ def cost(args: argparse.Namespace) -> None:
             a.eval(), b.eval()
             assert torch.allclose(a(x), b(x), atol=1e-5), "the two variants must compute the same function"
         a.train(), b.train()
-        ta: list[float] = []
-        tb: list[float] = []
-        for _ in range(args.rounds):  # A B B A: neither variant always runs first (the CPU warms and cools)
-            ta += _step_time(a, x, y, args.repeats)
-            tb += _step_time(b, x, y, args.repeats)
-            tb += _step_time(b, x, y, args.repeats)
-            ta += _step_time(a, x, y, args.repeats)
+        sa, sb = _stepper(a, x, y), _stepper(b, x, y)
+        for _ in range(2):  # warm-up
+            sa(), sb()
+        ta: list[tuple[float, float]] = []
+        tb: list[tuple[float, float]] = []
+        for k in range(n):  # A B B A step by step: neither variant always runs first (the CPU warms and cools)
+            first, second = ((sa, ta), (sb, tb)) if k % 2 == 0 else ((sb, tb), (sa, ta))
+            first[1].append(first[0]())
+            second[1].append(second[0]())
         ma, mb = _saved_mib(a, x, y), _saved_mib(b, x, y)
-        mda, mdb = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
-        print(f"{space:8} {C:>3} {mda:>12.1f} {mdb:>14.1f} {mda / mdb:>6.2f} {ma:>19.2f} {mb:>21.2f}")
+        med = statistics.median
+        wa, wb = med(t[0] for t in ta) * 1e3, med(t[0] for t in tb) * 1e3
+        ca, cb = med(t[1] for t in ta) * 1e3, med(t[1] for t in tb) * 1e3
+        paired = sorted(p[1] / q[1] for p, q in zip(ta, tb))
+        q1, q2, q3 = (paired[int(f * (len(paired) - 1))] for f in (0.25, 0.5, 0.75))
+        cpu = f"{ca:.1f}/{cb:.1f}"
+        print(f"{space:8} {C:>3} {wa:>12.1f} {wb:>14.1f} {wa / wb:>6.2f} {cpu:>15} {ca / cb:>9.2f} "
+              f"{f'{q2:.2f} [{q1:.2f}, {q3:.2f}]':>19} {ma:>19.2f} {mb:>21.2f}")
 
 
 # --------------------------------------------------------------------------- rank

@@ -230,3 +230,32 @@ def test_a_path_computes_what_its_member_computes():
     member.eval()
     x = torch.randn(4, 1, 8, 8)
     assert torch.allclose(sn(x), member(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("aux_skip", [0.0, 0.3])
+def test_relaxed_mixed_op_is_the_plain_weighted_sum(aux_skip):
+    """The in-place accumulation of the relaxed mode computes ``sum_k softmax(alpha)_k * op_k(x)`` (the DARTS
+    code's Python-loop sum, zero op included), with the same gradients for the input, weights and alphas."""
+    torch.manual_seed(0)
+    net = graphnas.to_torch(digits_network(DARTSSpace(steps=2).supernet(), C=4), in_channels=1)
+    net.arch.aux_skip = aux_skip
+    with torch.no_grad():
+        for a in arch_parameters(net):
+            a.normal_()
+    mixed = [m for m in net.modules() if isinstance(m, MixedOp)]
+    strides = set()
+    for m in mixed:
+        assert list(m.candidates)[0] == "none" and m._zero[0]  # the zero op is a candidate, skipped
+        conv = m.candidates["sep_conv_3x3"][1]
+        strides.add(conv.stride[0])
+        x = torch.randn(4, conv.in_channels, 8, 8, requires_grad=True)
+        out = m(x)
+        grads = torch.autograd.grad(out.square().sum(), [x, net.arch.alphas[m.key], *m.parameters()])
+        w = torch.softmax(net.arch.alphas[m.key], dim=-1)
+        ref = sum(wk * op(x) for wk, op in zip(w, m.candidates.values()))
+        if aux_skip and ref.shape == x.shape:
+            ref = ref + aux_skip * x
+        ref_grads = torch.autograd.grad(ref.square().sum(), [x, net.arch.alphas[m.key], *m.parameters()])
+        assert torch.allclose(out, ref, atol=1e-6)
+        assert all(torch.allclose(g, r, atol=1e-5) for g, r in zip(grads, ref_grads))
+    assert strides == {1, 2}  # normal and reduction edges (pooling and FactorizedReduce at stride 2)

@@ -101,15 +101,23 @@ class MixedOp(nn.Module):
                                "supernet with graphnas.to_torch")
         ops = list(self.candidates.values())
         if arch.mode == "relaxed":
-            w = F.softmax(arch.alphas[self.key], dim=-1)
-            terms = [w[k] * op(x) for k, op in enumerate(ops) if not self._zero[k]]
-            if not terms:
+            # sum_k w_k * op_k(x) accumulated in place into the first term's product, a fresh tensor that no
+            # backward formula reads (mul saves its inputs, not its output): no activation-sized sum is allocated
+            # per term, and the backward pass is the DARTS code's (one MulBackward per term). The weights are
+            # split once (unbind: one stack in the backward pass, not a select and select_backward per term).
+            w = F.softmax(arch.alphas[self.key], dim=-1).unbind()
+            out: torch.Tensor | None = None
+            for k, op in enumerate(ops):
+                if self._zero[k]:
+                    continue
+                if out is None:
+                    out = op(x) * w[k]
+                else:
+                    out.add_(op(x) * w[k])
+            if out is None:  # every candidate is the zero op
                 return ops[0](x)
-            out = terms[0]
-            for t in terms[1:]:
-                out = out + t
             if arch.aux_skip and out.shape == x.shape:  # DARTS-: an auxiliary skip outside the choice
-                out = out + arch.aux_skip * x
+                out.add_(arch.aux_skip * x)
             return out
         k = arch.choice(self.key)
         out = ops[k](x)
