@@ -259,3 +259,36 @@ def test_relaxed_mixed_op_is_the_plain_weighted_sum(aux_skip):
         assert torch.allclose(out, ref, atol=1e-6)
         assert all(torch.allclose(g, r, atol=1e-5) for g, r in zip(grads, ref_grads))
     assert strides == {1, 2}  # normal and reduction edges (pooling and FactorizedReduce at stride 2)
+
+
+def test_relaxed_mixed_op_shares_the_leading_relu_but_keeps_hooks():
+    """Candidates that begin with a ReLU share one ``relu(x)`` in relaxed mode (one ReLU saved for the backward
+    pass instead of one per candidate); a candidate with a hook is called whole, so its hook still runs."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountReLU(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.n += func is torch.ops.aten.relu.default
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    net = graphnas.to_torch(digits_network(DARTSSpace(steps=2).supernet(), C=4), in_channels=1)
+    m = next(m for m in net.modules() if isinstance(m, MixedOp))  # a normal edge: skip_connect is the identity
+    x = torch.randn(4, m.candidates["sep_conv_3x3"][1].in_channels, 8, 8)
+    with CountReLU() as shared:
+        before = m(x)
+    assert shared.n == 3  # one shared by sep_conv_3x3/5x5 and dil_conv_3x3/5x5, the sep convs' second ReLUs
+    calls = []
+    handle = m.candidates["sep_conv_3x3"].register_forward_hook(lambda mod, i, o: calls.append(o))
+    with CountReLU() as hooked:
+        after = m(x)
+    handle.remove()
+    assert len(calls) == 1 and hooked.n == 4  # the hooked candidate ran whole, its own first ReLU included
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda mod, i, o: None)
+    with CountReLU() as global_hook:
+        m(x)
+    handle.remove()
+    assert global_hook.n == 6  # a global hook sees every module call: nothing shared
+    assert torch.allclose(before, after, atol=1e-6)

@@ -10,8 +10,12 @@ same edge of a cell stacked several times in a network) share their weights and 
 Modes (`set_choice_mode`):
 
 - ``"relaxed"`` (DARTS): the output is ``sum_k softmax(alpha)_k * op_k(x)``; ``none`` candidates
-  (zeros) are skipped, they add nothing. With ``arch.aux_skip = beta > 0`` (DARTS-, Chu et al. 2021) each
-  mixed op whose output has its input's shape adds ``beta * x``, an auxiliary skip outside the choice.
+  (zeros) are skipped, they add nothing, and candidates that begin with a ReLU of the input (an
+  ``nn.Sequential`` such as DARTS' separable and dilated convs or ``ReLUConvBN``, without hooks) share
+  one ``relu(x)``, computed and saved for the backward pass once instead of once per candidate (a
+  candidate with hooks, or any global module hook, turns the sharing off for it: hooks still run). With
+  ``arch.aux_skip = beta > 0`` (DARTS-, Chu et al. 2021) each mixed op whose output has its input's
+  shape adds ``beta * x``, an auxiliary skip outside the choice.
 - ``"gumbel"`` (GDAS): once per forward pass a hard one-hot sample of ``gumbel_softmax(alpha, tau)``
   per key (straight-through gradient to ``alpha``); only the chosen candidate computes.
 - ``"sampled"`` (ENAS, random paths): one candidate per key, only that one computes; the path is the
@@ -37,6 +41,7 @@ torch.Size([2, 3, 8, 8])
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -44,6 +49,7 @@ import torch
 import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules import module as nn_module
 
 from graphnas.dag import GraphError, Node
 from graphnas.ops import Zero
@@ -76,6 +82,22 @@ def choice_candidates(node: Node, where: str) -> tuple[list[str], str]:
     return list(cands), key
 
 
+def _leading_relu(op: nn.Module) -> bool:
+    """Whether ``op`` is an ``nn.Sequential`` (``forward`` not overridden) that begins with an out-of-place
+    ``nn.ReLU``, with no hooks on it, on that ReLU or global ones: then ``op(x)`` is its other layers applied to
+    ``relu(x)``, which candidates can share."""
+    if not isinstance(op, nn.Sequential) or type(op).forward is not nn.Sequential.forward or len(op) < 2:
+        return False
+    first = op[0]
+    if type(first) is not nn.ReLU or first.inplace:
+        return False
+    hooks = [nn_module._global_forward_hooks, nn_module._global_forward_pre_hooks,
+             nn_module._global_backward_hooks, nn_module._global_backward_pre_hooks]
+    for m in (op, first):
+        hooks += [m._forward_hooks, m._forward_pre_hooks, m._backward_hooks, m._backward_pre_hooks]
+    return not any(hooks)
+
+
 class MixedOp(nn.Module):
     """One compiled choice node: its candidates in ``candidates`` (an ``nn.ModuleDict`` by op name).
 
@@ -105,15 +127,25 @@ class MixedOp(nn.Module):
             # backward formula reads (mul saves its inputs, not its output): no activation-sized sum is allocated
             # per term, and the backward pass is the DARTS code's (one MulBackward per term). The weights are
             # split once (unbind: one stack in the backward pass, not a select and select_backward per term).
+            # Candidates that begin with a ReLU of the input (DARTS' sep/dil convs, ReLUConvBN) share one.
             w = F.softmax(arch.alphas[self.key], dim=-1).unbind()
             out: torch.Tensor | None = None
+            relu_x: torch.Tensor | None = None
             for k, op in enumerate(ops):
                 if self._zero[k]:
                     continue
-                if out is None:
-                    out = op(x) * w[k]
+                if _leading_relu(op):
+                    if relu_x is None:
+                        relu_x = F.relu(x)
+                    y = relu_x
+                    for layer in itertools.islice(op.children(), 1, None):
+                        y = layer(y)
                 else:
-                    out.add_(op(x) * w[k])
+                    y = op(x)
+                if out is None:
+                    out = y * w[k]
+                else:
+                    out.add_(y * w[k])
             if out is None:  # every candidate is the zero op
                 return ops[0](x)
             if arch.aux_skip and out.shape == x.shape:  # DARTS-: an auxiliary skip outside the choice
