@@ -559,18 +559,19 @@ def _split_search_params(extra: dict[str, Any], space: str, space_target: Any, o
     return space_params, opt_params
 
 
-def _search_executor(kind: str | None, workers: int, address: str | None) -> tuple[Any, Any]:
+def _search_executor(kind: str | None, workers: int, address: str | None, cpus: float | None = None,
+                     gpus: float | None = None, timeout: float | None = None) -> tuple[Any, Any]:
     """The executor of ``graphnas search`` and its closing function; ``(None, None)`` to evaluate in this process."""
     if kind is None:
         if address is not None:
             raise UserError("--address needs --executor ray or --executor dask")
-        if workers == 1:
+        if workers == 1 and timeout is None:
             return None, None
-        kind = "process"
+        kind = "process"  # a timeout needs evaluations in other processes, which can be stopped
     from graphnas.search.executors import make_executor
 
     try:
-        return make_executor(kind, workers, address)
+        return make_executor(kind, workers, address, num_cpus=cpus, num_gpus=gpus)
     except (ValueError, ImportError, ConnectionError) as err:
         raise UserError(f"--executor {kind}: {err}") from None
 
@@ -604,6 +605,17 @@ def search(
                                                         "--out.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per process that trains (the "
                                                               "small networks train fastest on one).")] = 1,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.0, help="Seconds an evaluation may run (from "
+                       "its submission) before it is recorded as failed and its worker freed; runs evaluations in "
+                       "worker processes if no --executor is given.")] = None,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Times an evaluation whose worker died is "
+                                                                   "submitted again (not for errors the training "
+                                                                   "raises, nor for timeouts).")] = 0,
+    cpus_per_eval: Annotated[float | None, typer.Option("--cpus-per-eval", min=0.0, help="--executor ray: CPUs "
+                                                        "each evaluation reserves (default 1).")] = None,
+    gpus_per_eval: Annotated[float | None, typer.Option("--gpus-per-eval", min=0.0, help="--executor ray: GPUs "
+                                                        "each evaluation reserves (default 0; 0.5 shares one GPU "
+                                                        "between two).")] = None,
     early_stop: Annotated[float | None, typer.Option("--early-stop", min=0.0, max=1.0, help="digits: stop a "
                           "training run when its learning curve gives it a probability below this of beating the "
                           "best so far (graphnas.curves.EarlyStopping).")] = None,
@@ -616,6 +628,13 @@ def search(
     """
 
     _use_threads(threads)
+    if timeout is not None and not timeout > 0:
+        raise UserError(f"--timeout must be > 0 seconds, got {timeout:g}")
+    if retries and workers == 1 and executor is None and timeout is None:
+        raise UserError("--retries resubmits evaluations whose worker died; with --workers 1 and no --executor "
+                        "they run in this process: give --workers > 1 or --executor")
+    if (cpus_per_eval is not None or gpus_per_eval is not None) and executor != "ray":
+        raise UserError("--cpus-per-eval and --gpus-per-eval are reserved by Ray: add --executor ray")
 
     from graphnas.benchmarks.objectives import get_objective
     from graphnas.generators import get_generator, get_generator_builder
@@ -683,7 +702,7 @@ def search(
     from graphnas.search import run
     from graphnas.search.loop import arch_string
 
-    pool, close = _search_executor(executor, workers, address)
+    pool, close = _search_executor(executor, workers, address, cpus_per_eval, gpus_per_eval, timeout)
     with _progress_bar() as bar:
         task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
 
@@ -694,7 +713,8 @@ def search(
 
         try:
             history = run(opt, objective_fn, budget, executor=pool, journal=out / "journal.jsonl",
-                          progress=tick, workers=None if pool is None else workers)
+                          progress=tick, workers=None if pool is None else workers, timeout=timeout,
+                          retries=retries)
         finally:
             if close is not None:
                 close()

@@ -410,6 +410,41 @@ def test_cli_bad_executor_options(tmp_path):
     assert r.returncode == 1 and "an address is for a ray or dask cluster" in r.stderr
     r = graphnas("search", "--workers", "0", "--out", str(tmp_path))
     assert r.returncode == 2 and "--workers" in r.stderr
+    for args, says in [(["--timeout", "0"], "--timeout must be > 0 seconds, got 0"),
+                       (["--retries", "2"], "--retries resubmits evaluations whose worker died"),
+                       (["--executor", "dask", "--gpus-per-eval", "1"], "--gpus-per-eval are reserved by Ray"),
+                       (["--cpus-per-eval", "2"], "add --executor ray")]:
+        r = graphnas("search", "--objective", "nb201", *args, "--out", str(tmp_path / "bad"))
+        assert r.returncode == 1 and says in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()  # refused before anything is written
+
+
+def test_cli_timeout_records_evaluations_past_it_and_goes_on(tmp_path):
+    """--timeout alone runs the evaluations in a worker process, so that one past its time can be stopped."""
+    r = graphnas("search", "--objective", "digits", "--epochs", "400", "--optimizer", "random", "--budget", "2",
+                 "--timeout", "4", "--out", str(tmp_path))
+    assert r.returncode == 1 and "every evaluation failed (first error: timed out after 4 s)" in r.stderr
+    h = read_journal(tmp_path / "journal.jsonl")
+    assert [e.status for e in h.evaluations] == ["failed", "failed"]
+    assert all(e.error == "timed out after 4 s" for e in h.evaluations)
+
+
+def test_make_executor_reserves_cpus_per_evaluation_on_ray():
+    ray = pytest.importorskip("ray")
+    from graphnas.search.executors import make_executor
+
+    if ray.is_initialized():  # a Ray another test started would be reused with its own CPUs
+        ray.shutdown()
+    pool, close = make_executor("ray", 2, num_cpus=1.5)
+    try:
+        assert ray.cluster_resources()["CPU"] == 3  # 2 evaluations of 1.5 CPUs run at once on the local Ray
+        assert pool._max_workers == 2  # what run() keeps in flight
+        assert pool.submit(sum, [1, 2]).result(timeout=60) == 3
+    finally:
+        close()
+    with pytest.raises(ValueError, match="reserved by the ray executor, not by dask"):
+        make_executor("dask", 2, num_gpus=1)
 
 
 def test_a_journal_of_another_search_is_refused(tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import math
 import multiprocessing as mp
 import os
 import socket
@@ -195,8 +196,9 @@ class DaskExecutor(cf.Executor):
                 task.cancel()
 
 
-def make_executor(kind: str, workers: int, address: str | None = None, *,
-                  connect_timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
+def make_executor(kind: str, workers: int, address: str | None = None, *, connect_timeout: float = 10.0,
+                  num_cpus: float | None = None, num_gpus: float | None = None,
+                  ) -> tuple[cf.Executor, Callable[[], None]]:
     """An executor by name and the function that closes it (and the local cluster it started).
 
     Args:
@@ -204,9 +206,12 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
         workers: evaluations run at once (for a local pool or cluster; a running cluster has its own).
         address: a running Ray or Dask cluster (``None``: start a local one on this machine).
         connect_timeout: seconds to wait for ``address`` to answer.
+        num_cpus: CPUs each evaluation reserves on a Ray cluster (default 1).
+        num_gpus: GPUs each evaluation reserves on a Ray cluster (default 0; fractions share a GPU).
 
     Raises:
-        ValueError: an unknown ``kind``, ``workers < 1``, or an ``address`` for threads or processes.
+        ValueError: an unknown ``kind``, ``workers < 1``, an ``address`` for threads or processes, or
+            per-evaluation resources for an executor other than Ray.
         ImportError: Ray or Dask is not installed (naming the extra to install).
         ConnectionError: nothing answers at ``address`` within ``connect_timeout`` seconds.
     """
@@ -216,6 +221,9 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
         raise ValueError(f"workers must be >= 1, got {workers}")
     if address is not None and kind in ("thread", "process"):
         raise ValueError(f"an address is for a ray or dask cluster, not for the {kind} executor")
+    if (num_cpus is not None or num_gpus is not None) and kind != "ray":
+        raise ValueError(f"per-evaluation CPUs and GPUs are reserved by the ray executor, not by {kind}; use "
+                         f"--executor ray, or give each {kind} worker what one evaluation needs")
     if kind == "thread":
         pool: cf.Executor = cf.ThreadPoolExecutor(max_workers=workers)
         return pool, pool.shutdown
@@ -223,8 +231,12 @@ def make_executor(kind: str, workers: int, address: str | None = None, *,
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
         return pool, pool.shutdown
     if kind == "ray":
+        cpus = 1 if num_cpus is None else num_cpus
+        # A local Ray gets the CPUs that `workers` evaluations reserve, so that all of them run at once.
+        local = {"num_cpus": math.ceil(workers * cpus)} if address is None and cpus > 1 else None
         ray_pool = RayExecutor(address, max_workers=workers if address is None else None,
-                               connect_timeout=connect_timeout)
+                               connect_timeout=connect_timeout, num_cpus=cpus,
+                               num_gpus=0 if num_gpus is None else num_gpus, init_kwargs=local)
         return ray_pool, ray_pool.shutdown
     try:
         from distributed import Client, LocalCluster
