@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphnas import Node
+from graphnas import DAG, GraphError, Node
 from graphnas.generators import NB201Space
 from graphnas.generators.random_graphs import watts_strogatz
 from graphnas.search import BayesianOptimization
@@ -243,3 +243,45 @@ def test_prequential_calibration_scales_the_spread():
         for d in off.ask(1):
             off.tell(d, score(d))
     assert off.std_scale == 1.0
+
+
+class FreshCells:
+    """NB201 without its cell cache: every sample and mutation is a new DAG object (keys recomputed)."""
+
+    vocabulary = SPACE.vocabulary
+
+    def sample(self, seed=None):
+        return DAG.from_json(SPACE.sample(seed).to_json())
+
+    def mutate(self, dag, seed=None):
+        return DAG.from_json(SPACE.mutate(dag, seed).to_json())
+
+
+def test_cached_cells_give_the_same_search_as_fresh_ones():
+    def asks(space):
+        opt = BayesianOptimization(space, Recorder(), initial=5, seed=3)
+        out = []
+        for _ in range(30):
+            batch = opt.ask(2)
+            out += [d.canonical_key() for d in batch]
+            for d in batch:
+                opt.tell(d, score(d))
+        return out
+
+    assert asks(NB201Space()) == asks(FreshCells())
+
+
+def test_nb201_cell_cache_shares_members_and_still_checks():
+    space = NB201Space()
+    ops = ["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"]
+    a = space.from_ops(ops)
+    assert space.from_ops(tuple(ops)) is a and space.to_ops(a) == ops
+    assert space.to_ops(DAG.from_json(a.to_json())) == ops  # an equal copy is a member too
+    with pytest.raises(GraphError, match="unknown NAS-Bench-201 op"):
+        space.from_ops(ops[:5] + ["conv9x9"])
+    with pytest.raises(GraphError, match="not a NAS-Bench-201 cell"):
+        space.to_ops(a.replace(nodes=[*a.nodes[:9], Node("identity", combine="concat")]))
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(space))
+    assert copy._cells == {} and copy.to_ops(copy.from_ops(ops)) == ops
