@@ -285,3 +285,53 @@ def test_nb201_cell_cache_shares_members_and_still_checks():
 
     copy = pickle.loads(pickle.dumps(space))
     assert copy._cells == {} and copy.to_ops(copy.from_ops(ops)) == ops
+
+
+def test_scores_are_reused_until_the_model_changes():
+    class Counting(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.scored = 0
+
+        def predict_members(self, dags):
+            self.scored += len(dags)
+            return super().predict_members(dags)
+
+    rec = Counting()
+    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, seed=0)
+    for d in opt.ask(4):
+        opt.tell(d, score(d))
+    dags = [SPACE.sample(100 + i) for i in range(20)]
+    first = opt._members(dags)
+    assert rec.scored == 20
+    np.testing.assert_array_equal(opt._members(dags[5:] + dags[:5]), np.concatenate([first[:, 5:], first[:, :5]], 1))
+    assert rec.scored == 20       # same model: nothing scored again
+    opt.ask(1)                    # a fit: the model changed
+    opt._members(dags)
+    assert rec.scored > 20 + 20 - 1
+    other = Counting()
+    opt.surrogate = other         # a model swapped in from outside is not mistaken for the old one
+    opt._members(dags[:3])
+    assert other.scored == 3
+
+
+def test_first_fit_in_the_background_asks_random_graphs_until_it_is_ready():
+    import threading
+
+    class Gated(Recorder):
+        gate = threading.Event()
+
+        def fit(self, dags, y):
+            assert self.gate.wait(10)
+            return super().fit(dags, y)
+
+    opt = BayesianOptimization(SPACE, Gated(), initial=4, background=True, seed=0)
+    first = opt.ask(6)
+    for d in first[:4]:
+        opt.tell(d, score(d))  # two still pending: the first fit goes to a thread
+    more = opt.ask(3)          # no model yet: random samples, at once
+    assert opt._refit is not None and opt._version == 0 and len(more) == 3
+    Gated.gate.set()
+    opt._swap_refit(wait=True)
+    assert opt._version == 1 and len(opt.surrogate.fits) == 1 and len(opt.surrogate.fits[0][0]) == 4
+    assert len(opt.ask(2)) == 2  # now from the model

@@ -136,6 +136,7 @@ class BayesianOptimization(Optimizer):
         self._predicted: dict[str, tuple[float, float]] = {}  # key -> (mean, spread) when asked
         self._errors: list[float] = []                  # prequential |error| / spread, oldest first
         self._refit: tuple[threading.Thread, Any, list[BaseException]] | None = None  # background fit
+        self._scored: tuple[int, Any, dict[DAG, np.ndarray]] = (-1, None, {})  # (version, model, graph -> members)
 
     @staticmethod
     def default_surrogate(space: Any, seed: int = 0) -> Any:
@@ -154,7 +155,9 @@ class BayesianOptimization(Optimizer):
 
     def _ask_many(self, n: int) -> list[DAG]:
         data = self.evaluated
-        if len(data) < self.initial:
+        if len(data) >= self.initial:
+            self._maybe_fit(data)
+        if len(data) < self.initial or self._version == 0:  # no model yet (or its first fit runs in the background)
             out = self._fill(n, self._sample)
         else:
             out = self._propose_many(data, n)
@@ -163,7 +166,6 @@ class BayesianOptimization(Optimizer):
         return out
 
     def _propose_many(self, data: list[tuple[DAG, float]], n: int) -> list[DAG]:
-        self._maybe_fit(data)
         pool = self._pool if self._pool is not None and self._pool[0] == self._version else None
         if pool is None:
             candidates = self._candidates(data)
@@ -227,7 +229,7 @@ class BayesianOptimization(Optimizer):
             dags += pend
             y += list(self._members(pend).mean(axis=0))
         target = np.asarray(y, dtype=np.float64)
-        background = self.background and bool(self._asked_dags) and self._fitted_on > 0
+        background = self.background and bool(self._asked_dags)
         if not background:
             self.surrogate.fit(dags, target)
             self._fitted_on = len(data)
@@ -322,10 +324,25 @@ class BayesianOptimization(Optimizer):
         return out
 
     def _members(self, candidates: list[DAG]) -> np.ndarray:
+        """Member predictions ``[members, len(candidates)]``; a graph scored since the model last changed
+        is not scored again (asks between fits share most of their candidates: the same parents' mutations)."""
+        if self._scored[0] != self._version or self._scored[1] is not self.surrogate:
+            self._scored = (self._version, self.surrogate, {})
+        known = self._scored[2]
+        new = list(dict.fromkeys(d for d in candidates if d not in known))
+        if new:
+            raw = self._predict(new)
+            for i, d in enumerate(new):
+                known[d] = raw[:, i]
+        if not candidates:
+            return np.zeros((0, 0))
+        return np.stack([known[d] for d in candidates], axis=1)
+
+    def _predict(self, dags: list[DAG]) -> np.ndarray:
         predict_members = getattr(self.surrogate, "predict_members", None)
         if predict_members is not None:
-            return np.asarray(predict_members(candidates), dtype=np.float64)
-        mean, std = self.surrogate.predict(candidates, return_std=True)
+            return np.asarray(predict_members(dags), dtype=np.float64)
+        mean, std = self.surrogate.predict(dags, return_std=True)
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         return np.stack([mean - std, mean + std])  # two pseudo-members with that mean and std
 
