@@ -335,3 +335,32 @@ def test_first_fit_in_the_background_asks_random_graphs_until_it_is_ready():
     opt._swap_refit(wait=True)
     assert opt._version == 1 and len(opt.surrogate.fits) == 1 and len(opt.surrogate.fits[0][0]) == 4
     assert len(opt.ask(2)) == 2  # now from the model
+
+
+def test_background_fit_too_far_behind_makes_the_ask_wait():
+    import threading
+
+    class Gated(WarmRecorder):
+        gate = threading.Event()
+
+        def fit(self, dags, y):
+            if self.fits:
+                assert self.gate.wait(10)
+            return super().fit(dags, y)
+
+    opt = BayesianOptimization(SPACE, Gated(), initial=4, refit_fraction=0.0, background=True, max_lag=2, seed=0)
+    for d in opt.ask(4):
+        opt.tell(d, score(d))
+    batch = opt.ask(4)         # first fit in the foreground (nothing was pending)
+    opt.tell(batch[0], score(batch[0]))
+    opt.ask(1)                 # refit due (1 new result), goes to the background: the model is 1 result behind
+    assert opt._refit is not None and opt._version == 1
+    opt.tell(batch[1], score(batch[1]))
+    opt.ask(1)                 # 2 behind, due is 1: within max_lag * due, no wait
+    assert opt._refit is not None and opt._version == 1
+    opt.tell(batch[2], score(batch[2]))
+    threading.Timer(0.3, Gated.gate.set).start()
+    opt.ask(1)                 # 3 behind > 2: waits for the fit under way, then starts the next one
+    assert opt._version == 2 and opt._model_on == 5
+    with pytest.raises(ValueError, match="max_lag"):
+        BayesianOptimization(SPACE, Recorder(), max_lag=0.5)
