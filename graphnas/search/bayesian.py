@@ -25,8 +25,13 @@ Three things keep it sound and cheap when evaluations run in parallel or the his
 - **fits off the driver's path (opt-in, ``background=True``):** while evaluations are pending (a
   parallel search), a due fit runs in a background thread on a copy of the surrogate, and asks keep
   using the current model until the copy is ready (before the first model exists they are random
-  samples), so freed workers get new work at once. With nothing pending (a serial search) fits always
-  run in the foreground, so the same seed gives the same search;
+  samples), so freed workers get new work at once. The model in use may fall at most ``max_lag``
+  refit intervals behind; past that an ask waits for the fit under way (without that bound, on a
+  loaded machine a fit could take most of a 16-worker run and BO searched on a stale model). With
+  nothing pending (a serial search) fits always run in the foreground, so the same seed gives the same
+  search. It is opt-in because a parallel search then depends on when fits end: the loop's
+  ``ordered=True`` (same trajectory whatever order results arrive) holds only with ``background=False``;
+  use it with ``run(..., ordered=False)``;
 - **candidates kept between fits (opt-in):** until the model changes, the candidates scored at one
   ask that were not taken stay in a pool (their predictions still hold), and with ``fresh_share=0.25``
   each later ask adds only a quarter of the usual new candidates to it, so an ask without a fit makes
@@ -82,8 +87,10 @@ class BayesianOptimization(Optimizer):
             ``warm_start`` is true): the results told since the last fit (up to half), the pending graphs,
             and a seeded draw of the capped training set for the rest (None: the whole capped set).
         background: refit in a background thread while evaluations are pending (see the module doc);
-            False (default) fits on the driver's path always (use it with a surrogate that sets torch's
-            process-wide thread count, e.g. ``GNNSurrogate(n_threads=...)``).
+            for asynchronous parallel searches (``run(..., ordered=False)``). False (default) fits on the
+            driver's path always, so a parallel search with ``ordered=True`` is the same for the same
+            seed (use False also with a surrogate that sets torch's process-wide thread count, e.g.
+            ``GNNSurrogate(n_threads=...)``).
         max_lag: with ``background``, how far the model in use may fall behind while a background fit
             runs, in refit intervals: once more than ``max_lag`` times the results that make a fit due
             arrived since the model in use was fitted, an ask waits for the fit under way (2.0: with 16
