@@ -6,7 +6,7 @@ the best graphs found and by sampling the space, drops those already asked (by `
 and asks for the candidates with the highest acquisition (expected improvement, UCB or Thompson
 sampling).
 
-Three things keep it sound and cheap when evaluations run in parallel or the history grows:
+What keeps it sound and cheap when evaluations run in parallel or the history grows:
 
 - **pending-aware (kriging believer):** at each fit, graphs asked but not yet told are added to the
   training set with the surrogate's own predicted mean as a stand-in score, so that a step taken while
