@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphnas import Node
+from graphnas import DAG, GraphError, Node
 from graphnas.generators import NB201Space
 from graphnas.generators.random_graphs import watts_strogatz
 from graphnas.search import BayesianOptimization
@@ -243,3 +243,124 @@ def test_prequential_calibration_scales_the_spread():
         for d in off.ask(1):
             off.tell(d, score(d))
     assert off.std_scale == 1.0
+
+
+class FreshCells:
+    """NB201 without its cell cache: every sample and mutation is a new DAG object (keys recomputed)."""
+
+    vocabulary = SPACE.vocabulary
+
+    def sample(self, seed=None):
+        return DAG.from_json(SPACE.sample(seed).to_json())
+
+    def mutate(self, dag, seed=None):
+        return DAG.from_json(SPACE.mutate(dag, seed).to_json())
+
+
+def test_cached_cells_give_the_same_search_as_fresh_ones():
+    def asks(space):
+        opt = BayesianOptimization(space, Recorder(), initial=5, seed=3)
+        out = []
+        for _ in range(30):
+            batch = opt.ask(2)
+            out += [d.canonical_key() for d in batch]
+            for d in batch:
+                opt.tell(d, score(d))
+        return out
+
+    assert asks(NB201Space()) == asks(FreshCells())
+
+
+def test_nb201_cell_cache_shares_members_and_still_checks():
+    space = NB201Space()
+    ops = ["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"]
+    a = space.from_ops(ops)
+    assert space.from_ops(tuple(ops)) is a and space.to_ops(a) == ops
+    assert space.to_ops(DAG.from_json(a.to_json())) == ops  # an equal copy is a member too
+    with pytest.raises(GraphError, match="unknown NAS-Bench-201 op"):
+        space.from_ops(ops[:5] + ["conv9x9"])
+    with pytest.raises(GraphError, match="not a NAS-Bench-201 cell"):
+        space.to_ops(a.replace(nodes=[*a.nodes[:9], Node("identity", combine="concat")]))
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(space))
+    assert copy._cells == {} and copy.to_ops(copy.from_ops(ops)) == ops
+
+
+def test_scores_are_reused_until_the_model_changes():
+    class Counting(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.scored = 0
+
+        def predict_members(self, dags):
+            self.scored += len(dags)
+            return super().predict_members(dags)
+
+    rec = Counting()
+    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, seed=0)
+    for d in opt.ask(4):
+        opt.tell(d, score(d))
+    dags = [SPACE.sample(100 + i) for i in range(20)]
+    first = opt._members(dags)
+    assert rec.scored == 20
+    np.testing.assert_array_equal(opt._members(dags[5:] + dags[:5]), np.concatenate([first[:, 5:], first[:, :5]], 1))
+    assert rec.scored == 20       # same model: nothing scored again
+    opt.ask(1)                    # a fit: the model changed
+    opt._members(dags)
+    assert rec.scored > 20 + 20 - 1
+    other = Counting()
+    opt.surrogate = other         # a model swapped in from outside is not mistaken for the old one
+    opt._members(dags[:3])
+    assert other.scored == 3
+
+
+def test_first_fit_in_the_background_asks_random_graphs_until_it_is_ready():
+    import threading
+
+    class Gated(Recorder):
+        gate = threading.Event()
+
+        def fit(self, dags, y):
+            assert self.gate.wait(10)
+            return super().fit(dags, y)
+
+    opt = BayesianOptimization(SPACE, Gated(), initial=4, background=True, seed=0)
+    first = opt.ask(6)
+    for d in first[:4]:
+        opt.tell(d, score(d))  # two still pending: the first fit goes to a thread
+    more = opt.ask(3)          # no model yet: random samples, at once
+    assert opt._refit is not None and opt._version == 0 and len(more) == 3
+    Gated.gate.set()
+    opt._swap_refit(wait=True)
+    assert opt._version == 1 and len(opt.surrogate.fits) == 1 and len(opt.surrogate.fits[0][0]) == 4
+    assert len(opt.ask(2)) == 2  # now from the model
+
+
+def test_background_fit_too_far_behind_makes_the_ask_wait():
+    import threading
+
+    class Gated(WarmRecorder):
+        gate = threading.Event()
+
+        def fit(self, dags, y):
+            if self.fits:
+                assert self.gate.wait(10)
+            return super().fit(dags, y)
+
+    opt = BayesianOptimization(SPACE, Gated(), initial=4, refit_fraction=0.0, background=True, max_lag=2, seed=0)
+    for d in opt.ask(4):
+        opt.tell(d, score(d))
+    batch = opt.ask(4)         # first fit in the foreground (nothing was pending)
+    opt.tell(batch[0], score(batch[0]))
+    opt.ask(1)                 # refit due (1 new result), goes to the background: the model is 1 result behind
+    assert opt._refit is not None and opt._version == 1
+    opt.tell(batch[1], score(batch[1]))
+    opt.ask(1)                 # 2 behind, due is 1: within max_lag * due, no wait
+    assert opt._refit is not None and opt._version == 1
+    opt.tell(batch[2], score(batch[2]))
+    threading.Timer(0.3, Gated.gate.set).start()
+    opt.ask(1)                 # 3 behind > 2: waits for the fit under way, then starts the next one
+    assert opt._version == 2 and opt._model_on == 5
+    with pytest.raises(ValueError, match="max_lag"):
+        BayesianOptimization(SPACE, Recorder(), max_lag=0.5)

@@ -61,12 +61,28 @@ class NB201Space(SearchSpace):
     def __init__(self) -> None:
         self._state = Node("identity", combine="sum")
         self._ops = {op: Node(op) for op in NB201_OPS}
+        # every cell built is kept (at most 15,625; a DAG is immutable, so sharing it is safe): a search that
+        # makes the same cell again gets the same object, with its canonical key and features already cached
+        self._cells: dict[tuple[str, ...], DAG] = {}
+        self._ops_of: dict[DAG, tuple[str, ...]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cells", "_ops_of")}  # caches stay local
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cells, self._ops_of = {}, {}
 
     # -- conversions ------------------------------------------------------------
 
     def from_ops(self, ops: Sequence[str]) -> DAG:
         """The cell whose 6 edges carry ``ops``, in arch-string order (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2)."""
-        ops = list(ops)
+        key = tuple(ops)
+        if all(type(op) is str for op in key):
+            cell = self._cells.get(key)
+            if cell is not None:
+                return cell
+        ops = list(key)
         if len(ops) != 6:
             raise GraphError(f"a NAS-Bench-201 cell has 6 edges, got {len(ops)} ops")
         nodes: list[Node] = [Node("input")] + [self._state] * 9
@@ -76,10 +92,16 @@ class NB201Space(SearchSpace):
                 raise GraphError(f"edge {src}->{dst}: unknown NAS-Bench-201 op {op!r}; "
                                  f"expected one of {', '.join(NB201_OPS)}")
             nodes[_EDGE_NODE[k]] = self._ops[op]
-        return DAG(nodes, _DAG_EDGES, inputs=(0,), outputs=(9,))
+        cell = DAG(nodes, _DAG_EDGES, inputs=(0,), outputs=(9,))
+        self._cells[key] = cell
+        self._ops_of[cell] = key
+        return cell
 
     def to_ops(self, dag: DAG) -> list[str]:
         """The 6 edge ops of a cell made by this space (GraphError if ``dag`` is not one)."""
+        known = self._ops_of.get(dag) if isinstance(dag, DAG) else None
+        if known is not None:  # equal to a cell built here: a member
+            return list(known)
         self.check(dag)
         return [dag.nodes[i].op for i in _EDGE_NODE]  # type: ignore[misc]
 

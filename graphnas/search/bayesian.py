@@ -6,7 +6,7 @@ the best graphs found and by sampling the space, drops those already asked (by `
 and asks for the candidates with the highest acquisition (expected improvement, UCB or Thompson
 sampling).
 
-Three things keep it sound and cheap when evaluations run in parallel or the history grows:
+What keeps it sound and cheap when evaluations run in parallel or the history grows:
 
 - **pending-aware (kriging believer):** at each fit, graphs asked but not yet told are added to the
   training set with the surrogate's own predicted mean as a stand-in score, so that a step taken while
@@ -18,12 +18,20 @@ Three things keep it sound and cheap when evaluations run in parallel or the his
   5,000 evaluations costs about what it costs at 500, and 16 workers get 4 cheap asks per fit; a warm
   refit (the surrogate continues from its weights) trains on at most ``warm_train`` graphs: the new
   results, the pending ones and a seeded draw of the capped set, so the ask that refits stays short;
+- **scores kept until the model changes:** a candidate scored at one ask is not scored again at a
+  later ask with the same model (asks between fits share most candidates: mutations of the same
+  parents), and a space that hands out the same `DAG` object for the same cell (``NB201Space`` does)
+  spares candidate generation the canonical key and the features of cells seen before;
 - **fits off the driver's path (opt-in, ``background=True``):** while evaluations are pending (a
-  parallel search), a due refit runs in a background thread on a copy of the surrogate, and asks keep
-  using the current model until the copy is ready, so freed workers get new work at once (16 workers
-  with 2 s evaluations: about 80% busy instead of 57%, but NB201's best cell was found in fewer seeds,
-  so it is off by default). With nothing pending (a serial search) fits always run in the
-  foreground, so the same seed gives the same search;
+  parallel search), a due fit runs in a background thread on a copy of the surrogate, and asks keep
+  using the current model until the copy is ready (before the first model exists they are random
+  samples), so freed workers get new work at once. The model in use may fall at most ``max_lag``
+  refit intervals behind; past that an ask waits for the fit under way (without that bound, on a
+  loaded machine a fit could take most of a 16-worker run and BO searched on a stale model). With
+  nothing pending (a serial search) fits always run in the foreground, so the same seed gives the same
+  search. It is opt-in because a parallel search then depends on when fits end: the loop's
+  ``ordered=True`` (same trajectory whatever order results arrive) holds only with ``background=False``;
+  use it with ``run(..., ordered=False)``;
 - **candidates kept between fits (opt-in):** until the model changes, the candidates scored at one
   ask that were not taken stay in a pool (their predictions still hold), and with ``fresh_share=0.25``
   each later ask adds only a quarter of the usual new candidates to it, so an ask without a fit makes
@@ -79,8 +87,15 @@ class BayesianOptimization(Optimizer):
             ``warm_start`` is true): the results told since the last fit (up to half), the pending graphs,
             and a seeded draw of the capped training set for the rest (None: the whole capped set).
         background: refit in a background thread while evaluations are pending (see the module doc);
-            False (default) fits on the driver's path always (use it with a surrogate that sets torch's
-            process-wide thread count, e.g. ``GNNSurrogate(n_threads=...)``).
+            for asynchronous parallel searches (``run(..., ordered=False)``). False (default) fits on the
+            driver's path always, so a parallel search with ``ordered=True`` is the same for the same
+            seed (use False also with a surrogate that sets torch's process-wide thread count, e.g.
+            ``GNNSurrogate(n_threads=...)``).
+        max_lag: with ``background``, how far the model in use may fall behind while a background fit
+            runs, in refit intervals: once more than ``max_lag`` times the results that make a fit due
+            arrived since the model in use was fitted, an ask waits for the fit under way (2.0: with 16
+            workers, 8 results). Without it a slow fit (a loaded machine) left searches on a model many
+            results old, or on random samples until the first fit ended.
         fresh_share: share of ``top_k * mutations + random_candidates`` made anew at an ask when the
             model has not changed since the previous ask (the rest come from the pool kept since); 1.0
             (default) makes every candidate anew at every ask and keeps no pool.
@@ -95,7 +110,7 @@ class BayesianOptimization(Optimizer):
     def __init__(self, space: Any, surrogate: Any = None, acquisition: str = "ei", *, initial: int = 10,
                  top_k: int = 10, mutations: int = 20, random_candidates: int = 50, refit_every: int = 1,
                  refit_fraction: float = 0.02, max_train: int | None = 400, warm_train: int | None = 128,
-                 background: bool = False, fresh_share: float = 1.0, pending: str = "believer",
+                 background: bool = False, max_lag: float = 2.0, fresh_share: float = 1.0, pending: str = "believer",
                  calibrate: bool = False, calibration_window: int = 50, seed: Any = 0) -> None:
         if not callable(getattr(space, "mutate", None)):
             raise TypeError(f"BayesianOptimization needs a space with mutate(dag, seed); got {type(space).__name__}")
@@ -108,6 +123,8 @@ class BayesianOptimization(Optimizer):
                 raise ValueError(f"BayesianOptimization: {name} must be an integer >= {least}, got {value!r}")
         if not 0 <= refit_fraction < 1:
             raise ValueError(f"BayesianOptimization: refit_fraction must be in [0, 1), got {refit_fraction!r}")
+        if not max_lag >= 1:
+            raise ValueError(f"BayesianOptimization: max_lag must be >= 1, got {max_lag!r}")
         if not 0 < fresh_share <= 1:
             raise ValueError(f"BayesianOptimization: fresh_share must be in (0, 1], got {fresh_share!r}")
         if pending not in ("believer", "ignore"):
@@ -125,6 +142,7 @@ class BayesianOptimization(Optimizer):
         self.max_train = max_train
         self.warm_train = warm_train
         self.background = bool(background)
+        self.max_lag = float(max_lag)
         self.fresh_share = float(fresh_share)
         self._version = 0                                # bumped whenever the surrogate changes
         self._pool: tuple[int, list[DAG], np.ndarray] | None = None  # (version, candidates, members) not taken
@@ -135,7 +153,9 @@ class BayesianOptimization(Optimizer):
         self._asked_dags: dict[str, DAG] = {}            # key -> graph, for asked graphs not yet told
         self._predicted: dict[str, tuple[float, float]] = {}  # key -> (mean, spread) when asked
         self._errors: list[float] = []                  # prequential |error| / spread, oldest first
-        self._refit: tuple[threading.Thread, Any, list[BaseException]] | None = None  # background fit
+        self._refit: tuple[threading.Thread, Any, list[BaseException], int] | None = None  # background fit
+        self._model_on = 0                              # evaluations the model in use was fitted on
+        self._scored: tuple[int, Any, dict[DAG, np.ndarray]] = (-1, None, {})  # (version, model, graph -> members)
 
     @staticmethod
     def default_surrogate(space: Any, seed: int = 0) -> Any:
@@ -154,7 +174,9 @@ class BayesianOptimization(Optimizer):
 
     def _ask_many(self, n: int) -> list[DAG]:
         data = self.evaluated
-        if len(data) < self.initial:
+        if len(data) >= self.initial:
+            self._maybe_fit(data)
+        if len(data) < self.initial or self._version == 0:  # no model yet (or its first fit runs in the background)
             out = self._fill(n, self._sample)
         else:
             out = self._propose_many(data, n)
@@ -163,7 +185,6 @@ class BayesianOptimization(Optimizer):
         return out
 
     def _propose_many(self, data: list[tuple[DAG, float]], n: int) -> list[DAG]:
-        self._maybe_fit(data)
         pool = self._pool if self._pool is not None and self._pool[0] == self._version else None
         if pool is None:
             candidates = self._candidates(data)
@@ -212,6 +233,8 @@ class BayesianOptimization(Optimizer):
         self._swap_refit()
         # with k evaluations in flight, fit once k/4 new results arrived: the driver then keeps k workers fed
         due = max(self.refit_every, math.ceil(self.refit_fraction * len(data)), len(self._asked_dags) // 4)
+        if self._refit is not None and len(data) - self._model_on > self.max_lag * due:
+            self._swap_refit(wait=True)  # the model in use is too far behind: wait for the one being fitted
         if self._fitted_on and len(data) - self._fitted_on < due:
             return  # a pending graph alone does not trigger a fit: asks stay cheap with many workers
         if self._refit is not None:
@@ -227,10 +250,10 @@ class BayesianOptimization(Optimizer):
             dags += pend
             y += list(self._members(pend).mean(axis=0))
         target = np.asarray(y, dtype=np.float64)
-        background = self.background and bool(self._asked_dags) and self._fitted_on > 0
+        background = self.background and bool(self._asked_dags)
         if not background:
             self.surrogate.fit(dags, target)
-            self._fitted_on = len(data)
+            self._fitted_on = self._model_on = len(data)
             self._version += 1
             return
         self._fitted_on = len(data)
@@ -243,15 +266,15 @@ class BayesianOptimization(Optimizer):
             except BaseException as err:  # noqa: BLE001 - raised again on the driver at the swap
                 errors.append(err)
 
-        thread = threading.Thread(target=fit, name="graphnas-bo-refit", daemon=True)
-        self._refit = (thread, model, errors)
+        thread = threading.Thread(target=fit, name="graphnas-bo-refit")  # not a daemon: exit waits for it
+        self._refit = (thread, model, errors, len(data))
         thread.start()
 
     def _swap_refit(self, wait: bool = False) -> None:
         """Take the background fit's surrogate once it finished (``wait``: block until then)."""
         if self._refit is None:
             return
-        thread, model, errors = self._refit
+        thread, model, errors, fitted_on = self._refit
         if wait:
             thread.join()
         if thread.is_alive():
@@ -260,6 +283,7 @@ class BayesianOptimization(Optimizer):
         if errors:
             raise RuntimeError(f"the background surrogate fit failed: {errors[0]!r}") from errors[0]
         self.surrogate = model
+        self._model_on = fitted_on
         self._version += 1
 
     def _copy_surrogate(self) -> Any:
@@ -322,10 +346,25 @@ class BayesianOptimization(Optimizer):
         return out
 
     def _members(self, candidates: list[DAG]) -> np.ndarray:
+        """Member predictions ``[members, len(candidates)]``; a graph scored since the model last changed
+        is not scored again (asks between fits share most of their candidates: the same parents' mutations)."""
+        if self._scored[0] != self._version or self._scored[1] is not self.surrogate:
+            self._scored = (self._version, self.surrogate, {})
+        known = self._scored[2]
+        new = list(dict.fromkeys(d for d in candidates if d not in known))
+        if new:
+            raw = self._predict(new)
+            for i, d in enumerate(new):
+                known[d] = raw[:, i]
+        if not candidates:
+            return np.zeros((0, 0))
+        return np.stack([known[d] for d in candidates], axis=1)
+
+    def _predict(self, dags: list[DAG]) -> np.ndarray:
         predict_members = getattr(self.surrogate, "predict_members", None)
         if predict_members is not None:
-            return np.asarray(predict_members(candidates), dtype=np.float64)
-        mean, std = self.surrogate.predict(candidates, return_std=True)
+            return np.asarray(predict_members(dags), dtype=np.float64)
+        mean, std = self.surrogate.predict(dags, return_std=True)
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         return np.stack([mean - std, mean + std])  # two pseudo-members with that mean and std
 
