@@ -153,6 +153,26 @@ def test_model_based_variants_propose_through_the_surrogate(cls):
     assert len({(arch, e) for arch, e in a}) == len(a)  # no trial twice
 
 
+def test_model_based_fits_hold_each_graph_once():
+    """The model is fitted on its level's results plus the graphs still in flight, never on a graph twice
+    (once with its result, once as a believed pending one) nor on every graph it ever proposed."""
+    fits: list[list[str]] = []
+
+    class Recording(Mean):
+        def fit(self, dags, y):
+            fits.append([d.canonical_key() for d in dags])
+            super().fit(dags, y)
+
+    opt = ModelBasedHyperband(NB201Space(), levels=(12, 200), eta=3, surrogate=Recording(), min_points=4,
+                              refit_every=2, random_fraction=0.0, batch=2, seed=0)
+    run(opt, NB201Table(), budget=60)
+    assert len(fits) > 3
+    for keys in fits:
+        assert len(keys) == len(set(keys))
+        results = sum(1 for k in keys if any(k in rung for rung in opt.rungs))
+        assert len(keys) - results <= opt.batch  # pending: at most the proposals of one prediction
+
+
 def test_asha_keeps_every_thread_busy_where_sh_waits():
     workers = 4
     spans: list[tuple[float, float]] = []

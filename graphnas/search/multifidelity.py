@@ -375,6 +375,10 @@ class _ModelBased:
             self._model_level, self._bo._fitted_on, self._proposals = level, 0, []
         if not self._proposals:  # the best `batch` candidates of one fit and one prediction, used in turn
             self._bo.history = [(self._dags[k], v) for k, v in self.rungs[level].items()]
+            # The model is never told results (its history is set from the rungs above), so its pending graphs
+            # are pruned here: only those without a result at any level are still in flight.
+            self._bo._asked_dags = {k: d for k, d in self._bo._asked_dags.items()
+                                    if not any(k in rung for rung in self.rungs)}
             self._proposals = self._bo.ask(self.batch)
         if not self._proposals:
             return fallback()  # type: ignore[no-any-return]
