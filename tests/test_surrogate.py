@@ -231,3 +231,22 @@ def test_wl_counts_see_the_live_cell_only():
     assert live == 5  # input, conv 0->1, node 1, conv 1->3, output node
     dead = space.from_ops(["none"] * 6)
     assert sum(v for k, v in wl_counts(f, dead, iterations=1).items() if k.startswith("1:")) == 0
+
+
+def test_save_load_keeps_the_trees_and_reads_older_files(nb201_data, tmp_path):
+    space, dags, y = nb201_data
+    model = GNNSurrogate(vocabulary=space.vocabulary, seed=0, **TINY).fit(dags[:30], y[:30])
+    model.save(str(tmp_path / "m.pt"))
+    back = GNNSurrogate.load(str(tmp_path / "m.pt"))
+    assert back.trees == 5 and back.trees_.seeds_ == model.trees_.seeds_
+    np.testing.assert_array_equal(back.predict_members(dags[30:40]), model.predict_members(dags[30:40]))
+    # a file written before the tree members existed (version 2) loads as the GNN-only surrogate it was
+    gnn = GNNSurrogate(vocabulary=space.vocabulary, seed=0, trees=0, **TINY).fit(dags[:30], y[:30])
+    gnn.save(str(tmp_path / "g.pt"))
+    doc = torch.load(tmp_path / "g.pt", weights_only=True)
+    doc["version"] = 2
+    del doc["trees"], doc["params"]["trees"]
+    torch.save(doc, tmp_path / "old.pt")
+    old = GNNSurrogate.load(str(tmp_path / "old.pt"))
+    assert old.trees == 0 and old.trees_ is None
+    np.testing.assert_array_equal(old.predict_members(dags[30:40]), gnn.predict_members(dags[30:40]))
