@@ -174,7 +174,7 @@ def main() -> None:
         model.predict(fresh)
         warm.append(time.perf_counter() - t)
     tau_all = kendalltau(mean, y).statistic
-    print(f"\npredict all {len(fresh)} cells in one call (5-member ensemble, 1 thread):")
+    print(f"\npredict all {len(fresh)} cells in one call (default surrogate: GNN + tree members, 1 thread):")
     print(f"  first call (featurise + forward): {cold:.2f} s = {len(fresh) / cold:,.0f} graphs/s")
     print(f"  again (features cached): median {statistics.median(warm):.2f} s = "
           f"{len(fresh) / statistics.median(warm):,.0f} graphs/s")

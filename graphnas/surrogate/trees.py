@@ -70,8 +70,11 @@ class WLTrees:
         featurizer: the surrogate's `Featurizer` (its op and param vocabulary labels the nodes).
         members: number of tree models (each on its own random subsample of the data).
         iterations: Weisfeiler-Lehman rounds (labels of rounds ``0..iterations`` are features).
-        n_estimators / max_depth / learning_rate / subsample / max_features: passed to each
-            ``GradientBoostingRegressor``.
+        n_estimators: boosting rounds of each ``GradientBoostingRegressor``.
+        max_depth: depth of each tree.
+        learning_rate: shrinkage of each round.
+        subsample: share of the graphs each round sees (different per member and round).
+        max_features: share of the label columns each split considers.
         cache: a dict of graph -> label counts to share with an earlier `WLTrees` of the same
             featurizer (a refit then counts only the new graphs); default a fresh one.
 
