@@ -53,6 +53,8 @@ def make(space: Any, variant: str, seed: int) -> Any:
         skw = OLD["surrogate_kw"]
         from graphnas.surrogate import GNNSurrogate
 
+        if "trees" in inspect.signature(GNNSurrogate).parameters:  # the old surrogate had no tree members
+            skw = {**skw, "trees": 0}
         sur = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, warm_start=True,
                            seed=seed, **skw)
         return BayesianOptimization(space, surrogate=sur, seed=seed, **kw)

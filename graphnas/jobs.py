@@ -170,7 +170,7 @@ def _locked_main_job(out: Path, cfg: MainJobConfig, fresh: bool, objective: Any,
                 progress(phase, len(history), cfg.budget, evaluation)
         return call
 
-    surrogate = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5,
+    surrogate = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, trees=0,
                              epochs=cfg.surrogate_epochs, warm_epochs=cfg.surrogate_warm_epochs, warm_start=True,
                              seed=cfg.seed)
     bo = get_optimizer("bo", space, seed=cfg.seed, initial=cfg.initial, surrogate=surrogate)

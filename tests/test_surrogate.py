@@ -11,7 +11,7 @@ import torch
 from graphnas import DAG, Node
 from graphnas.generators import NB201Space
 from graphnas.generators.random_graphs import watts_strogatz
-from graphnas.surrogate import Featurizer, GNNSurrogate, kendall_tau
+from graphnas.surrogate import Featurizer, GNNSurrogate, WLTrees, kendall_tau, wl_counts
 
 TINY = dict(hidden=16, layers=2, ensemble=3, epochs=60)
 
@@ -39,7 +39,8 @@ def test_fit_predict_shapes_and_std(nb201_data):
     assert mean.shape == (10,) and std.shape == (10,)
     np.testing.assert_array_equal(model.predict(dags[40:50]), mean)  # plain predict: the mean
     assert mean.dtype == np.float64 and (std >= 0).all() and (std > 0).any()
-    assert model.predict_members(dags[40:50]).shape == (3, 10)
+    assert model.predict_members(dags[40:50]).shape == (3 + 5, 10)  # 3 GNN members, then the 5 tree models
+    assert GNNSurrogate(seed=0, **{**TINY, "trees": 0}).fit(dags[:40], y[:40]).predict_members(dags[:2]).shape == (3, 2)
 
 
 def test_learns_structure_held_out(nb201_data):
@@ -184,3 +185,68 @@ def test_fit_leaves_torch_global_state_alone(nb201_data):
     assert torch.get_num_threads() == threads
     assert (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) \
         == (det, warn)
+
+
+def test_tree_members_join_the_gnn_members(nb201_data):
+    space, dags, y = nb201_data
+    both = GNNSurrogate(vocabulary=space.vocabulary, seed=2, **TINY).fit(dags[:60], y[:60])
+    gnn = GNNSurrogate(vocabulary=space.vocabulary, seed=2, trees=0, **TINY).fit(dags[:60], y[:60])
+    assert isinstance(both.trees_, WLTrees) and gnn.trees_ is None
+    members = both.predict_members(dags[60:])
+    # the GNN members are untouched by the trees (what bench_surrogate.py --trees relies on) ...
+    np.testing.assert_array_equal(members[:3], gnn.predict_members(dags[60:]))
+    # ... the trees are really used: they predict on their own, the mean and std are over all 8 members
+    trees = both.trees_.predict(dags[60:]) * both.y_scale_ + both.y_mean_
+    np.testing.assert_allclose(members[3:], trees)
+    assert not np.allclose(members[3:], members[:3].mean(axis=0))
+    mean, std = both.predict(dags[60:], return_std=True)
+    np.testing.assert_allclose(mean, members.mean(axis=0))
+    np.testing.assert_allclose(std, members.std(axis=0))
+    assert kendall_tau(trees.mean(axis=0), y[60:]) > 0.5  # they learn the structural score on their own
+
+
+def test_tree_members_deterministic_and_fresh_per_fit(nb201_data):
+    space, dags, y = nb201_data
+    a = GNNSurrogate(seed=3, warm_start=True, warm_epochs=5, **TINY).fit(dags[:40], y[:40])
+    b = GNNSurrogate(seed=3, warm_start=True, warm_epochs=5, **TINY).fit(dags[:40], y[:40])
+    np.testing.assert_array_equal(a.trees_.predict(dags[40:60]), b.trees_.predict(dags[40:60]))
+    first = a.trees_
+    a.fit(dags[:50], y[:50])  # a warm refit: new tree objects (a background copy never changes the old ones) ...
+    assert a.trees_ is not first and a.trees_.cache is first.cache  # ... sharing the label counts
+    assert first.X_.shape[0] == 40 and a.trees_.X_.shape[0] == 50
+    assert a.trees_.seeds_ != first.seeds_
+
+
+def test_wl_counts_see_the_live_cell_only():
+    space = NB201Space()
+    f = Featurizer(list(space.vocabulary) + ["input", "identity"])
+    # edges in order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3: the op on 1->2 feeds node 2, which only
+    # the 'none' edge 2->3 leaves, so it is dead
+    a = space.from_ops(["nor_conv_3x3", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"])
+    b = space.from_ops(["nor_conv_3x3", "none", "skip_connect", "none", "nor_conv_1x1", "none"])
+    c = space.from_ops(["nor_conv_1x1", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"])
+    assert wl_counts(f, a) == wl_counts(f, b)  # only the dead op differs
+    assert wl_counts(f, a) != wl_counts(f, c)
+    live = sum(v for k, v in wl_counts(f, a).items() if k.startswith("0:"))
+    assert live == 5  # input, conv 0->1, node 1, conv 1->3, output node
+    dead = space.from_ops(["none"] * 6)
+    assert sum(v for k, v in wl_counts(f, dead, iterations=1).items() if k.startswith("1:")) == 0
+
+
+def test_save_load_keeps_the_trees_and_reads_older_files(nb201_data, tmp_path):
+    space, dags, y = nb201_data
+    model = GNNSurrogate(vocabulary=space.vocabulary, seed=0, **TINY).fit(dags[:30], y[:30])
+    model.save(str(tmp_path / "m.pt"))
+    back = GNNSurrogate.load(str(tmp_path / "m.pt"))
+    assert back.trees == 5 and back.trees_.seeds_ == model.trees_.seeds_
+    np.testing.assert_array_equal(back.predict_members(dags[30:40]), model.predict_members(dags[30:40]))
+    # a file written before the tree members existed (version 2) loads as the GNN-only surrogate it was
+    gnn = GNNSurrogate(vocabulary=space.vocabulary, seed=0, trees=0, **TINY).fit(dags[:30], y[:30])
+    gnn.save(str(tmp_path / "g.pt"))
+    doc = torch.load(tmp_path / "g.pt", weights_only=True)
+    doc["version"] = 2
+    del doc["trees"], doc["params"]["trees"]
+    torch.save(doc, tmp_path / "old.pt")
+    old = GNNSurrogate.load(str(tmp_path / "old.pt"))
+    assert old.trees == 0 and old.trees_ is None
+    np.testing.assert_array_equal(old.predict_members(dags[30:40]), gnn.predict_members(dags[30:40]))
