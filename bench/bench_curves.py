@@ -20,6 +20,7 @@ saves: training epochs spent and the best accuracy found.
     python bench/bench_curves.py                       # 100 curves of 24 epochs, then 5 search seeds
     python bench/bench_curves.py --part 1 --curves 200
     python bench/bench_curves.py --part 1 --first-curve 50 --curves 50    # the curves not tuned on
+    python bench/bench_curves.py --part 2 --min-points 8 --first-seed 5   # later first decision, other seeds
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def part1(args) -> None:
 def part2(args) -> None:
     space = get_generator("nb201")
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for stop in (False, True):
             stopper = EarlyStopping(delta=args.delta, min_points=args.min_points) if stop else None
             objective = get_objective("digits", epochs=args.search_epochs, seed=seed, C=args.channels,
@@ -138,6 +139,7 @@ def main() -> None:
     ap.add_argument("--max-train", type=int, default=300)
     ap.add_argument("--cache", default="bench/curves_digits.jsonl")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="part 2: the first search seed")
     ap.add_argument("--search-evals", type=int, default=10)
     ap.add_argument("--search-epochs", type=int, default=12)
     ap.add_argument("--delta", type=float, default=0.05)
