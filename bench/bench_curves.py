@@ -5,7 +5,12 @@ epochs each on digits (``C=--channels``, the first ``--max-train`` training imag
 validation-accuracy curve (cached in ``--cache``, JSON lines, reused on the next run). From the first
 10% / 25% / 50% of each curve it predicts the final accuracy with `graphnas.curves.extrapolate` and
 reports the Spearman rank correlation with the true final accuracy and the mean absolute error,
-beside the last-observed-value baseline.
+beside the last-observed-value baseline: fitted against the epoch index, and against learning-rate time
+(``schedule=``: the training's cosine schedule, known to the training loop).
+
+The method (learning-rate time, Domhan et al.'s constraints as rejections) was picked on curves 0-49;
+curves 50-99 (``--first-curve 50 --curves 50``) and a fresh set (``--first-curve 1000 --curves 60
+--cache bench/curves_digits_fresh.jsonl``: other cells, other training seeds) were not looked at to pick it.
 
 Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
 without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
@@ -14,6 +19,8 @@ saves: training epochs spent and the best accuracy found.
 
     python bench/bench_curves.py                       # 100 curves of 24 epochs, then 5 search seeds
     python bench/bench_curves.py --part 1 --curves 200
+    python bench/bench_curves.py --part 1 --first-curve 50 --curves 50    # the curves not tuned on
+    python bench/bench_curves.py --part 2 --min-points 8 --first-seed 5   # later first decision, other seeds
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from scipy.stats import spearmanr
 
 from graphnas.benchmarks import train_eval
 from graphnas.benchmarks.objectives import get_objective
-from graphnas.curves import EarlyStopping, extrapolate
+from graphnas.curves import EarlyStopping, cosine_schedule, extrapolate
 from graphnas.generators import get_generator
 from graphnas.search import RandomSearch, run
 
@@ -43,12 +50,14 @@ def curves(args) -> list[dict]:
     if os.path.exists(args.cache):
         with open(args.cache, encoding="utf-8") as fh:
             cached = [json.loads(line) for line in fh if line.strip()]
+    wanted = range(args.first_curve, args.first_curve + args.curves)
     cached = [c for c in cached if len(c["curve"]) == args.epochs and c["channels"] == args.channels
-              and c["max_train"] == args.max_train]
+              and c["max_train"] == args.max_train and c["seed"] in wanted]
+    have = {c["seed"] for c in cached}
     spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}
     names = list(spaces)
     start = time.perf_counter()
-    for i in range(len(cached), args.curves):
+    for i in (i for i in wanted if i not in have):
         name = names[i % len(names)]
         cell = spaces[name].sample(1000 + i)
         curve: list[float] = []
@@ -60,7 +69,7 @@ def curves(args) -> list[dict]:
         cached.append(rec)
         if i % 10 == 0:
             print(f"curve {i}: {name}, final {curve[-1]:.1f}% ({time.perf_counter() - start:.0f} s)", flush=True)
-    return cached[: args.curves]
+    return sorted(cached, key=lambda c: c["seed"])
 
 
 def part1(args) -> None:
@@ -68,27 +77,30 @@ def part1(args) -> None:
     finals = np.array([c["curve"][-1] for c in data])
     print(f"\n{len(data)} curves of {args.epochs} epochs ({', '.join(sorted({c['space'] for c in data}))}); "
           f"final accuracy {finals.min():.1f}..{finals.max():.1f}%, mean {finals.mean():.1f}%")
-    print("| observed | points | Spearman: extrapolated | Spearman: last value | MAE: extrapolated | MAE: last value "
-          "| fits failed (last value used) | s per curve |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    # train_eval's schedule: cosine, per step, over batches of 64 of the max_train images
+    schedule = cosine_schedule(args.epochs, -(-args.max_train // 64))
+    print("| observed | points | Spearman: epoch index | Spearman: lr time | Spearman: last value | MAE: epoch index "
+          "| MAE: lr time | MAE: last value | no fit kept (epoch; lr time) | s per curve |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for f in FRACTIONS:
         k = max(3, int(round(f * args.epochs)))
-        pred, last, failed, t = [], [], 0, time.perf_counter()
-        for c in data:
-            ext = extrapolate(c["curve"][:k], args.epochs, lower=0.0, upper=100.0)
-            failed += not ext.weights
-            pred.append(ext.mean)
-            last.append(c["curve"][k - 1])
-        secs = (time.perf_counter() - t) / len(data)
-        pred_a, last_a = np.array(pred), np.array(last)
-        print(f"| first {f:.0%} | {k} | {spearmanr(pred_a, finals)[0]:.3f} | {spearmanr(last_a, finals)[0]:.3f} | "
-              f"{np.abs(pred_a - finals).mean():.2f} | {np.abs(last_a - finals).mean():.2f} | {failed} | {secs:.3f} |")
+        last = np.array([c["curve"][k - 1] for c in data])
+        cells, failed, t = [], [], time.perf_counter()
+        for sched in (None, schedule):
+            exts = [extrapolate(c["curve"][:k], args.epochs, lower=0.0, upper=100.0, schedule=sched) for c in data]
+            failed.append(sum(not e.weights for e in exts))
+            cells.append(np.array([e.mean for e in exts]))
+        secs = (time.perf_counter() - t) / len(data) / 2
+        rho = [spearmanr(p, finals)[0] for p in (*cells, last)]
+        mae = [np.abs(p - finals).mean() for p in (*cells, last)]
+        print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho) + " | "
+              + " | ".join(f"{m:.2f}" for m in mae) + f" | {failed[0]}; {failed[1]} | {secs:.3f} |", flush=True)
 
 
 def part2(args) -> None:
     space = get_generator("nb201")
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for stop in (False, True):
             stopper = EarlyStopping(delta=args.delta, min_points=args.min_points) if stop else None
             objective = get_objective("digits", epochs=args.search_epochs, seed=seed, C=args.channels,
@@ -120,11 +132,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("1", "2", "all"), default="all")
     ap.add_argument("--curves", type=int, default=100)
+    ap.add_argument("--first-curve", type=int, default=0,
+                    help="index of the first curve (cell seed 1000+i, training seed i): another set of curves")
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--channels", type=int, default=4)
     ap.add_argument("--max-train", type=int, default=300)
     ap.add_argument("--cache", default="bench/curves_digits.jsonl")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="part 2: the first search seed")
     ap.add_argument("--search-evals", type=int, default=10)
     ap.add_argument("--search-epochs", type=int, default=12)
     ap.add_argument("--delta", type=float, default=0.05)

@@ -8,6 +8,17 @@ fit's parameter uncertainty carried to the target epoch (delta method) and the r
 `should_stop` stops a run when the probability that it beats the incumbent falls below
 ``delta`` (a normal approximation of the ensemble's prediction).
 
+Domhan et al.'s constraints are kept as rejections, not clips: a family whose prediction leaves
+``[lower, upper]`` or falls below its own fitted value at the last observed epoch (a learning curve
+does not turn down) is dropped from the ensemble, and the ensemble's prediction is at least the last
+observed value.
+
+**Learning-rate time.** With a decaying learning-rate schedule (the cosine schedule of
+`graphnas.train`) a curve flattens because the learning rate shrinks, which no family sees in the
+epoch index. Pass ``schedule`` (the run's per-epoch learning rates, e.g. `cosine_schedule`) and the
+families are fitted against the cumulative learning rate (`lr_time`) instead, and predicted at the
+run's total: progress per unit of learning rate is what the families describe.
+
 This is Domhan et al.'s ensemble fitted by least squares and combined by BIC weights, not their
 MCMC posterior: cheaper, and good enough to rank and to stop the hopeless.
 
@@ -37,7 +48,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CurveFamily", "EarlyStopping", "Extrapolation", "extrapolate", "should_stop"]
+__all__ = ["FAMILIES", "CurveFamily", "EarlyStopping", "Extrapolation", "cosine_schedule", "extrapolate", "lr_time",
+           "should_stop"]
 
 Array = np.ndarray
 
@@ -129,9 +141,53 @@ def _check_curve(curve: Sequence[float] | Array, epochs: Sequence[float] | Array
     return x, y
 
 
+def cosine_schedule(epochs: int, steps_per_epoch: int = 1) -> Array:
+    """The per-epoch mean learning rate (relative to the initial one) of a cosine schedule annealed per step to
+    zero over ``epochs * steps_per_epoch`` steps, as `graphnas.train` runs it (``schedule="cosine"``).
+
+    ```python
+    >>> from graphnas.curves import cosine_schedule
+    >>> cosine_schedule(4).round(3).tolist()
+    [1.0, 0.854, 0.5, 0.146]
+
+    ```
+    """
+    if epochs < 1 or steps_per_epoch < 1:
+        raise ValueError(f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}")
+    total = epochs * steps_per_epoch
+    lr = 0.5 * (1.0 + np.cos(np.pi * np.arange(total) / total))
+    return lr.reshape(epochs, steps_per_epoch).mean(axis=1)
+
+
+def lr_time(schedule: Sequence[float] | Array) -> Array:
+    """Learning-rate time: the cumulative learning rate after each epoch, in epochs at the schedule's largest
+    rate (``cumsum(schedule) / max(schedule)``); a constant schedule gives 1, 2, 3, ..."""
+    lr = np.asarray(schedule, dtype=float)
+    if lr.ndim != 1 or lr.size == 0 or np.any(~np.isfinite(lr)) or np.any(lr < 0) or not np.any(lr > 0):
+        raise ValueError("a learning-rate schedule must be a non-empty list of non-negative finite per-epoch rates, "
+                         "not all zero")
+    return np.cumsum(lr) / float(lr.max())
+
+
+def _schedule_axis(schedule: Sequence[float] | Array, x: Array, target_epoch: float) -> tuple[Array, float]:
+    """The observed epochs ``x`` (1-based) and ``target_epoch`` in learning-rate time (see `extrapolate`)."""
+    tau = lr_time(schedule)
+    if float(target_epoch) != len(tau):
+        raise ValueError(f"the schedule has {len(tau)} per-epoch learning rates but target_epoch is {target_epoch}: "
+                         "pass the whole run's schedule, one rate per epoch up to target_epoch")
+    if np.any(x != np.round(x)) or x[-1] > len(tau):
+        raise ValueError(f"with a schedule the observed epochs must be whole epochs within its {len(tau)}, got "
+                         f"epochs up to {x[-1]:g}")
+    pos = tau[x.astype(int) - 1]
+    if np.any(np.diff(pos) <= 0) or pos[0] <= 0:
+        raise ValueError("the schedule has a zero learning rate among the observed epochs, where learning-rate time "
+                         "does not advance; extrapolate against the epochs instead (no schedule)")
+    return pos, float(tau[-1])
+
+
 def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: Sequence[float] | Array | None = None,
                 families: Sequence[str] | None = None, lower: float | None = None,
-                upper: float | None = None) -> Extrapolation:
+                upper: float | None = None, schedule: Sequence[float] | Array | None = None) -> Extrapolation:
     """Predict the curve's value at ``target_epoch`` from its observed values.
 
     Args:
@@ -139,17 +195,25 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
         target_epoch: the epoch to predict (e.g. the full training budget).
         epochs: the epochs of the observations (default 1, 2, ...).
         families: names from `FAMILIES` (default: all).
-        lower: a lower bound of the value (e.g. 0 for an accuracy in percent); each family's prediction is
-            clipped to it.
+        lower: a lower bound of the value (e.g. 0 for an accuracy in percent): a family predicting below it is
+            dropped from the ensemble.
         upper: an upper bound of the value (e.g. 100 for an accuracy in percent), likewise.
+        schedule: the run's learning rate per epoch, ``target_epoch`` of them (e.g.
+            ``cosine_schedule(target_epoch, steps_per_epoch)``); the observations (at ``epochs``, default 1,
+            2, ...) are then placed at their learning-rate time (`lr_time`) to fit the families, and the
+            prediction is made at the run's total.
 
     Raises:
         ValueError: a curve with NaNs or infs, naming the position; fewer points than the smallest
-            family needs (its parameters plus one); unknown families; a target before the last epoch.
+            family needs (its parameters plus one); unknown families; a target before the last epoch;
+            a schedule that is not one rate per epoch up to ``target_epoch``.
     """
     from scipy.optimize import curve_fit
 
     x, y = _check_curve(curve, epochs)
+    target = float(target_epoch)
+    if schedule is not None:
+        x, target = _schedule_axis(schedule, x, target_epoch)
     names = list(FAMILIES) if families is None else list(families)
     unknown = [n for n in names if n not in FAMILIES]
     if unknown or not names:
@@ -167,7 +231,8 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
     preds: dict[str, float] = {}
     bics: dict[str, float] = {}
     variances: dict[str, float] = {}
-    t = np.array([float(target_epoch)])
+    t = np.array([target])
+    at = np.array([target, x[-1]])
     for fam in fams:
         k = fam.n_params
         if n <= k:
@@ -177,23 +242,21 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
                 warnings.simplefilter("ignore")
                 theta, cov = curve_fit(fam.f, x, ys, p0=fam.p0(x, ys), bounds=fam.bounds, maxfev=300)
                 resid = ys - fam.f(x, *theta)
-                pred = float(fam.f(t, *theta)[0])
+                pred, fitted_last = (float(v) for v in fam.f(at, *theta))
         except (RuntimeError, ValueError, FloatingPointError, OverflowError, ZeroDivisionError):
             continue
         rss = float(np.sum(resid ** 2))
-        if not (math.isfinite(pred) and math.isfinite(rss)):
-            continue
+        if not (math.isfinite(pred) and math.isfinite(rss)) or pred < fitted_last - 1e-9:
+            continue  # a fit that fails, or turns down after the data (Domhan et al.'s prior: curves rise)
         sigma2 = max(rss / max(n - k, 1), 1e-12)
         var = sigma2 + _param_var(fam, theta, cov, t)
-        bics[fam.name] = n * math.log(max(rss / n, 1e-12)) + k * math.log(n)
         p = pred * scale
-        if lower is not None:
-            p = max(p, lower)
-        if upper is not None:
-            p = min(p, upper)
+        if (lower is not None and p < lower) or (upper is not None and p > upper):
+            continue  # outside the value's range: rejected, as Domhan et al.'s prior does, not clipped
+        bics[fam.name] = n * math.log(max(rss / n, 1e-12)) + k * math.log(n)
         preds[fam.name] = p
         variances[fam.name] = var * scale ** 2
-    if not preds:  # every fit failed: fall back to the last value, uncertain by the curve's own spread
+    if not preds:  # every fit failed or was rejected: fall back to the last value, uncertain by the curve's own spread
         return Extrapolation(float(target_epoch), float(y[-1]), float(np.std(y)) or 1e-9, {}, {})
     best = min(bics.values())
     raw = {k: math.exp(-(b - best) / 2.0) for k, b in bics.items()}
@@ -201,6 +264,7 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
     w = {k: v / total for k, v in raw.items()}
     mean = sum(w[k] * preds[k] for k in preds)
     var = sum(w[k] * ((preds[k] - mean) ** 2 + variances[k]) for k in preds)
+    mean = max(mean, float(y[-1]))  # the final value is at least the last observed one
     return Extrapolation(float(target_epoch), float(mean), math.sqrt(var), preds, w)
 
 
@@ -316,16 +380,26 @@ class EarlyStopping:
             if better:
                 self.incumbent = float(value)
 
-    def callback(self, target_epoch: int) -> _StopCallback:
-        """A fresh ``on_epoch(epoch, value) -> bool`` for one training run of ``target_epoch`` epochs."""
-        return _StopCallback(self, int(target_epoch))
+    def callback(self, target_epoch: int, schedule: Sequence[float] | Array | None = None) -> _StopCallback:
+        """A fresh ``on_epoch(epoch, value) -> bool`` for one training run of ``target_epoch`` epochs.
+
+        ``schedule``: the run's per-epoch learning rates (``target_epoch`` of them, e.g. `cosine_schedule`): the
+        curve is then extrapolated in learning-rate time (see `extrapolate`); the digits objective passes its own.
+        """
+        if schedule is not None:
+            n = len(lr_time(schedule))
+            if n != int(target_epoch):
+                raise ValueError(f"the schedule has {n} per-epoch learning rates but the run has {target_epoch} "
+                                 "epochs: pass one rate per epoch of the run")
+        return _StopCallback(self, int(target_epoch), schedule)
 
 
 class _StopCallback:
     """One run's callback: keeps the curve, decides after each epoch (see `EarlyStopping`)."""
 
-    def __init__(self, rule: EarlyStopping, target_epoch: int) -> None:
-        self.rule, self.target_epoch = rule, target_epoch
+    def __init__(self, rule: EarlyStopping, target_epoch: int, schedule: Sequence[float] | Array | None = None
+                 ) -> None:
+        self.rule, self.target_epoch, self.schedule = rule, target_epoch, schedule
         self.curve: list[float] = []
         self.decision: dict[str, Any] = {"stopped_at": None, "prob_beat": None, "predicted": None,
                                          "predicted_std": None, "incumbent": None}
@@ -339,7 +413,8 @@ class _StopCallback:
         sign = 1.0 if rule.mode == "max" else -1.0
         bounds = _flip_bounds({"lower": rule.lower, "upper": rule.upper}, sign)
         ext = extrapolate(sign * np.asarray(self.curve), self.target_epoch,
-                          epochs=np.arange(epoch - len(self.curve) + 1, epoch + 1, dtype=float), **bounds)
+                          epochs=np.arange(epoch - len(self.curve) + 1, epoch + 1, dtype=float),
+                          schedule=self.schedule, **bounds)
         prob = ext.prob_above(sign * incumbent)
         self.decision.update(prob_beat=prob, predicted=sign * ext.mean, predicted_std=ext.std, incumbent=incumbent)
         if prob < rule.delta:

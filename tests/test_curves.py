@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphnas.curves import FAMILIES, extrapolate, should_stop
+from graphnas.curves import FAMILIES, cosine_schedule, extrapolate, lr_time, should_stop
 
 X = np.arange(1, 201, dtype=float)
 TRUE = {
@@ -68,6 +68,63 @@ def test_a_real_digits_curve_is_extrapolated_within_its_range():
     curve: list[float] = []
     res = train_eval(cell, epochs=12, seed=0, max_train=300, on_epoch=lambda e, acc: curve.append(acc))
     assert len(curve) == 12 and curve[-1] == res["val_accuracy"]
-    ext = extrapolate(curve[:6], 12, lower=0, upper=100)
-    assert 0 <= ext.mean <= 100 and ext.std > 0
+    ext = extrapolate(curve[:6], 12, lower=0, upper=100, schedule=cosine_schedule(12, 5))  # 300 images / 64
+    assert 0 <= ext.mean <= 100 and ext.std > 0 and ext.mean >= curve[5]
     assert abs(ext.mean - curve[-1]) < 15.0
+
+
+def test_cosine_schedule_and_lr_time():
+    import torch
+
+    lr = cosine_schedule(24, 5)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=120)  # what graphnas.train runs, per step
+    steps = []
+    for _ in range(120):
+        steps.append(opt.param_groups[0]["lr"] / 0.05)
+        opt.step()
+        sched.step()
+    assert lr == pytest.approx(np.reshape(steps, (24, 5)).mean(axis=1), abs=1e-9)
+    tau = lr_time(lr)
+    assert np.all(np.diff(tau) > 0) and tau[-1] == pytest.approx((60 + 0.5) / 5 / lr[0])  # about half the epochs
+    assert lr_time([0.1, 0.1, 0.1]).tolist() == pytest.approx([1.0, 2.0, 3.0])
+
+
+def test_a_schedule_places_the_curve_in_learning_rate_time():
+    """A curve that is a saturating law of the cumulative learning rate (it flattens because the cosine schedule
+    decays) is extrapolated well in learning-rate time and badly against the epoch index."""
+    lr = cosine_schedule(40, 10)
+    tau = lr_time(lr)
+    truth = 90 - 60 * np.exp(-0.15 * tau)
+    y = truth[:16] + np.random.default_rng(0).normal(0, 0.2, 16)
+    by_lr = extrapolate(y, 40, lower=0, upper=100, schedule=lr)
+    by_epoch = extrapolate(y, 40, lower=0, upper=100)
+    assert abs(by_lr.mean - truth[-1]) < 1.5
+    assert abs(by_lr.mean - truth[-1]) < abs(by_epoch.mean - truth[-1])
+    again = extrapolate(y, 40, lower=0, upper=100, schedule=lr)  # deterministic
+    assert (again.mean, again.std, dict(again.weights)) == (by_lr.mean, by_lr.std, dict(by_lr.weights))
+    # the observed epochs may be any whole epochs of the run (a resumed curve)
+    late = extrapolate(y[4:], 40, epochs=np.arange(5, 17), lower=0, upper=100, schedule=lr)
+    assert abs(late.mean - truth[-1]) < 3.0
+
+
+def test_constraints_reject_wild_fits_and_keep_the_last_value_as_a_floor():
+    y = [10.0, 30.0, 45.0, 52.0, 55.0, 54.0, 53.0]  # turns down at the end
+    ext = extrapolate(y, 40, lower=0, upper=100)
+    assert ext.mean >= y[-1]
+    assert all(0 <= p <= 100 for p in ext.predictions.values())  # rejected, not clipped: none sits at a bound
+    assert all(p not in (0.0, 100.0) for p in ext.predictions.values())
+
+
+def test_bad_schedules_are_refused_naming_the_problem():
+    y = [10.0, 20.0, 30.0, 38.0, 45.0]
+    with pytest.raises(ValueError, match="schedule has 20 per-epoch learning rates but target_epoch is 24"):
+        extrapolate(y, 24, schedule=cosine_schedule(20))
+    with pytest.raises(ValueError, match="whole epochs within its 24"):
+        extrapolate(y, 24, epochs=[1.5, 2, 3, 4, 5], schedule=cosine_schedule(24))
+    with pytest.raises(ValueError, match="non-negative finite"):
+        extrapolate(y, 3, schedule=[0.1, float("nan"), 0.1])
+    with pytest.raises(ValueError, match="zero learning rate"):
+        extrapolate(y, 6, schedule=[0.1, 0.1, 0.0, 0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="epochs and steps_per_epoch must be positive"):
+        cosine_schedule(0)

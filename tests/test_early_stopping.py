@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from graphnas.benchmarks import train_eval
@@ -77,3 +78,35 @@ def test_a_search_records_stopped_evaluations_as_such(tmp_path):
     assert line["status"] == "stopped" and line["value"] is None and line["info"]["decision"]["stopped_at"]
     back = read_journal(journal)
     assert [x.status for x in back.evaluations] == ["stopped", "stopped"] and back.evaluations[0].cost == e.cost
+
+
+def test_early_stopping_with_the_runs_schedule_decides_in_learning_rate_time():
+    from graphnas.curves import cosine_schedule, extrapolate, lr_time
+
+    lr = cosine_schedule(40, 10)
+    curve = 90 - 60 * np.exp(-0.15 * lr_time(lr))  # flattens as the cosine schedule decays: heads for ~87
+    stopper = EarlyStopping(delta=0.05, incumbent=90.0)
+    cb = stopper.callback(40, schedule=lr)
+    stop = next(e for e, v in enumerate(curve, start=1) if cb(e, float(v)))  # the training loop stops here
+    assert stop == cb.decision["stopped_at"] >= 5 and cb.decision["prob_beat"] < 0.05
+    again = extrapolate(curve[:stop], 40, lower=0, upper=100, schedule=lr)
+    assert cb.decision["predicted"] == pytest.approx(again.mean)
+    assert abs(cb.decision["predicted"] - curve[-1]) < 2.0
+    with pytest.raises(ValueError, match="schedule has 30 per-epoch learning rates but the run has 40 epochs"):
+        stopper.callback(40, schedule=cosine_schedule(30))
+
+
+def test_the_digits_objective_passes_its_cosine_schedule(monkeypatch):
+    import graphnas.curves as curves
+
+    seen = {}
+    real = curves.EarlyStopping.callback
+
+    def spy(self, target_epoch, schedule=None):
+        seen["schedule"] = schedule
+        return real(self, target_epoch, schedule)
+
+    monkeypatch.setattr(curves.EarlyStopping, "callback", spy)
+    objective = get_objective("digits", epochs=4, max_train=100, early_stopping=EarlyStopping())
+    objective(NB201Space().from_string(CELL))
+    assert np.allclose(seen["schedule"], curves.cosine_schedule(4, 2))  # 100 images in batches of 64: 2 steps

@@ -57,7 +57,8 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
             trained weights are written to.
         epochs, seed, C, N, max_train: as for `train_eval` (``max_train`` caps the images ``fraction`` keeps).
         early_stopping: a `graphnas.curves.EarlyStopping`: the validation curve feeds it after each epoch and
-            training stops when it judges the run hopeless. The result then has ``"status": "stopped"`` (the
+            training stops when it judges the run hopeless (it extrapolates in learning-rate time, given the
+            training's cosine schedule). The result then has ``"status": "stopped"`` (the
             search records it as stopped, neither failed nor a result) and ``"curve"`` and ``"decision"``
             (kept in the journal) in any case; a run that completes raises the stopper's incumbent.
 
@@ -85,7 +86,11 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
     images = min(max_train or _DIGITS_TRAIN_IMAGES, _DIGITS_TRAIN_IMAGES)
     keep = max(1, round(images * fraction))
     channels = max(1, round(C * width))
-    callback = None if early_stopping is None else early_stopping.callback(e)
+    callback = None
+    if early_stopping is not None:  # train_eval's cosine schedule, per step over batches of 64: curves in lr time
+        from graphnas.curves import cosine_schedule
+
+        callback = early_stopping.callback(e, schedule=cosine_schedule(e, math.ceil(keep / 64)))
     model: Any = dag
     if fid.get("init") is not None or fid.get("save") is not None:
         import torch
