@@ -633,6 +633,10 @@ def search(
     if retries and workers == 1 and executor is None and timeout is None:
         raise UserError("--retries resubmits evaluations whose worker died; with --workers 1 and no --executor "
                         "they run in this process: give --workers > 1 or --executor")
+    if early_stop is not None and (executor in ("process", "ray", "dask")
+                                   or executor is None and (workers > 1 or timeout is not None)):
+        raise UserError("--early-stop compares each run with the best so far, which lives in this process: run the "
+                        "evaluations here (--workers 1, no --timeout) or on threads (--executor thread)")
     if (cpus_per_eval is not None or gpus_per_eval is not None) and executor != "ray":
         raise UserError("--cpus-per-eval and --gpus-per-eval are reserved by Ray: add --executor ray")
 

@@ -324,7 +324,9 @@ class EarlyStopping:
     once an incumbent exists) it extrapolates the curve to ``target_epoch`` and stops when the
     probability of beating the incumbent is below ``delta``. The curve and the decision are kept on the
     callback (``callback.curve``, ``callback.decision``) to be journalled. `update` raises the incumbent
-    after a completed run (thread-safe); in worker processes each process keeps its own incumbent.
+    after a completed run (thread-safe). The incumbent lives in this process: an evaluation sent to another
+    process (a process pool, Ray, Dask) gets a copy that sees the incumbent of its submission and whose
+    updates are lost, so run the evaluations in this process or on threads.
 
     Args:
         delta: stop when P(final > incumbent) < ``delta``.

@@ -413,7 +413,9 @@ def test_cli_bad_executor_options(tmp_path):
     for args, says in [(["--timeout", "0"], "--timeout must be > 0 seconds, got 0"),
                        (["--retries", "2"], "--retries resubmits evaluations whose worker died"),
                        (["--executor", "dask", "--gpus-per-eval", "1"], "--gpus-per-eval are reserved by Ray"),
-                       (["--cpus-per-eval", "2"], "add --executor ray")]:
+                       (["--cpus-per-eval", "2"], "add --executor ray"),
+                       (["--early-stop", "0.05", "--workers", "2"], "--early-stop compares each run with the best"),
+                       (["--early-stop", "0.05", "--timeout", "60"], "or on threads (--executor thread)")]:
         r = graphnas("search", "--objective", "nb201", *args, "--out", str(tmp_path / "bad"))
         assert r.returncode == 1 and says in r.stderr, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1

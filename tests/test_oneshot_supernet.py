@@ -292,3 +292,19 @@ def test_relaxed_mixed_op_shares_the_leading_relu_but_keeps_hooks():
     handle.remove()
     assert global_hook.n == 6  # a global hook sees every module call: nothing shared
     assert torch.allclose(before, after, atol=1e-6)
+
+
+def test_shared_relu_runs_every_entry_of_a_sequential_that_reuses_a_module():
+    """``nn.Sequential.forward`` runs every entry, a module listed twice included (``children()`` would
+    yield it once): the shared-ReLU path must compute what the candidate itself computes."""
+    torch.manual_seed(0)
+    net = graphnas.to_torch(digits_network(DARTSSpace(steps=2).supernet(), C=4), in_channels=1)
+    m = next(m for m in net.modules() if isinstance(m, MixedOp))
+    c = m.candidates["sep_conv_3x3"][1].in_channels
+    conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+    relu = torch.nn.ReLU()
+    m.candidates["sep_conv_3x3"] = torch.nn.Sequential(torch.nn.ReLU(), conv, relu, conv, relu)
+    x = torch.randn(2, c, 8, 8)
+    w = torch.softmax(m._arch.alphas[m.key], dim=-1)
+    expected = sum(w[k] * op(x) for k, op in enumerate(m.candidates.values()) if not m._zero[k])
+    assert torch.allclose(m(x), expected, atol=1e-5)

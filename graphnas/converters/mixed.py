@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.fx
@@ -138,7 +138,7 @@ class MixedOp(nn.Module):
                     if relu_x is None:
                         relu_x = F.relu(x)
                     y = relu_x
-                    for layer in itertools.islice(op.children(), 1, None):
+                    for layer in itertools.islice(iter(cast(nn.Sequential, op)), 1, None):  # every entry, as forward()
                         y = layer(y)
                 else:
                     y = op(x)

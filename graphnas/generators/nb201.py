@@ -93,8 +93,9 @@ class NB201Space(SearchSpace):
                                  f"expected one of {', '.join(NB201_OPS)}")
             nodes[_EDGE_NODE[k]] = self._ops[op]
         cell = DAG(nodes, _DAG_EDGES, inputs=(0,), outputs=(9,))
-        self._cells[key] = cell
-        self._ops_of[cell] = key
+        if all(type(op) is str for op in key):  # only plain strings are keys (to_ops returns them)
+            self._cells[key] = cell
+            self._ops_of[cell] = key
         return cell
 
     def to_ops(self, dag: DAG) -> list[str]:

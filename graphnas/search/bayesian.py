@@ -25,7 +25,8 @@ What keeps it sound and cheap when evaluations run in parallel or the history gr
 - **fits off the driver's path (opt-in, ``background=True``):** while evaluations are pending (a
   parallel search), a due fit runs in a background thread on a copy of the surrogate, and asks keep
   using the current model until the copy is ready (before the first model exists they are random
-  samples), so freed workers get new work at once. The model in use may fall at most ``max_lag``
+  samples, for at most ``max_lag`` refit intervals of results: the bound below counts from the
+  start), so freed workers get new work at once. The model in use may fall at most ``max_lag``
   refit intervals behind; past that an ask waits for the fit under way (without that bound, on a
   loaded machine a fit could take most of a 16-worker run and BO searched on a stale model). With
   nothing pending (a serial search) fits always run in the foreground, so the same seed gives the same
