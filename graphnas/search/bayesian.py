@@ -146,7 +146,7 @@ class BayesianOptimization(Optimizer):
         self.max_lag = float(max_lag)
         self.fresh_share = float(fresh_share)
         self._version = 0                                # bumped whenever the surrogate changes
-        self._pool: tuple[int, list[DAG], np.ndarray] | None = None  # (version, candidates, members) not taken
+        self._pool: tuple[int, list[DAG]] | None = None  # (version, candidates not taken)
         self.pending = pending
         self.calibrate = calibrate
         self.calibration_window = calibration_window
@@ -191,15 +191,10 @@ class BayesianOptimization(Optimizer):
         pool = self._pool if self._pool is not None and self._pool[0] == self._version else None
         if pool is None:
             candidates = self._candidates(data)
-            raw = self._members(candidates) if candidates else np.zeros((0, 0))
-        else:  # same model as at the last ask: its leftover candidates keep their predictions
-            keep = [i for i, d in enumerate(pool[1]) if d.canonical_key() not in self._asked]
-            held = {pool[1][i].canonical_key() for i in keep}
-            fresh = self._candidates(data, self.fresh_share, held)
-            candidates = [pool[1][i] for i in keep] + fresh
-            raw = pool[2][:, keep]
-            if fresh:
-                raw = np.concatenate([raw, self._members(fresh)], axis=1)
+        else:  # same model as at the last ask: its leftover candidates, whose scores `_members` kept
+            keep = [d for d in pool[1] if d.canonical_key() not in self._asked]
+            candidates = keep + self._candidates(data, self.fresh_share, {d.canonical_key() for d in keep})
+        raw = self._members(candidates)
         self._pool = None
         if not candidates:
             return self._fill(n, self._sample)
@@ -226,7 +221,7 @@ class BayesianOptimization(Optimizer):
         cap = self.top_k * self.mutations + self.random_candidates
         if len(left) > cap:  # keep the pool's best by this ask's acquisition
             left = sorted(sorted(left, key=lambda i: -scores[i])[:cap])
-        self._pool = (self._version, [candidates[i] for i in left], raw[:, left])
+        self._pool = (self._version, [candidates[i] for i in left])
         if len(out) < n:
             out += self._fill(n - len(out), self._sample, taken)
         return out
