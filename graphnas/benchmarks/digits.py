@@ -44,6 +44,7 @@ DATASETS = ("digits",)
 #: Number of classes and input shape of the digits set.
 NUM_CLASSES = 10
 INPUT_SHAPE = (1, 8, 8)
+BATCH_SIZE = 64  # train_eval's default; the digits objective derives its cosine schedule's steps from it
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def build_digits_model(dag: DAG, *, C: int = 8, N: int = 1, num_classes: int = N
 
 
 def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
-               batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
+               batch_size: int = BATCH_SIZE, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
                max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
                ) -> dict[str, float]:
     """Train on the digits set and return ``{"value", "val_accuracy", "train_loss", "params", "seconds"}``.
@@ -213,8 +214,9 @@ def train_eval(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs
 
 
 def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *, epochs: int = 4, seed: Seed = 0,
-                       batch_size: int = 64, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8, N: int = 1,
-                       max_train: int | None = None, on_epoch: Callable[[int, float], bool | None] | None = None
+                       batch_size: int = BATCH_SIZE, lr: float = 0.05, weight_decay: float = 5e-4, C: int = 8,
+                       N: int = 1, max_train: int | None = None,
+                       on_epoch: Callable[[int, float], bool | None] | None = None,
                        ) -> tuple[nn.Module, dict[str, float]]:
     """Like `train_eval`, but also returns the trained model (in eval mode), e.g. to save it."""
     from graphnas._torch_rng import local_generator

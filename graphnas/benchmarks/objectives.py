@@ -87,10 +87,11 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
     keep = max(1, round(images * fraction))
     channels = max(1, round(C * width))
     callback = None
-    if early_stopping is not None:  # train_eval's cosine schedule, per step over batches of 64: curves in lr time
+    if early_stopping is not None:  # train_eval's cosine schedule, per step over its batches: curves in lr time
+        from graphnas.benchmarks.digits import BATCH_SIZE
         from graphnas.curves import cosine_schedule
 
-        callback = early_stopping.callback(e, schedule=cosine_schedule(e, math.ceil(keep / 64)))
+        callback = early_stopping.callback(e, schedule=cosine_schedule(e, math.ceil(keep / BATCH_SIZE)))
     model: Any = dag
     if fid.get("init") is not None or fid.get("save") is not None:
         import torch
