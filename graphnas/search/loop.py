@@ -672,6 +672,7 @@ class _Engine:
         for attempt in (0, 1):
             try:
                 task.future = self.executor.submit(_evaluate, objective, task.dag)
+                _rewake(self.executor)
             except cf.BrokenExecutor:  # broke before we saw it: replace it and submit again
                 if attempt or not self.replace(self.generation):
                     raise
@@ -686,6 +687,7 @@ class _Engine:
         task.private = cf.ProcessPoolExecutor(**_pool_kwargs(self.executor, 1))
         self._owned.append(task.private)
         task.future = task.private.submit(_evaluate, objective, task.dag)
+        _rewake(task.private)
         task.deadline = time.monotonic() + timeout if timeout is not None else math.inf
 
     def replace(self, generation: int) -> bool:
@@ -728,6 +730,23 @@ def _pool_kwargs(pool: cf.Executor, max_workers: int | None) -> dict[str, Any]:
     """The settings of a new process pool like ``pool`` (its start method and initializer), of ``max_workers``."""
     return {"max_workers": max_workers, "mp_context": getattr(pool, "_mp_context", None),
             "initializer": getattr(pool, "_initializer", None), "initargs": getattr(pool, "_initargs", ())}
+
+
+def _rewake(pool: cf.Executor) -> None:
+    """Wake a process pool's manager thread once more after a submission.
+
+    CPython (3.11 at least) wakes it in ``submit`` *before* spawning the worker that submission needs, so the
+    manager may go back to waiting on the sentinels of the older workers only: a new worker that dies is then
+    not seen, and its pool not marked broken, until something else wakes the manager (seen here: a killed
+    worker's evaluation hung until its timeout). A second wakeup, once the worker is registered, makes the
+    manager watch it too.
+    """
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    if isinstance(pool, cf.ProcessPoolExecutor) and callable(getattr(wakeup, "wakeup", None)):
+        try:
+            wakeup.wakeup()
+        except (OSError, ValueError):  # closed: the pool shut down meanwhile; there is nothing to watch
+            pass
 
 
 def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
