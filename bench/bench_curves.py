@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -36,8 +37,9 @@ import torch
 from scipy.stats import spearmanr
 
 from graphnas.benchmarks import train_eval
+from graphnas.benchmarks.digits import build_digits_model
 from graphnas.benchmarks.objectives import get_objective
-from graphnas.curves import EarlyStopping, cosine_schedule, extrapolate
+from graphnas.curves import CurvePredictor, EarlyStopping, cosine_schedule, extrapolate
 from graphnas.generators import get_generator
 from graphnas.search import RandomSearch, run
 
@@ -95,6 +97,56 @@ def part1(args) -> None:
         mae = [np.abs(p - finals).mean() for p in (*cells, last)]
         print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho) + " | "
               + " | ".join(f"{m:.2f}" for m in mae) + f" | {failed[0]}; {failed[1]} | {secs:.3f} |", flush=True)
+    learned(args, data)
+
+
+def arch_features(records: list[dict], channels: int) -> np.ndarray:
+    """Per curve: the log parameter count of its digits network and its space (one-hot): what a search knows
+    about a run before it trains (``extra`` of `CurvePredictor`)."""
+    spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}
+    rows = []
+    for c in records:
+        model = build_digits_model(spaces[c["space"]].sample(1000 + c["seed"]), C=channels)
+        rows.append([math.log(sum(p.numel() for p in model.parameters()))]
+                    + [float(c["space"] == name) for name in SPACES])
+    return np.array(rows)
+
+
+def learned(args, data: list[dict]) -> None:
+    """`CurvePredictor` (learned from finished curves): 10-fold cross-validation over this set, or trained on
+    another set (``--train-cache``) and tested on this one; beside the last value."""
+    y = np.array([c["curve"] for c in data])
+    finals = y[:, -1]
+    a = arch_features(data, args.channels)
+    if args.train_cache:
+        train_args = argparse.Namespace(**{**vars(args), "cache": args.train_cache,
+                                           "first_curve": args.train_first_curve, "curves": args.train_curves})
+        tdata = curves(train_args)
+        splits = [(np.array([c["curve"] for c in tdata]), arch_features(tdata, args.channels), np.arange(len(y)))]
+        how = f"trained on the {len(tdata)} curves of {args.train_cache}, tested on these {len(y)}"
+    else:
+        fold = np.arange(len(y)) % 10
+        splits = [(y[fold != f], a[fold != f], np.flatnonzero(fold == f)) for f in range(10)]
+        how = f"10-fold cross-validation over these {len(y)} curves"
+    print(f"\nlearned from finished curves (CurvePredictor), {how}")
+    print("| observed | points | Spearman: ridge | Spearman: ridge + architecture | Spearman: ν-SVR (Baker et al.) "
+          "| Spearman: last value | MAE: ridge | MAE: ridge + architecture | MAE: ν-SVR | MAE: last value |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for f in FRACTIONS:
+        k = max(3, int(round(f * args.epochs)))
+        preds = np.zeros((3, len(y)))
+        for train_y, train_a, test in splits:
+            fits = [CurvePredictor("ridge").fit(train_y), CurvePredictor("ridge").fit(train_y, extra=train_a),
+                    CurvePredictor("svr").fit(train_y)]
+            for i in test:
+                preds[0, i] = fits[0].predict(y[i, :k]).mean
+                preds[1, i] = fits[1].predict(y[i, :k], extra=a[i]).mean
+                preds[2, i] = fits[2].predict(y[i, :k]).mean
+        cols = [*preds, y[:, k - 1]]
+        rho = [spearmanr(p, finals)[0] for p in cols]
+        mae = [np.abs(p - finals).mean() for p in cols]
+        print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho) + " | "
+              + " | ".join(f"{m:.2f}" for m in mae) + " |", flush=True)
 
 
 def part2(args) -> None:
@@ -130,7 +182,8 @@ def part2(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("1", "2", "all"), default="all")
+    ap.add_argument("--part", choices=("1", "2", "all", "learned"), default="all",
+                    help="learned: only part 1's learned predictor (no parametric fits)")
     ap.add_argument("--curves", type=int, default=100)
     ap.add_argument("--first-curve", type=int, default=0,
                     help="index of the first curve (cell seed 1000+i, training seed i): another set of curves")
@@ -138,6 +191,10 @@ def main() -> None:
     ap.add_argument("--channels", type=int, default=4)
     ap.add_argument("--max-train", type=int, default=300)
     ap.add_argument("--cache", default="bench/curves_digits.jsonl")
+    ap.add_argument("--train-cache", default=None,
+                    help="part 1: train the learned predictor on these curves (else 10-fold cross-validation)")
+    ap.add_argument("--train-first-curve", type=int, default=0)
+    ap.add_argument("--train-curves", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--first-seed", type=int, default=0, help="part 2: the first search seed")
     ap.add_argument("--search-evals", type=int, default=10)
@@ -148,9 +205,10 @@ def main() -> None:
     torch.set_num_threads(1)
     if args.part in ("1", "all"):
         part1(args)
+    if args.part == "learned":
+        learned(args, curves(args))
     if args.part in ("2", "all"):
         part2(args)
-
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FAMILIES", "CurveFamily", "EarlyStopping", "Extrapolation", "cosine_schedule", "extrapolate", "lr_time",
-           "should_stop"]
+__all__ = ["FAMILIES", "CurveFamily", "CurvePredictor", "EarlyStopping", "Extrapolation", "cosine_schedule",
+           "extrapolate", "lr_time", "should_stop"]
 
 Array = np.ndarray
 
@@ -266,6 +266,171 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
     var = sum(w[k] * ((preds[k] - mean) ** 2 + variances[k]) for k in preds)
     mean = max(mean, float(y[-1]))  # the final value is at least the last observed one
     return Extrapolation(float(target_epoch), float(mean), math.sqrt(var), preds, w)
+
+
+class CurvePredictor:
+    """Predict a run's final value from its first epochs, learned from runs that finished (after Baker, Gupta,
+    Raskar and Naik 2017, "Accelerating neural architecture search using performance prediction").
+
+    Where `extrapolate` sees one curve alone, a search has many finished ones: `fit` takes them (complete,
+    all of the same length, the run's full budget), and for a partial curve of ``k`` points a regression maps
+    its values, their first and second differences (Baker et al.'s features) and optional per-run features
+    (``extra``: e.g. the architecture's log parameter count) to the final value. It is trained on the first
+    ``k`` points of every finished curve (one model per ``k``, fitted when first asked and kept). The model is
+    a ridge regression on standardised features, its penalty chosen by leave-one-out (``model="ridge"``,
+    the default), or Baker et al.'s ν-SVR with an RBF kernel, ``C`` and width chosen by cross-validation
+    (``model="svr"``); on real digits curves the ridge ranked at least as well and is faster (see
+    docs/benchmarks/multifidelity.md). The out-of-fold error of the chosen model over ``folds`` folds is
+    the prediction's ``std`` (a normal, as `Extrapolation` says). Deterministic: the folds come from ``seed``.
+
+    Args:
+        model: ``"ridge"`` or ``"svr"``.
+        folds: cross-validation folds (at most the number of curves).
+        seed: the folds' shuffle.
+
+    **Example**
+
+    ```python
+    >>> import numpy as np
+    >>> from graphnas.curves import CurvePredictor
+    >>> e = np.arange(1, 21)
+    >>> finished = [c - 40 * e ** -0.8 for c in np.linspace(60, 95, 30)]     # 30 runs of 20 epochs
+    >>> p = CurvePredictor(seed=0).fit(finished)
+    >>> ext = p.predict(80 - 40 * e[:5] ** -0.8)                          # a new run after 5 epochs
+    >>> round(ext.mean, 1), round(80 - 40 * 20 ** -0.8, 1)                # predicted and true final value
+    (76.4, 76.4)
+
+    ```
+    """
+
+    MODELS = ("ridge", "svr")
+
+    def __init__(self, model: str = "ridge", *, folds: int = 5, seed: int = 0) -> None:
+        if model not in self.MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(self.MODELS)}")
+        if folds < 2:
+            raise ValueError(f"folds must be at least 2, got {folds}")
+        self.model, self.folds, self.seed = model, int(folds), int(seed)
+        self._curves: Array | None = None
+        self._extra: Array | None = None
+        self._models: dict[int, tuple[Any, float, float, float]] = {}  # k -> (model, y mean, y std, cv rmse)
+
+    def __repr__(self) -> str:
+        n = 0 if self._curves is None else len(self._curves)
+        return f"CurvePredictor({self.model!r}, {n} finished curves, folds={self.folds}, seed={self.seed})"
+
+    @property
+    def length(self) -> int:
+        """The epochs of the finished curves (the target epoch of every prediction)."""
+        if self._curves is None:
+            raise RuntimeError("the predictor has not been fitted: call fit(finished_curves) first")
+        return int(self._curves.shape[1])
+
+    def fit(self, curves: Sequence[Sequence[float]], extra: Sequence[Sequence[float]] | Array | None = None
+            ) -> CurvePredictor:
+        """Learn from finished runs' curves (each the full budget, all of one length); returns ``self``.
+
+        ``extra``: optional features per run, one row per curve; `predict` then needs the same features.
+
+        Raises:
+            ValueError: fewer curves than ``folds`` (or than 3), curves of different lengths or shorter than 2
+                points, or a NaN/inf (each naming the curve), or ``extra`` with another number of rows.
+        """
+        rows = [np.asarray(c, dtype=float) for c in curves]
+        if len(rows) < max(self.folds, 3):
+            raise ValueError(f"{len(rows)} finished curves are too few to learn from with {self.folds}-fold "
+                             f"cross-validation: give at least {max(self.folds, 3)}")
+        n = rows[0].size
+        for i, r in enumerate(rows):
+            if r.ndim != 1 or r.size != n:
+                raise ValueError(f"curve {i} has {r.size} points but curve 0 has {n}: finished curves must all "
+                                 "cover the same budget (drop or finish the shorter ones)")
+            bad = np.flatnonzero(~np.isfinite(r))
+            if bad.size:
+                raise ValueError(f"curve {i} has a non-finite value (NaN or inf) at epoch {int(bad[0]) + 1}")
+        if n < 2:
+            raise ValueError("finished curves need at least 2 points (one observed, one to predict)")
+        x = None
+        if extra is not None:
+            x = np.asarray(extra, dtype=float).reshape(len(extra), -1)
+            if len(x) != len(rows):
+                raise ValueError(f"extra has {len(x)} rows but there are {len(rows)} curves: one row per curve")
+            if not np.all(np.isfinite(x)):
+                raise ValueError("extra has a non-finite value (NaN or inf)")
+        self._curves, self._extra, self._models = np.stack(rows), x, {}
+        return self
+
+    @staticmethod
+    def _features(y: Array) -> Array:
+        """Per row: the values, their first differences and their second differences (Baker et al.)."""
+        return np.concatenate([y, np.diff(y, n=1, axis=1), np.diff(y, n=2, axis=1)], axis=1)
+
+    def _candidates(self, width: int) -> list[Any]:
+        from sklearn.linear_model import RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import NuSVR
+
+        if self.model == "ridge":  # one candidate: RidgeCV picks its own penalty (efficient leave-one-out)
+            return [make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 11)))]
+        return [make_pipeline(StandardScaler(), NuSVR(nu=0.5, C=c, gamma=g / width))
+                for c in (0.3, 1.0, 3.0, 10.0) for g in (0.3, 1.0, 3.0)]
+
+    def _model(self, k: int) -> tuple[Any, float, float, float]:
+        if k in self._models:
+            return self._models[k]
+        from sklearn.base import clone
+        from sklearn.model_selection import KFold
+
+        assert self._curves is not None
+        x = self._features(self._curves[:, :k])
+        if self._extra is not None:
+            x = np.concatenate([x, self._extra], axis=1)
+        y = self._curves[:, -1]
+        mu, sd = float(y.mean()), float(y.std()) or 1.0
+        z = (y - mu) / sd
+        folds = list(KFold(min(self.folds, len(y)), shuffle=True, random_state=self.seed).split(x))
+        best: tuple[float, Any] | None = None
+        for cand in self._candidates(x.shape[1]):
+            err = np.empty_like(z)
+            for train, test in folds:
+                err[test] = clone(cand).fit(x[train], z[train]).predict(x[test]) - z[test]
+            rmse = float(np.sqrt(np.mean(err ** 2)))
+            if best is None or rmse < best[0] - 1e-12:
+                best = (rmse, cand)
+        assert best is not None
+        self._models[k] = (clone(best[1]).fit(x, z), mu, sd, best[0] * sd)
+        return self._models[k]
+
+    def predict(self, curve: Sequence[float] | Array, extra: Sequence[float] | Array | None = None
+                ) -> Extrapolation:
+        """The final value of a run from its first epochs (``len(curve)`` of them, fewer than `length`).
+
+        Raises:
+            RuntimeError: not fitted.
+            ValueError: a NaN/inf in the curve (naming the epoch), a curve as long as the finished ones or
+                longer, or ``extra`` given to a predictor fitted without it (or the other way round).
+        """
+        _, y = _check_curve(curve, None)
+        n = self.length
+        if y.size >= n:
+            raise ValueError(f"the curve has {y.size} points; the finished curves have {n}: nothing is left to "
+                             "predict")
+        if y.size < 1:
+            raise ValueError("the curve is empty: observe at least one epoch")
+        if (extra is None) != (self._extra is None):
+            raise ValueError("extra features must be given both to fit and to predict, or to neither")
+        model, mu, sd, rmse = self._model(int(y.size))
+        x = self._features(y[None, :])
+        if extra is not None:
+            row = np.asarray(extra, dtype=float).reshape(1, -1)
+            assert self._extra is not None
+            if row.shape[1] != self._extra.shape[1]:
+                raise ValueError(f"extra has {row.shape[1]} features; the predictor was fitted with "
+                                 f"{self._extra.shape[1]}")
+            x = np.concatenate([x, row], axis=1)
+        mean = float(model.predict(x)[0]) * sd + mu
+        return Extrapolation(float(n), mean, rmse, {self.model: mean}, {self.model: 1.0})
 
 
 def _param_var(fam: CurveFamily, theta: Array, cov: Any, t: Array) -> float:

@@ -128,3 +128,68 @@ def test_bad_schedules_are_refused_naming_the_problem():
         extrapolate(y, 6, schedule=[0.1, 0.1, 0.0, 0.1, 0.1, 0.1])
     with pytest.raises(ValueError, match="epochs and steps_per_epoch must be positive"):
         cosine_schedule(0)
+
+
+def _family(n: int, seed: int, epochs: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` noisy curves whose final value is set by a per-run ceiling that the early epochs only hint at,
+    and a per-run feature (the ceiling, noisily) that a search would know before training."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(1, epochs + 1)
+    ceiling = rng.uniform(60, 95, n)
+    speed = rng.uniform(0.5, 1.5, n)
+    y = ceiling[:, None] * (1 - np.exp(-speed[:, None] * e / 6)) + rng.normal(0, 1.0, (n, epochs))
+    return y, (ceiling + rng.normal(0, 3.0, n))[:, None]
+
+
+def test_curve_predictor_learns_finished_runs_and_ranks_partial_ones():
+    from scipy.stats import spearmanr
+
+    from graphnas.curves import CurvePredictor
+
+    train, feat = _family(80, 0)
+    test, tfeat = _family(60, 1)
+    k = 3  # early: the last value says little about where a run levels off
+    last = spearmanr(test[:, k - 1], test[:, -1])[0]
+    plain = CurvePredictor(seed=0).fit(train)
+    with_arch = CurvePredictor(seed=0).fit(train, extra=feat)
+    p = np.array([plain.predict(c[:k]).mean for c in test])
+    q = np.array([with_arch.predict(c[:k], extra=f).mean for c, f in zip(test, tfeat)])
+    assert spearmanr(q, test[:, -1])[0] > max(last, spearmanr(p, test[:, -1])[0]) + 0.05
+    assert np.abs(q - test[:, -1]).mean() < np.abs(test[:, k - 1] - test[:, -1]).mean()
+    ext = with_arch.predict(test[0, :k], extra=tfeat[0])
+    assert ext.target_epoch == 20 and 0 < ext.std < 10  # the out-of-fold error: a few points on this family
+    # the std is honest about its own out-of-fold error: most held-out runs within 2 std
+    stds = np.array([with_arch.predict(c[:k], extra=f).std for c, f in zip(test, tfeat)])
+    assert np.mean(np.abs(q - test[:, -1]) <= 2 * stds) > 0.85
+    # deterministic, and the SVR of Baker et al. works the same way
+    again = CurvePredictor(seed=0).fit(train, extra=feat).predict(test[0, :k], extra=tfeat[0])
+    assert again == ext
+    svr = CurvePredictor("svr", seed=0).fit(train)
+    assert abs(svr.predict(test[0, :10]).mean - test[0, -1]) < 10
+
+
+def test_curve_predictor_refuses_bad_input_naming_it():
+    from graphnas.curves import CurvePredictor
+
+    y, f = _family(10, 0)
+    with pytest.raises(ValueError, match="too few"):
+        CurvePredictor().fit(y[:3])
+    with pytest.raises(ValueError, match="curve 2 has 19 points but curve 0 has 20"):
+        CurvePredictor().fit([*y[:2], y[2, :19], *y[3:]])
+    bad = y.copy()
+    bad[4, 7] = np.nan
+    with pytest.raises(ValueError, match="curve 4 has a non-finite value .* at epoch 8"):
+        CurvePredictor().fit(bad)
+    with pytest.raises(ValueError, match="unknown model 'gp'"):
+        CurvePredictor("gp")
+    with pytest.raises(RuntimeError, match="not been fitted"):
+        CurvePredictor().predict(y[0, :5])
+    p = CurvePredictor().fit(y, extra=f)
+    with pytest.raises(ValueError, match="nothing is left to predict"):
+        p.predict(y[0])
+    with pytest.raises(ValueError, match="both to fit and to predict"):
+        p.predict(y[0, :5])
+    with pytest.raises(ValueError, match="extra has 2 features; the predictor was fitted with 1"):
+        p.predict(y[0, :5], extra=[1.0, 2.0])
+    with pytest.raises(ValueError, match="non-finite value .* at position 1"):
+        p.predict([50.0, np.nan], extra=f[0])

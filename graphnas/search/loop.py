@@ -741,10 +741,10 @@ def _rewake(pool: cf.Executor) -> None:
     worker's evaluation hung until its timeout). A second wakeup, once the worker is registered, makes the
     manager watch it too.
     """
-    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
-    if isinstance(pool, cf.ProcessPoolExecutor) and callable(getattr(wakeup, "wakeup", None)):
+    wake = getattr(getattr(pool, "_executor_manager_thread_wakeup", None), "wakeup", None)
+    if isinstance(pool, cf.ProcessPoolExecutor) and callable(wake):
         try:
-            wakeup.wakeup()
+            wake()
         except (OSError, ValueError):  # closed: the pool shut down meanwhile; there is nothing to watch
             pass
 
