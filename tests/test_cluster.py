@@ -128,6 +128,34 @@ def test_hung_and_dying_evaluations_in_one_pool_leave_no_worker_behind(tmp_path,
     assert pids and not [p for p in pids if alive(p)]
 
 
+@pytest.mark.parametrize("seed", [101, 12])
+def test_a_worker_spawned_late_that_dies_breaks_its_pool_at_once(seed, tmp_path, monkeypatch):
+    """CPython wakes a pool's manager thread in submit before it spawns the worker that submission needs; a
+    manager that went back to waiting on the older workers' sentinels did not see the new one die, and its
+    evaluation hung until another one's timeout (seed 101: a hanger, then a killer, which gets the worker
+    spawned second). And a pool that breaks while submit spawns a worker fails that submit on its closed
+    queue: the evaluation goes to a new pool, not down as "could not submit" (seed 12: a killer, then a
+    hanger). A slow spawn makes both orders certain here."""
+    monkeypatch.setenv("GRAPHNAS_TEST_PIDS", str(tmp_path))
+    spawn = cf.ProcessPoolExecutor._spawn_process
+
+    def slow_spawn(self):
+        time.sleep(0.5)  # the manager, woken by submit, is back to waiting before this worker exists
+        spawn(self)
+
+    monkeypatch.setattr(cf.ProcessPoolExecutor, "_spawn_process", slow_spawn)
+    told: dict[str, float] = {}
+    start = time.monotonic()
+    with spawn_pool() as pool:
+        h = run(RandomSearch(SPACE, seed=seed), kill_or_hang, 2, executor=pool, timeout=20, ordered=False,
+                progress=lambda _h, e: told.setdefault(SPACE.to_ops(e.dag)[0], time.monotonic() - start))
+    assert sorted(told) == ["none", "skip_connect"]
+    fate = {SPACE.to_ops(e.dag)[0]: e for e in h.evaluations}
+    assert fate["none"].error.startswith("worker lost (BrokenProcessPool")
+    assert fate["skip_connect"].error == "timed out after 20 s"
+    assert told["none"] < 12, f"the dead worker was seen only after {told['none']:.1f} s (the hanger's timeout: 20 s)"
+
+
 class FlakyExecutor(cf.Executor):
     """Threads, but the first submission of every graph fails as if its node were lost."""
 

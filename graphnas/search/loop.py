@@ -35,6 +35,7 @@ order; reading sorts them.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
 import itertools
 import json
@@ -673,8 +674,10 @@ class _Engine:
             try:
                 task.future = self.executor.submit(_evaluate, objective, task.dag)
                 _rewake(self.executor)
-            except cf.BrokenExecutor:  # broke before we saw it: replace it and submit again
-                if attempt or not self.replace(self.generation):
+            except (cf.BrokenExecutor, OSError, ValueError) as err:  # broke before we saw it: replace it, submit again
+                # (a pool that breaks while submit spawns a worker fails in the spawn, on its closed queue: OSError)
+                broken = isinstance(err, cf.BrokenExecutor) or bool(getattr(self.executor, "_broken", False))
+                if attempt or not broken or not self.replace(self.generation):
                     raise
                 continue
             task.generation = self.generation
@@ -741,12 +744,16 @@ def _rewake(pool: cf.Executor) -> None:
     worker's evaluation hung until its timeout). A second wakeup, once the worker is registered, makes the
     manager watch it too.
     """
-    wake = getattr(getattr(pool, "_executor_manager_thread_wakeup", None), "wakeup", None)
-    if isinstance(pool, cf.ProcessPoolExecutor) and callable(wake):
-        try:
-            wake()
-        except (OSError, ValueError):  # closed: the pool shut down meanwhile; there is nothing to watch
-            pass
+    if not isinstance(pool, cf.ProcessPoolExecutor):
+        return
+    # under the lock CPython itself wakes and closes that pipe with (the manager closes it when the pool breaks)
+    with getattr(pool, "_shutdown_lock", None) or contextlib.nullcontext():
+        wake = getattr(getattr(pool, "_executor_manager_thread_wakeup", None), "wakeup", None)
+        if callable(wake):
+            try:
+                wake()
+            except (OSError, ValueError):  # closed: the pool shut down meanwhile; there is nothing to watch
+                pass
 
 
 def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
