@@ -12,6 +12,10 @@ The method (learning-rate time, Domhan et al.'s constraints as rejections) was p
 curves 50-99 (``--first-curve 50 --curves 50``) and a fresh set (``--first-curve 1000 --curves 60
 --cache bench/curves_digits_fresh.jsonl``: other cells, other training seeds) were not looked at to pick it.
 
+Part 1 then learns from finished curves (`graphnas.curves.CurvePredictor`, after Baker et al. 2017): 10-fold
+cross-validation over the set, or trained on another set (``--train-cache``), with and without the architecture's
+size as a feature, beside the last value (``--part learned`` runs only this).
+
 Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
 without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
 either way (random search does not look at the results), so the difference is what stopping costs and
@@ -103,10 +107,13 @@ def part1(args) -> None:
 def arch_features(records: list[dict], channels: int) -> np.ndarray:
     """Per curve: the log parameter count of its digits network and its space (one-hot): what a search knows
     about a run before it trains (``extra`` of `CurvePredictor`)."""
+    from graphnas._torch_rng import local_generator
+
     spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}
     rows = []
     for c in records:
-        model = build_digits_model(spaces[c["space"]].sample(1000 + c["seed"]), C=channels)
+        with local_generator(torch.Generator().manual_seed(0)):  # weights are only counted; the global RNG untouched
+            model = build_digits_model(spaces[c["space"]].sample(1000 + c["seed"]), C=channels)
         rows.append([math.log(sum(p.numel() for p in model.parameters()))]
                     + [float(c["space"] == name) for name in SPACES])
     return np.array(rows)
@@ -114,7 +121,12 @@ def arch_features(records: list[dict], channels: int) -> np.ndarray:
 
 def learned(args, data: list[dict]) -> None:
     """`CurvePredictor` (learned from finished curves): 10-fold cross-validation over this set, or trained on
-    another set (``--train-cache``) and tested on this one; beside the last value."""
+    another set (``--train-cache``) and tested on this one; beside the last value and a ridge regression on
+    the architecture features alone (no curve)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     y = np.array([c["curve"] for c in data])
     finals = y[:, -1]
     a = arch_features(data, args.channels)
@@ -122,6 +134,10 @@ def learned(args, data: list[dict]) -> None:
         train_args = argparse.Namespace(**{**vars(args), "cache": args.train_cache,
                                            "first_curve": args.train_first_curve, "curves": args.train_curves})
         tdata = curves(train_args)
+        same = {(c["space"], c["seed"]) for c in tdata} & {(c["space"], c["seed"]) for c in data}
+        if same:
+            raise SystemExit(f"the training curves include {len(same)} of the test curves (e.g. seed "
+                             f"{min(s for _, s in same)}): train on another set")
         splits = [(np.array([c["curve"] for c in tdata]), arch_features(tdata, args.channels), np.arange(len(y)))]
         how = f"trained on the {len(tdata)} curves of {args.train_cache}, tested on these {len(y)}"
     else:
@@ -129,24 +145,33 @@ def learned(args, data: list[dict]) -> None:
         splits = [(y[fold != f], a[fold != f], np.flatnonzero(fold == f)) for f in range(10)]
         how = f"10-fold cross-validation over these {len(y)} curves"
     print(f"\nlearned from finished curves (CurvePredictor), {how}")
-    print("| observed | points | Spearman: ridge | Spearman: ridge + architecture | Spearman: ν-SVR (Baker et al.) "
-          "| Spearman: last value | MAE: ridge | MAE: ridge + architecture | MAE: ν-SVR | MAE: last value |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    names = ["ridge", "ridge + architecture", "ν-SVR (Baker et al.)", "ν-SVR + architecture",
+             "architecture alone (ridge, no curve)", "last value"]
+    print("| observed | points | " + " | ".join(f"Spearman: {n}" for n in names) + " | "
+          + " | ".join(f"MAE: {n}" for n in names[:-2]) + " | MAE: last value | within ±1 / ±2 std: ridge + arch. |")
+    print("|---|---:|" + "---:|" * (len(names) + len(names) - 1 + 1))
     for f in FRACTIONS:
         k = max(3, int(round(f * args.epochs)))
-        preds = np.zeros((3, len(y)))
+        preds = np.zeros((5, len(y)))
+        stds = np.zeros(len(y))
         for train_y, train_a, test in splits:
             fits = [CurvePredictor("ridge").fit(train_y), CurvePredictor("ridge").fit(train_y, extra=train_a),
-                    CurvePredictor("svr").fit(train_y)]
+                    CurvePredictor("svr").fit(train_y), CurvePredictor("svr").fit(train_y, extra=train_a)]
+            alone = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 11))).fit(train_a, train_y[:, -1])
+            preds[4, test] = alone.predict(a[test])
             for i in test:
                 preds[0, i] = fits[0].predict(y[i, :k]).mean
-                preds[1, i] = fits[1].predict(y[i, :k], extra=a[i]).mean
+                ext = fits[1].predict(y[i, :k], extra=a[i])
+                preds[1, i], stds[i] = ext.mean, ext.std
                 preds[2, i] = fits[2].predict(y[i, :k]).mean
+                preds[3, i] = fits[3].predict(y[i, :k], extra=a[i]).mean
         cols = [*preds, y[:, k - 1]]
         rho = [spearmanr(p, finals)[0] for p in cols]
-        mae = [np.abs(p - finals).mean() for p in cols]
+        mae = [np.abs(p - finals).mean() for p in cols[:4]] + [np.abs(cols[-1] - finals).mean()]
+        err = np.abs(preds[1] - finals)
+        cover = f"{np.mean(err <= stds):.0%} / {np.mean(err <= 2 * stds):.0%}"
         print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho) + " | "
-              + " | ".join(f"{m:.2f}" for m in mae) + " |", flush=True)
+              + " | ".join(f"{m:.2f}" for m in mae) + f" | {cover} |", flush=True)
 
 
 def part2(args) -> None:

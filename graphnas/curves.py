@@ -336,13 +336,15 @@ class CurvePredictor:
             ValueError: fewer curves than ``folds`` (or than 3), curves of different lengths or shorter than 2
                 points, or a NaN/inf (each naming the curve), or ``extra`` with another number of rows.
         """
-        rows = [np.asarray(c, dtype=float) for c in curves]
+        rows = [np.array(c, dtype=float) for c in curves]
         if len(rows) < max(self.folds, 3):
             raise ValueError(f"{len(rows)} finished curves are too few to learn from with {self.folds}-fold "
                              f"cross-validation: give at least {max(self.folds, 3)}")
         n = rows[0].size
         for i, r in enumerate(rows):
-            if r.ndim != 1 or r.size != n:
+            if r.ndim != 1:
+                raise ValueError(f"curve {i} is not one-dimensional (shape {r.shape}): one value per epoch")
+            if r.size != n:
                 raise ValueError(f"curve {i} has {r.size} points but curve 0 has {n}: finished curves must all "
                                  "cover the same budget (drop or finish the shorter ones)")
             bad = np.flatnonzero(~np.isfinite(r))
@@ -352,7 +354,7 @@ class CurvePredictor:
             raise ValueError("finished curves need at least 2 points (one observed, one to predict)")
         x = None
         if extra is not None:
-            x = np.asarray(extra, dtype=float).reshape(len(extra), -1)
+            x = np.array(extra, dtype=float).reshape(len(extra), -1)  # a copy: models are fitted later, lazily
             if len(x) != len(rows):
                 raise ValueError(f"extra has {len(x)} rows but there are {len(rows)} curves: one row per curve")
             if not np.all(np.isfinite(x)):
@@ -420,15 +422,17 @@ class CurvePredictor:
             raise ValueError("the curve is empty: observe at least one epoch")
         if (extra is None) != (self._extra is None):
             raise ValueError("extra features must be given both to fit and to predict, or to neither")
-        model, mu, sd, rmse = self._model(int(y.size))
         x = self._features(y[None, :])
         if extra is not None:
-            row = np.asarray(extra, dtype=float).reshape(1, -1)
             assert self._extra is not None
+            row = np.asarray(extra, dtype=float).reshape(1, -1)
             if row.shape[1] != self._extra.shape[1]:
                 raise ValueError(f"extra has {row.shape[1]} features; the predictor was fitted with "
                                  f"{self._extra.shape[1]}")
+            if not np.all(np.isfinite(row)):
+                raise ValueError("extra has a non-finite value (NaN or inf)")
             x = np.concatenate([x, row], axis=1)
+        model, mu, sd, rmse = self._model(int(y.size))
         mean = float(model.predict(x)[0]) * sd + mu
         return Extrapolation(float(n), mean, rmse, {self.model: mean}, {self.model: 1.0})
 

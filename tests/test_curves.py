@@ -155,7 +155,7 @@ def test_curve_predictor_learns_finished_runs_and_ranks_partial_ones():
     p = np.array([plain.predict(c[:k]).mean for c in test])
     q = np.array([with_arch.predict(c[:k], extra=f).mean for c, f in zip(test, tfeat)])
     assert spearmanr(q, test[:, -1])[0] > max(last, spearmanr(p, test[:, -1])[0]) + 0.05
-    assert np.abs(q - test[:, -1]).mean() < np.abs(test[:, k - 1] - test[:, -1]).mean()
+    assert np.abs(q - test[:, -1]).mean() < 0.8 * np.abs(p - test[:, -1]).mean()  # the run's feature helps
     ext = with_arch.predict(test[0, :k], extra=tfeat[0])
     assert ext.target_epoch == 20 and 0 < ext.std < 10  # the out-of-fold error: a few points on this family
     # the std is honest about its own out-of-fold error: most held-out runs within 2 std
@@ -182,6 +182,14 @@ def test_curve_predictor_refuses_bad_input_naming_it():
         CurvePredictor().fit(bad)
     with pytest.raises(ValueError, match="unknown model 'gp'"):
         CurvePredictor("gp")
+    with pytest.raises(ValueError, match="folds must be at least 2"):
+        CurvePredictor(folds=1)
+    with pytest.raises(ValueError, match="extra has 9 rows but there are 10 curves"):
+        CurvePredictor().fit(y, extra=f[:9])
+    with pytest.raises(ValueError, match="at least 2 points"):
+        CurvePredictor().fit(y[:, :1])
+    with pytest.raises(ValueError, match="curve 0 is not one-dimensional"):
+        CurvePredictor().fit([y[:2], *y[2:]])
     with pytest.raises(RuntimeError, match="not been fitted"):
         CurvePredictor().predict(y[0, :5])
     p = CurvePredictor().fit(y, extra=f)
@@ -193,3 +201,11 @@ def test_curve_predictor_refuses_bad_input_naming_it():
         p.predict(y[0, :5], extra=[1.0, 2.0])
     with pytest.raises(ValueError, match="non-finite value .* at position 1"):
         p.predict([50.0, np.nan], extra=f[0])
+    with pytest.raises(ValueError, match="the curve is empty"):
+        p.predict([], extra=f[0])
+    with pytest.raises(ValueError, match="extra has a non-finite value"):
+        p.predict(y[0, :5], extra=[np.nan])
+    kept = f.copy()
+    q = CurvePredictor().fit(y, extra=kept)
+    kept[:] = 0.0  # the caller's array changes after fit: the model for 6 points, fitted later, does not see it
+    assert q.predict(y[0, :6], extra=f[0]).mean == CurvePredictor().fit(y, extra=f).predict(y[0, :6], extra=f[0]).mean
