@@ -103,7 +103,7 @@ def test_refit_schedule_grows_with_history():
 
 def test_believer_fits_pending_graphs_at_their_predicted_mean():
     rec = Recorder(offset=0.5)
-    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, seed=0)
+    opt = BayesianOptimization(SPACE, rec, initial=4, refit_fraction=0.0, pending="believer", seed=0)
     first = opt.ask(4)
     for d in first:
         opt.tell(d, score(d))
@@ -118,7 +118,8 @@ def test_believer_fits_pending_graphs_at_their_predicted_mean():
     assert dags.count(a) == 1 and y[dags.index(a)] == pytest.approx(score(a))
 
     rec2 = Recorder()
-    opt2 = BayesianOptimization(SPACE, rec2, initial=4, pending="ignore", seed=0)
+    opt2 = BayesianOptimization(SPACE, rec2, initial=4, seed=0)  # the default: pending graphs are left out
+    assert opt2.pending == "ignore"
     for d in opt2.ask(4):
         opt2.tell(d, score(d))
     c = opt2.ask(1)[0]
@@ -174,7 +175,8 @@ def test_background_refit_with_pending_evaluations_keeps_asks_going():
             return super().fit(dags, y)
 
     gate = Slow.gate
-    opt = BayesianOptimization(SPACE, Slow(), initial=4, refit_fraction=0.0, background=True, seed=0)
+    opt = BayesianOptimization(SPACE, Slow(), initial=4, refit_fraction=0.0, background=True, pending="believer",
+                               seed=0)
     for d in opt.ask(4):
         opt.tell(d, score(d))
     first = opt.surrogate

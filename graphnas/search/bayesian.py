@@ -8,16 +8,21 @@ sampling).
 
 What keeps it sound and cheap when evaluations run in parallel or the history grows:
 
-- **pending-aware (kriging believer):** at each fit, graphs asked but not yet told are added to the
-  training set with the surrogate's own predicted mean as a stand-in score, so that a step taken while
-  ``k`` evaluations are in flight does not propose their near-duplicates (the surrogate is already
-  "sure" about them and their neighbourhood). Fits happen when results arrive (asynchronous: one
-  result told, one graph asked), so the believer costs no extra fit;
+- **pending-aware:** a graph asked but not yet told is never asked again, and its result is awaited,
+  not guessed: by default (``pending="ignore"``) the surrogate is fitted on told results only, so
+  while ``k`` evaluations are in flight the next asks are the best candidates of the latest model
+  that are not in flight. ``pending="believer"`` (kriging believer) adds the pending graphs to each
+  fit at the surrogate's own predicted mean, so that their neighbourhoods look explored and the
+  asks spread out. On NAS-Bench-201 the believer's spreading cost quality (100 evaluations on 16
+  workers, 25 seeds: the best cell found in 11-12/25 seeds with the believer, 20-22/25 without; on 4
+  workers 23/25 and 25/25; see docs/benchmarks/search.md), so it is no longer the default.
+  Fits happen when results arrive (asynchronous: one result told, one graph asked);
 - **bounded cost:** the training set is capped (``max_train``) and the surrogate is refitted once
   ``max(refit_every, refit_fraction * history, pending / 4)`` new results arrived, so an ``ask`` at
   5,000 evaluations costs about what it costs at 500, and 16 workers get 4 cheap asks per fit; a warm
   refit (the surrogate continues from its weights) trains on at most ``warm_train`` graphs: the new
-  results, the pending ones and a seeded draw of the capped set, so the ask that refits stays short;
+  results, the pending ones (with the believer) and a seeded draw of the capped set, so the ask that
+  refits stays short;
 - **scores kept until the model changes:** a candidate scored at one ask is not scored again at a
   later ask with the same model (asks between fits share most candidates: mutations of the same
   parents), and a space that hands out the same `DAG` object for the same cell (``NB201Space`` does)
@@ -100,8 +105,10 @@ class BayesianOptimization(Optimizer):
         fresh_share: share of ``top_k * mutations + random_candidates`` made anew at an ask when the
             model has not changed since the previous ask (the rest come from the pool kept since); 1.0
             (default) makes every candidate anew at every ask and keeps no pool.
-        pending: ``"believer"`` (default) fits the surrogate with the graphs asked but not yet told,
-            scored by its own predicted mean; ``"ignore"`` leaves them out.
+        pending: ``"ignore"`` (default) fits the surrogate on told results only (graphs in flight are
+            never asked again); ``"believer"`` also fits it with the graphs asked but not yet told, scored
+            by its own predicted mean (kriging believer: spreads parallel asks; it found NB201's best cell
+            less often, see the module doc).
         calibrate: rescale the ensemble spread the acquisition sees by the prequential errors of
             earlier asks (see the module doc).
         calibration_window: how many of the latest prequential errors set the scale.
@@ -111,7 +118,7 @@ class BayesianOptimization(Optimizer):
     def __init__(self, space: Any, surrogate: Any = None, acquisition: str = "ei", *, initial: int = 10,
                  top_k: int = 10, mutations: int = 20, random_candidates: int = 50, refit_every: int = 1,
                  refit_fraction: float = 0.02, max_train: int | None = 400, warm_train: int | None = 128,
-                 background: bool = False, max_lag: float = 2.0, fresh_share: float = 1.0, pending: str = "believer",
+                 background: bool = False, max_lag: float = 2.0, fresh_share: float = 1.0, pending: str = "ignore",
                  calibrate: bool = False, calibration_window: int = 50, seed: Any = 0) -> None:
         if not callable(getattr(space, "mutate", None)):
             raise TypeError(f"BayesianOptimization needs a space with mutate(dag, seed); got {type(space).__name__}")
