@@ -78,7 +78,8 @@ class NB201Space(SearchSpace):
     def from_ops(self, ops: Sequence[str]) -> DAG:
         """The cell whose 6 edges carry ``ops``, in arch-string order (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2)."""
         key = tuple(ops)
-        if all(type(op) is str for op in key):
+        plain = all(type(op) is str for op in key)  # only plain strings are keys (to_ops returns them)
+        if plain:
             cell = self._cells.get(key)
             if cell is not None:
                 return cell
@@ -93,7 +94,7 @@ class NB201Space(SearchSpace):
                                  f"expected one of {', '.join(NB201_OPS)}")
             nodes[_EDGE_NODE[k]] = self._ops[op]
         cell = DAG(nodes, _DAG_EDGES, inputs=(0,), outputs=(9,))
-        if all(type(op) is str for op in key):  # only plain strings are keys (to_ops returns them)
+        if plain:
             self._cells[key] = cell
             self._ops_of[cell] = key
         return cell
