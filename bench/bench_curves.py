@@ -13,8 +13,14 @@ curves 50-99 (``--first-curve 50 --curves 50``) and a fresh set (``--first-curve
 --cache bench/curves_digits_fresh.jsonl``: other cells, other training seeds) were not looked at to pick it.
 
 Part 1 then learns from finished curves (`graphnas.curves.CurvePredictor`, after Baker et al. 2017): 10-fold
-cross-validation over the set, or trained on another set (``--train-cache``), with and without the architecture's
-size as a feature, beside the last value (``--part learned`` runs only this).
+cross-validation over the set, or trained on another set (``--train-cache``), with and without what is known of
+the architecture before it trains (size, space, op counts, depth: `arch_features`), beside the last value and a
+paired bootstrap interval of the gain over it (``--part learned`` runs only this). The method was picked on
+curves 0-99, 1000-1059 and 2000-2119; curves 4000-4199 are held out, and the pool to learn from is 3000-3399:
+
+    python bench/bench_curves.py --part learned --first-curve 4000 --curves 200 \
+        --cache bench/curves_digits_heldout.jsonl --train-cache bench/curves_digits_pool.jsonl \
+        --train-first-curve 3000 --train-curves 400
 
 Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
 without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
@@ -105,18 +111,38 @@ def part1(args) -> None:
 
 
 def arch_features(records: list[dict], channels: int) -> np.ndarray:
-    """Per curve: the log parameter count of its digits network and its space (one-hot): what a search knows
-    about a run before it trains (``extra`` of `CurvePredictor`)."""
+    """Per curve: what a search knows about a run before it trains (``extra`` of `CurvePredictor`): the log
+    parameter count of its digits network, its space (one-hot), how many of its ops are 3x3 convolutions,
+    1x1 convolutions, poolings, identities and zeros, and its depth, nodes and edges."""
     from graphnas._torch_rng import local_generator
 
     spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}
     rows = []
     for c in records:
+        cell = spaces[c["space"]].sample(1000 + c["seed"])
         with local_generator(torch.Generator().manual_seed(0)):  # weights are only counted; the global RNG untouched
-            model = build_digits_model(spaces[c["space"]].sample(1000 + c["seed"]), C=channels)
+            model = build_digits_model(cell, C=channels)
+        flat = cell.flatten()
+        ops = [str(op) for op in flat.ops]
+        counts = [sum("conv" in o and "3x3" in o for o in ops), sum("conv" in o and "1x1" in o for o in ops),
+                  sum("pool" in o for o in ops), sum(o in ("identity", "skip_connect") for o in ops),
+                  sum(o in ("none", "zero") for o in ops)]
         rows.append([math.log(sum(p.numel() for p in model.parameters()))]
-                    + [float(c["space"] == name) for name in SPACES])
-    return np.array(rows)
+                    + [float(c["space"] == name) for name in SPACES]
+                    + counts + [flat.depth(), len(flat), flat.num_edges])
+    return np.array(rows, dtype=float)
+
+
+def _paired_ci(a: np.ndarray, b: np.ndarray, truth: np.ndarray, seed: int = 0, draws: int = 2000
+               ) -> tuple[float, float]:
+    """95% bootstrap interval (resampling the curves) of Spearman(a, truth) - Spearman(b, truth)."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(draws):
+        i = rng.integers(0, len(truth), len(truth))
+        diffs.append(spearmanr(a[i], truth[i])[0] - spearmanr(b[i], truth[i])[0])
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def learned(args, data: list[dict]) -> None:
@@ -145,11 +171,12 @@ def learned(args, data: list[dict]) -> None:
         splits = [(y[fold != f], a[fold != f], np.flatnonzero(fold == f)) for f in range(10)]
         how = f"10-fold cross-validation over these {len(y)} curves"
     print(f"\nlearned from finished curves (CurvePredictor), {how}")
-    names = ["ridge", "ridge + architecture", "ν-SVR (Baker et al.)", "ν-SVR + architecture",
-             "architecture alone (ridge, no curve)", "last value"]
-    print("| observed | points | " + " | ".join(f"Spearman: {n}" for n in names) + " | "
-          + " | ".join(f"MAE: {n}" for n in names[:-2]) + " | MAE: last value | within ±1 / ±2 std: ridge + arch. |")
-    print("|---|---:|" + "---:|" * (len(names) + len(names) - 1 + 1))
+    names = ["ridge", "ridge + arch.", "ridge + arch., value target", "ν-SVR + arch. (Baker et al.)",
+             "arch. alone (ridge, no curve)", "last value"]
+    print("| observed | points | " + " | ".join(f"Spearman: {n}" for n in names)
+          + " | Spearman: ridge + arch. - last value (95% bootstrap) | "
+          + " | ".join(f"MAE: {n}" for n in names[:4]) + " | MAE: last value | within ±1 / ±2 std: ridge + arch. |")
+    print("|---|---:|" + "---:|" * (len(names) + 1 + 5 + 1))
     alone = np.zeros(len(y))  # the architecture alone does not depend on the fraction observed: fitted once
     for train_y, train_a, test in splits:
         ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 11))).fit(train_a, train_y[:, -1])
@@ -161,19 +188,22 @@ def learned(args, data: list[dict]) -> None:
         stds = np.zeros(len(y))
         for train_y, train_a, test in splits:
             fits = [CurvePredictor("ridge").fit(train_y), CurvePredictor("ridge").fit(train_y, extra=train_a),
-                    CurvePredictor("svr").fit(train_y), CurvePredictor("svr").fit(train_y, extra=train_a)]
+                    CurvePredictor("ridge", target="value").fit(train_y, extra=train_a),
+                    CurvePredictor("svr").fit(train_y, extra=train_a)]
             for i in test:
                 preds[0, i] = fits[0].predict(y[i, :k]).mean
                 ext = fits[1].predict(y[i, :k], extra=a[i])
                 preds[1, i], stds[i] = ext.mean, ext.std
-                preds[2, i] = fits[2].predict(y[i, :k]).mean
+                preds[2, i] = fits[2].predict(y[i, :k], extra=a[i]).mean
                 preds[3, i] = fits[3].predict(y[i, :k], extra=a[i]).mean
         cols = [*preds, y[:, k - 1]]
         rho = [spearmanr(p, finals)[0] for p in cols]
+        lo, hi = _paired_ci(preds[1], y[:, k - 1], finals)
         mae = [np.abs(p - finals).mean() for p in cols[:4]] + [np.abs(cols[-1] - finals).mean()]
         err = np.abs(preds[1] - finals)
         cover = f"{np.mean(err <= stds):.0%} / {np.mean(err <= 2 * stds):.0%}"
-        print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho) + " | "
+        print(f"| first {f:.0%} | {k} | " + " | ".join(f"{r:.3f}" for r in rho)
+              + f" | {rho[1] - rho[-1]:+.3f} ({lo:+.3f} .. {hi:+.3f}) | "
               + " | ".join(f"{m:.2f}" for m in mae) + f" | {cover} |", flush=True)
 
 

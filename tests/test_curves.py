@@ -168,6 +168,26 @@ def test_curve_predictor_learns_finished_runs_and_ranks_partial_ones():
     assert abs(svr.predict(test[0, :10]).mean - test[0, -1]) < 10
 
 
+def test_curve_predictor_maps_its_rank_target_back_into_the_finished_runs_range():
+    from scipy.stats import spearmanr
+
+    from graphnas.curves import CurvePredictor
+
+    train, _ = _family(60, 0)
+    test, _ = _family(40, 1)
+    test[:5] *= 1.3  # five runs beyond every finished one: a rank target cannot place them higher than the best
+    q = CurvePredictor(seed=0).fit(train)
+    v = CurvePredictor(target="value", seed=0).fit(train)
+    assert q.target == "quantile" and "target='quantile'" in repr(q)
+    pq = np.array([q.predict(c[:8]).mean for c in test])
+    pv = np.array([v.predict(c[:8]).mean for c in test])
+    lo, hi = train[:, -1].min(), train[:, -1].max()
+    assert np.all((pq >= lo - 1e-9) & (pq <= hi + 1e-9))
+    assert pv.max() > hi  # a linear model of the values extrapolates past them
+    # both learn the same ordering of ordinary runs
+    assert spearmanr(pq[5:], test[5:, -1])[0] > 0.8 and spearmanr(pv[5:], test[5:, -1])[0] > 0.8
+
+
 def test_curve_predictor_refuses_bad_input_naming_it():
     from graphnas.curves import CurvePredictor
 
@@ -182,6 +202,8 @@ def test_curve_predictor_refuses_bad_input_naming_it():
         CurvePredictor().fit(bad)
     with pytest.raises(ValueError, match="unknown model 'gp'"):
         CurvePredictor("gp")
+    with pytest.raises(ValueError, match="unknown target 'rank'"):
+        CurvePredictor(target="rank")
     with pytest.raises(ValueError, match="folds must be at least 2"):
         CurvePredictor(folds=1)
     with pytest.raises(ValueError, match="extra has 9 rows but there are 10 curves"):
