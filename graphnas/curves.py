@@ -288,9 +288,9 @@ class CurvePredictor:
     ``folds`` folds is the prediction's ``std`` (a normal, as `Extrapolation` says). Deterministic: the folds
     come from ``seed``.
 
-    It needs finished runs to learn from: on digits, with the cell's size and op counts as ``extra``, it
-    ranked runs after 25% of their epochs better than their last value when it learned from 400 finished
-    runs, and no better from 100.
+    It needs finished runs to learn from and features of the run: on digits, learning from 100-400 finished
+    runs with the cell's size and op counts as ``extra``, it ranked 200 held-out runs after 25% of their
+    epochs better than their last value (Spearman 0.83 against 0.80); with the size alone it had tied.
 
     Args:
         model: ``"ridge"`` or ``"svr"``.
