@@ -3,8 +3,9 @@
 Modes (``--mode``):
 
 - ``speed``: 150-query BO runs, wall and CPU seconds per run and where the time goes (surrogate fit,
-  candidate generation, scoring), the queries until the table's best cell (94.37; ``--metric`` picks another column) is found and the best
-  accuracy after 25/50/100 queries; ``--variants`` picks the configurations compared in the same run
+  candidate generation, scoring), the queries until the table's best cell (94.37; ``--metric`` picks
+  another column of the table) is found and the best accuracy after 25/50/100 queries; ``--variants``
+  picks the configurations compared in the same run
   (``old``: the settings before 2026-11-30; ``prev``: today's defaults without the warm-refit cap;
   ``new``: today's defaults; ``evo``: regularized evolution; ``bg``: ``new`` with background refits,
   ``new:background=true``; ``pool``: ``bg`` with the candidate pool as well).
