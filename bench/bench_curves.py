@@ -113,7 +113,8 @@ def part1(args) -> None:
 def arch_features(records: list[dict], channels: int) -> np.ndarray:
     """Per curve: what a search knows about a run before it trains (``extra`` of `CurvePredictor`): the log
     parameter count of its digits network, its space (one-hot), how many of its ops are 3x3 convolutions,
-    1x1 convolutions, poolings, identities and zeros, and its depth, nodes and edges."""
+    1x1 convolutions, poolings, identities (skip edges, and the structural identity nodes some spaces have)
+    and zeros, and its depth, nodes and edges."""
     from graphnas._torch_rng import local_generator
 
     spaces = {name: get_generator(name, **kw) for name, kw in SPACES.items()}

@@ -231,3 +231,12 @@ def test_curve_predictor_refuses_bad_input_naming_it():
     q = CurvePredictor().fit(y, extra=kept)
     kept[:] = 0.0  # the caller's array changes after fit: the model for 6 points, fitted later, does not see it
     assert q.predict(y[0, :6], extra=f[0]).mean == CurvePredictor().fit(y, extra=f).predict(y[0, :6], extra=f[0]).mean
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import graphnas.curves
+
+    result = doctest.testmod(graphnas.curves)
+    assert result.attempted > 0 and result.failed == 0
