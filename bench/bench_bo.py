@@ -7,8 +7,9 @@ Modes (``--mode``):
   another column of the table) is found and the best accuracy after 25/50/100 queries; ``--variants``
   picks the configurations compared in the same run
   (``old``: the settings before 2026-11-30; ``prev``: today's defaults without the warm-refit cap;
-  ``new``: today's defaults; ``evo``: regularized evolution; ``bg``: ``new`` with background refits,
-  ``new:background=true``; ``pool``: ``bg`` with the candidate pool as well).
+  ``new``: today's defaults (15 warm steps since 2026-11-30, late evening; ``new:s.warm_epochs=30``
+  before); ``evo``: regularized evolution; ``bg``: ``new`` with background refits, ``new:background=true``;
+  ``pool``: ``bg`` with the candidate pool as well).
 - ``scale``: ask latency (median, p95, max) against history size up to 5,000 evaluations, and the
   latency of the asks that refit the surrogate.
 - ``parallel``: BO with 1, 4 and 16 workers through `graphnas.search.run` on a thread pool, the table

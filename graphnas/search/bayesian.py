@@ -169,9 +169,11 @@ class BayesianOptimization(Optimizer):
     def default_surrogate(space: Any, seed: int = 0) -> Any:
         """A 5-member, 3-layer bidirectional GIN ensemble; later fits warm-start with 15 Adam steps.
 
-        15 warm steps instead of 30 cut a 150-query NAS-Bench-201 run from about 33 to 20 s and, over 25
-        seeds on two objectives (the 200- and the 12-epoch accuracy), found the best cell after as many
-        queries (median 32 vs 33 and 51 vs 51; docs/benchmarks/search.md).
+        15 warm steps instead of 30 cut a 150-query NAS-Bench-201 run from 31.5 to 19.7 s (quiet machine, one
+        core, median of 3 seeds) and, over 25 seeds on two objectives (the 200- and the 12-epoch accuracy),
+        found the best cell after about as many queries (median 32 vs 33 and 51 vs 51, mean 37.6 vs 36.9 and
+        56.4 vs 55.9; docs/benchmarks/search.md). For the previous setting:
+        ``bo = BayesianOptimization(space, seed=s); bo.surrogate.set_params(warm_epochs=30)``.
 
         ``early_stop=0.05`` on it (``bo.surrogate.set_params(early_stop=0.05)``) halves the fitting time,
         but found NAS-Bench-201's best cell later in 2 of 2 seeds tried (docs/benchmarks/search.md), so
