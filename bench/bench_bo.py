@@ -18,6 +18,7 @@ Modes (``--mode``):
 - ``calibration``: share of held-out cells within +-1 / +-2 std of the BO-time surrogate, raw and calibrated.
 
     python bench/bench_bo.py --mode speed --seeds 10
+    python bench/bench_bo.py --mode speed --seeds 3 --threads 2   # both cores of the machine
     python bench/bench_bo.py --mode scale --history 5000 --steps 100 --variants prev new
     python bench/bench_bo.py --mode parallel --seeds 25 --variants prev new
     python bench/bench_bo.py --mode calibration --seeds 5
@@ -122,7 +123,8 @@ def speed(args: argparse.Namespace) -> None:
             rows[v].append(row)
             print(f"seed {seed} {v}: {row['wall']:.1f}s wall {row['cpu']:.1f}s cpu, hit {row['hit']}, "
                   + ", ".join(f"{k} {row[k]:.1f}s" for k in ("fit", "candidates", "score") if k in row), flush=True)
-    print(f"\n{args.seeds} seeds, budget {args.budget}, {args.metric}, optimum {target}")
+    print(f"\n{args.seeds} seeds, budget {args.budget}, {args.metric}, optimum {target}, "
+          f"{torch.get_num_threads()} torch thread(s)")
     print("| variant | wall s (median) | CPU s (median) | fit | candidates | scoring | best@25 | best@50 | best@100 "
           f"| queries to {target:.2f}: median / worst (misses) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -315,8 +317,11 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 2000, 5000], help="scale: history sizes")
     p.add_argument("--workers", type=int, nargs="*", default=[1, 4, 16], help="parallel: worker counts")
     p.add_argument("--sleep", type=float, default=2.0, help="parallel: mean seconds an evaluation sleeps")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads of this benchmark process (1: one core, as in the figures before "
+                        "2026-12-01; 2: both cores of the 2-core machine)")
     args = p.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     {"speed": speed, "scale": scale, "parallel": parallel, "calibration": calibration}[args.mode](args)
 
 

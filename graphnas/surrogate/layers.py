@@ -91,17 +91,19 @@ class BiGINConv(MessagePassing):
     def forward_sparse(self, h: Tensor, op: Tensor) -> Tensor:
         """The same layer with both message directions as one sparse matmul.
 
-        ``op`` is `bidirectional_operator`'s ``[N, 2N]`` sparse matrix ``[A | A^T]``; the three input
+        ``op`` is `bidirectional_operator`'s ``[N, 2N]`` sparse matrix ``[A | A^T]``; the two message
         maps share one ``bmm`` (``lin_fwd``/``lin_bwd`` commute with the sums over edges), so a layer
-        costs two ``bmm`` and one sparse ``mm`` instead of four ``bmm`` and two gather/scatters.
+        costs three ``bmm`` and one sparse ``mm`` instead of four ``bmm`` and two gather/scatters.
+        ``lin_self`` keeps its own ``bmm``: sharing one with the message maps and slicing its output made
+        the backward pass zero and add two full-width gradients per layer (a third of a training step's
+        time on 32-256 NAS-Bench-201 cells).
         """
         m, n, c = h.shape
-        w = torch.cat([self.lin_self.weight, self.lin_fwd.weight, self.lin_bwd.weight], dim=-1)
-        hw = torch.baddbmm(torch.cat([self.lin_self.bias, self.lin_self.bias.new_zeros(m, 1, 2 * c)], -1), h, w) \
-            if self.lin_self.bias is not None else torch.bmm(h, w)
-        moved = hw[..., c:].reshape(m, n, 2, c).permute(2, 1, 0, 3).reshape(2 * n, m * c)  # [fwd; bwd] stacked
+        own = self.lin_self(h)
+        w = torch.cat([self.lin_fwd.weight, self.lin_bwd.weight], dim=-1)
+        moved = torch.bmm(h, w).view(m, n, 2, c).permute(2, 1, 0, 3).reshape(2 * n, m * c)  # [fwd; bwd] stacked
         msg = torch.sparse.mm(op, moved).view(n, m, c).transpose(0, 1)
-        return self.lin_out(torch.relu(hw[..., :c] + msg))
+        return self.lin_out(torch.relu(own + msg))
 
     def message(self, x_j: Tensor) -> Tensor:
         return x_j
