@@ -1,6 +1,6 @@
 """Regenerate every output quoted in the documentation, by running the real commands.
 
-    python scripts/regen_docs.py               # everything (runs the main job once: about a minute on 2 cores)
+    python scripts/regen_docs.py               # everything (runs the main job once: 2-4 minutes on 2 cores)
     python scripts/regen_docs.py --skip-demo   # only the pictures that do not come from the main job
 
 What it writes, and from what:
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="graphnas-docs-") as tmp:
         start = time.perf_counter()
-        print(f"running `graphnas {' '.join(DEMO_ARGS)}` (about a minute on 2 cores) ...", flush=True)
+        print(f"running `graphnas {' '.join(DEMO_ARGS)}` (2-4 minutes on 2 cores) ...", flush=True)
         output, summary, out = run_demo(Path(tmp))
         print(f"done in {time.perf_counter() - start:.0f} s")
         for src, dst in DEMO_PICTURES.items():
