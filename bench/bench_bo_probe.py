@@ -15,7 +15,8 @@ Modes (``--mode``):
   ``yj`` (targets Yeo-Johnson power-transformed before the fit, predictions transformed back:
   sklearn's ``PowerTransformer``, HEBO-style output warping) and ``nbr:full_k=K`` (candidates = all 24
   one-edge neighbours of each of the ``K`` best graphs, plus 10 two-step mutations of each of the
-  ``top_k`` best, plus the random samples).
+  ``top_k`` best, plus the random samples); ``top:frac=F`` (the surrogate is fitted on the best ``F``
+  of the evaluations only, at least 10).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -170,15 +171,28 @@ def neighbour_candidates(bo: BayesianOptimization, full_k: int, two_step: int = 
     return candidates
 
 
+def top_training_set(bo: BayesianOptimization, frac: float, least: int = 10) -> Any:
+    """A `_training_set` replacement: only the best ``frac`` of the evaluations (at least ``least``), so
+    that the fit spends itself on the order among good cells (WeakNAS-style: a weak predictor of the top)."""
+
+    def training_set(data: list[tuple[DAG, float]]) -> list[tuple[DAG, float]]:
+        keep = max(least, int(frac * len(data)))
+        return sorted(data, key=lambda dv: -dv[1])[:keep]
+
+    return training_set
+
+
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     bo = BayesianOptimization(space, seed=seed)
-    if variant == "yj":
+    if variant.startswith("top"):
+        bo._training_set = top_training_set(bo, float(variant.partition("frac=")[2] or 0.5))  # type: ignore[method-assign]
+    elif variant == "yj":
         bo.surrogate = PowerTargets(**bo.surrogate.get_params())
     elif variant.startswith("nbr"):
         full_k = int(variant.partition("full_k=")[2] or 10)
         bo._candidates = neighbour_candidates(bo, full_k)  # type: ignore[method-assign]
     elif variant != "base":
-        raise SystemExit(f"unknown variant {variant!r}: base, yj or nbr:full_k=K")
+        raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K or top:frac=F")
     return bo
 
 
