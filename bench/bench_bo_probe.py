@@ -29,10 +29,12 @@ import argparse
 import statistics
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from bench_bo import first_hit  # bench/ is on the path when a script in it runs
 from scipy.stats import kendalltau
 from sklearn.preprocessing import PowerTransformer
 
@@ -40,10 +42,6 @@ from graphnas.benchmarks import NB201Table
 from graphnas.dag import DAG
 from graphnas.search import BayesianOptimization, run
 from graphnas.surrogate import GNNSurrogate
-
-
-def first_hit(best_so_far: list[float], target: float) -> int | None:
-    return next((i + 1 for i, v in enumerate(best_so_far) if v >= target - 1e-9), None)
 
 
 def table_arrays(table: NB201Table) -> tuple[list[DAG], np.ndarray]:
@@ -149,24 +147,17 @@ def neighbour_candidates(bo: BayesianOptimization, full_k: int, two_step: int = 
 
     def candidates(data: list[tuple[DAG, float]], share: float = 1.0, held: set[str] | None = None) -> list[DAG]:
         ranked = sorted(data, key=lambda dv: -dv[1])[: bo.top_k]
-        seen = set(bo._asked) | (held or set())
-        out: list[DAG] = []
 
-        def add(dag: DAG) -> None:
-            key = dag.canonical_key()
-            if key not in seen:
-                seen.add(key)
-                out.append(dag)
+        def proposals() -> Iterator[DAG]:
+            for r, (parent, _) in enumerate(ranked):
+                if r < full_k:
+                    yield from space.neighbours(parent)
+                for _ in range(two_step):
+                    yield bo._mutate(bo._mutate(parent))
+            for _ in range(bo.random_candidates):
+                yield bo._sample()
 
-        for r, (parent, _) in enumerate(ranked):
-            if r < full_k:
-                for n in space.neighbours(parent):
-                    add(n)
-            for _ in range(two_step):
-                add(bo._mutate(bo._mutate(parent)))
-        for _ in range(bo.random_candidates):
-            add(bo._sample())
-        return out
+        return bo._unasked(proposals(), held)
 
     return candidates
 

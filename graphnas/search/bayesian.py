@@ -56,6 +56,7 @@ import logging
 import math
 import numbers
 import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -339,23 +340,28 @@ class BayesianOptimization(Optimizer):
         """Mutations of the ``top_k`` best graphs plus random samples, none asked before (nor in ``held``),
         no duplicates; ``share`` of the usual number."""
         ranked = sorted(data, key=lambda dv: -dv[1])[: self.top_k]
+
+        def proposals() -> Iterator[DAG]:
+            for parent, _ in ranked:
+                for m in range(math.ceil(share * self.mutations)):
+                    child = self._mutate(parent)
+                    if m % 2 == 1:  # every other candidate moves two steps away
+                        child = self._mutate(child)
+                    yield child
+            for _ in range(math.ceil(share * self.random_candidates)):
+                yield self._sample()
+
+        return self._unasked(proposals(), held)
+
+    def _unasked(self, dags: Iterable[DAG], held: set[str] | None = None) -> list[DAG]:
+        """``dags`` in order without those asked before (or whose key is in ``held``) and without repeats."""
         seen = set(self._asked) | (held or set())
         out: list[DAG] = []
-
-        def add(dag: DAG) -> None:
+        for dag in dags:
             key = dag.canonical_key()
             if key not in seen:
                 seen.add(key)
                 out.append(dag)
-
-        for parent, _ in ranked:
-            for m in range(math.ceil(share * self.mutations)):
-                child = self._mutate(parent)
-                if m % 2 == 1:  # every other candidate moves two steps away
-                    child = self._mutate(child)
-                add(child)
-        for _ in range(math.ceil(share * self.random_candidates)):
-            add(self._sample())
         return out
 
     def _members(self, candidates: list[DAG]) -> np.ndarray:
