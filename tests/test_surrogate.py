@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -12,6 +13,7 @@ from graphnas import DAG, Node
 from graphnas.generators import NB201Space
 from graphnas.generators.random_graphs import watts_strogatz
 from graphnas.surrogate import Featurizer, GNNSurrogate, WLTrees, kendall_tau, wl_counts
+from graphnas.surrogate.gnn import top_weights
 
 TINY = dict(hidden=16, layers=2, ensemble=3, epochs=60)
 
@@ -250,3 +252,29 @@ def test_save_load_keeps_the_trees_and_reads_older_files(nb201_data, tmp_path):
     old = GNNSurrogate.load(str(tmp_path / "old.pt"))
     assert old.trees == 0 and old.trees_ is None
     np.testing.assert_array_equal(old.predict_members(dags[30:40]), gnn.predict_members(dags[30:40]))
+
+
+
+def test_top_focus_weights_pairs_by_the_better_graphs_rank(nb201_data):
+    """``top_focus`` weights each ranking pair by the NDCG discount of its better graph's rank (ties share
+    a rank), mean 1; 0 is the plain loss, and a focused fit is as deterministic as any."""
+    z = torch.tensor([3.0, 1.0, 3.0, 0.0, 2.0])
+    hi, lo = torch.nonzero(z[:, None] > z[None, :], as_tuple=True)
+    w = top_weights(z, hi, 1.0)
+    assert w.mean().item() == pytest.approx(1.0)
+    by_better = {int(h): float(x) for h, x in zip(hi, w)}
+    assert by_better[0] == by_better[2] > by_better[4] > by_better[1]  # 3.0 (rank 0, tied) > 2.0 (rank 2) > 1.0
+    assert by_better[0] / by_better[4] == pytest.approx(math.log2(4) / math.log2(2))
+    assert top_weights(z, hi, 0.0).eq(1.0).all()
+
+    space, dags, y = nb201_data
+    kw = {**TINY, "trees": 0}
+    flat = GNNSurrogate(seed=0, **kw).fit(dags[:40], y[:40]).predict(dags[40:50])
+    plain = GNNSurrogate(seed=0, top_focus=0, **kw).fit(dags[:40], y[:40]).predict(dags[40:50])
+    np.testing.assert_array_equal(plain, flat)
+    focused = GNNSurrogate(seed=0, top_focus=1.0, **kw).fit(dags[:40], y[:40]).predict(dags[40:50])
+    np.testing.assert_array_equal(GNNSurrogate(seed=0, top_focus=1.0, **kw).fit(dags[:40], y[:40]).predict(dags[40:50]),
+                                  focused)
+    assert not np.allclose(focused, flat)
+    with pytest.raises(ValueError, match="top_focus must be a number >= 0"):
+        GNNSurrogate(top_focus=-1.0, **TINY).fit(dags[:3], y[:3])
