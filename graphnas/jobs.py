@@ -156,9 +156,8 @@ def _locked_main_job(out: Path, cfg: MainJobConfig, fresh: bool, objective: Any,
     from graphnas.converters.onnx import ExportError, export_onnx
     from graphnas.generators import get_generator
     from graphnas.report import plot_search_curves, write_report
-    from graphnas.search import get_optimizer, run
+    from graphnas.search import BayesianOptimization, get_optimizer, run
     from graphnas.search.loop import arch_string
-    from graphnas.surrogate import GNNSurrogate
 
     prepare_output(out, cfg, fresh=fresh)
     started = time.perf_counter()
@@ -170,9 +169,9 @@ def _locked_main_job(out: Path, cfg: MainJobConfig, fresh: bool, objective: Any,
                 progress(phase, len(history), cfg.budget, evaluation)
         return call
 
-    surrogate = GNNSurrogate(vocabulary=list(space.vocabulary), hidden=32, layers=3, ensemble=5, trees=0,
-                             epochs=cfg.surrogate_epochs, warm_epochs=cfg.surrogate_warm_epochs, warm_start=True,
-                             seed=cfg.seed)
+    # BO's default surrogate (top-focused ranking loss and all), with the job's fitting steps
+    surrogate = BayesianOptimization.default_surrogate(space, cfg.seed).set_params(
+        epochs=cfg.surrogate_epochs, warm_epochs=cfg.surrogate_warm_epochs)
     bo = get_optimizer("bo", space, seed=cfg.seed, initial=cfg.initial, surrogate=surrogate)
     t0 = time.perf_counter()
     bo_history = run(bo, objective, cfg.budget, journal=journals["bo"], progress=tracker("bo"))
