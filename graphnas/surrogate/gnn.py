@@ -105,7 +105,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
             tied scores share the better rank; at 1 the position discount of NDCG, as in LambdaRank),
             scaled to mean 1 over the pairs. 0 (default): every pair counts the same. A search needs the
             order among its best graphs more than elsewhere: `BayesianOptimization`'s default surrogate
-            uses 1.
+            uses 2.
         max_pairs: ranking pairs sampled per step (bounds the cost on large training sets).
         max_param_tokens: how many ``key=value`` param tokens to one-hot (most frequent first).
         warm_start: if True, a second ``fit`` continues from the current weights and
