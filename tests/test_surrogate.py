@@ -254,7 +254,6 @@ def test_save_load_keeps_the_trees_and_reads_older_files(nb201_data, tmp_path):
     np.testing.assert_array_equal(old.predict_members(dags[30:40]), gnn.predict_members(dags[30:40]))
 
 
-
 def test_top_focus_weights_pairs_by_the_better_graphs_rank(nb201_data):
     """``top_focus`` weights each ranking pair by the NDCG discount of its better graph's rank (ties share
     a rank), mean 1; 0 is the plain loss, and a focused fit is as deterministic as any."""
