@@ -10,7 +10,8 @@ Modes (``--mode``):
   ``new``: today's defaults (15 warm steps since 2026-11-30, late evening; ``new:s.warm_epochs=30``
   before; the top-focused ranking loss, ``top_focus=2``, since 2026-12-01, ``new:s.top_focus=0`` before); ``evo``:
   regularized evolution; ``bg``: ``new`` with background refits, ``new:background=true``;
-  ``pool``: ``bg`` with the candidate pool as well).
+  ``pool``: ``bg`` with the candidate pool as well). ``--space nb101`` runs the same on the NB101 space with
+  `bench_search.py`'s synthetic structural objective (optimum 9.2), an objective no setting of BO was tuned on.
 - ``scale``: ask latency (median, p95, max) against history size up to 5,000 evaluations, and the
   latency of the asks that refit the surrogate.
 - ``parallel``: BO with 1, 4 and 16 workers through `graphnas.search.run` on a thread pool, the table
@@ -20,6 +21,7 @@ Modes (``--mode``):
 
     python bench/bench_bo.py --mode speed --seeds 10
     python bench/bench_bo.py --mode speed --seeds 3 --threads 2   # both cores of the machine
+    python bench/bench_bo.py --mode speed --space nb101 --budget 100 --seeds 25 --variants new:s.top_focus=0 new
     python bench/bench_bo.py --mode scale --history 5000 --steps 100 --variants prev new
     python bench/bench_bo.py --mode parallel --seeds 25 --variants prev new
     python bench/bench_bo.py --mode calibration --seeds 5
@@ -105,13 +107,26 @@ def first_hit(best_so_far: list[float], target: float) -> int | None:
     return next((i + 1 for i, v in enumerate(best_so_far) if v >= target - 1e-9), None)
 
 
-def speed(args: argparse.Namespace) -> None:
+def objective(args: argparse.Namespace) -> tuple[Any, Any, float]:
+    """(space, objective, its optimum) for ``--space``: NB201's table column ``--metric``, or the NB101 space
+    with `bench_search`'s synthetic structural objective, whose optimum is a chain of five 3x3 convolutions
+    (5 + 0.7 * 6 edges = 9.2)."""
+    if args.space == "nb101":
+        from bench_search import nb101_objective
+
+        from graphnas.generators import NB101Space
+
+        return NB101Space(), nb101_objective, 9.2
     table = NB201Table(metric=args.metric)
-    target = table.best()[1]
+    return table.space, table, table.best()[1]
+
+
+def speed(args: argparse.Namespace) -> None:
+    space, table, target = objective(args)
     rows: dict[str, list[dict]] = {v: [] for v in args.variants}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for v in args.variants:
-            opt = make(table.space, v, seed)
+            opt = make(space, v, seed)
             timer = Timer()
             if v != "evo":
                 timer.wrap(opt.surrogate, "fit", "fit")
@@ -124,7 +139,8 @@ def speed(args: argparse.Namespace) -> None:
             rows[v].append(row)
             print(f"seed {seed} {v}: {row['wall']:.1f}s wall {row['cpu']:.1f}s cpu, hit {row['hit']}, "
                   + ", ".join(f"{k} {row[k]:.1f}s" for k in ("fit", "candidates", "score") if k in row), flush=True)
-    print(f"\n{args.seeds} seeds, budget {args.budget}, {args.metric}, optimum {target}, "
+    what = "NB101 structural objective" if args.space == "nb101" else args.metric
+    print(f"\n{args.seeds} seeds, budget {args.budget}, {what}, optimum {target}, "
           f"{torch.get_num_threads()} torch thread(s)")
     print("| variant | wall s (median) | CPU s (median) | fit | candidates | scoring | best@25 | best@50 | best@100 "
           f"| queries to {target:.2f}: median / worst (misses) |")
@@ -312,6 +328,9 @@ def main() -> None:
     p.add_argument("--budget", type=int, default=150)
     p.add_argument("--metric", default="cifar10_test_acc",
                    help="speed: the packaged table's column to maximise (cifar10_test_acc_12ep: a second objective)")
+    p.add_argument("--space", choices=["nb201", "nb101"], default="nb201",
+                   help="speed: nb101 searches the NB101 space on bench_search.py's synthetic structural "
+                        "objective (an objective nothing in BO was tuned on) instead of the NB201 table")
     p.add_argument("--variants", nargs="*", default=["old", "new", "evo"])
     p.add_argument("--history", type=int, default=5000, help="scale: largest history size")
     p.add_argument("--steps", type=int, default=40, help="scale: timed ask/tell steps at each size")
