@@ -185,6 +185,26 @@ def test_nb101_samples_respect_limits_and_vary():
     assert max(len(d) for d in dags) >= 6
 
 
+@given(st.integers(2, 7), st.floats(0.0, 1.0), seeds, st.sampled_from([(7, 9), (5, 4)]))
+@settings(max_examples=200, deadline=None)
+def test_nb101_fast_cell_builder_agrees_with_from_spec(n, p, seed, limits):
+    # sample and mutate build their cells without from_spec's input checks; the cell (or the refusal) must be
+    # exactly what from_spec gives for the same matrix and ops
+    space = NB101Space(max_vertices=limits[0], max_edges=limits[1])
+    rng = random.Random(seed)
+    m = [[int(j > i and rng.random() < p) for j in range(n)] for i in range(n)]
+    ops = [rng.choice(space.vocabulary) for _ in range(n - 2)]
+    try:
+        want = space.from_spec(m, ops)
+    except GraphError:
+        want = None
+    got = space._try(m, ops)
+    assert (got is None) == (want is None)
+    if want is not None:
+        assert got.nodes == want.nodes and got.edges == want.edges and got.inputs == want.inputs
+        assert got.outputs == want.outputs
+
+
 def test_nb101_mutation_can_grow():
     space = NB101Space()
     small = space.from_spec([[0, 1], [0, 0]], ["input", "output"])
