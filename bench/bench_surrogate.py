@@ -19,6 +19,14 @@ both; then fit times at 100 cells with and without the trees.
 
     python bench/bench_surrogate.py --trees --seeds 10                 # the full setting of issue 13
     python bench/bench_surrogate.py --trees --seeds 3                  # the reduced setting
+
+``--live`` (issue 13) compares the default surrogate with messages over each graph's live part
+(``live_only=True``: the nodes on an input-to-output path that avoids the zero op, see
+`graphnas.converters.Featurizer.live_part`) against the same surrogate on the whole graph, same
+splits and seeds, on the same two objectives; the GNN members alone as well.
+
+    python bench/bench_surrogate.py --live --seeds 10
+    python bench/bench_surrogate.py --live --metrics cifar10_test_acc_12ep --sizes 25 50 100 --first-seed 5 --seeds 5
 """
 
 from __future__ import annotations
@@ -107,6 +115,19 @@ def load(path, metric="cifar10_test_acc"):
     return space, dags, y
 
 
+def split(count, seed, n, test):
+    """Split ``seed``'s training and held-out indices: a seeded permutation's first ``n`` and next ``test``."""
+    perm = np.random.default_rng(1000 + seed).permutation(count)
+    return perm[:n], perm[n:n + test]
+
+
+def table_head(metric, count, seeds, test, columns):
+    """Print a metric's line and the header of its Markdown table."""
+    print(f"\n{metric}: {count} cells; splits {seeds.start}-{seeds.stop - 1}; {test} held-out cells")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+
+
 def fmt(vals):
     return f"{statistics.mean(vals):.3f} ± {statistics.stdev(vals) if len(vals) > 1 else 0:.3f}"
 
@@ -121,13 +142,22 @@ def main() -> None:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--trees", action="store_true",
                    help="GNN + WL tree members against the GNN members alone, on two objectives (issue 13)")
-    p.add_argument("--first-seed", type=int, default=0, help="with --trees: splits first-seed .. first-seed+seeds-1")
+    p.add_argument("--live", action="store_true",
+                   help="the default surrogate on each graph's live part (live_only=True) against the whole graph, "
+                        "on two objectives (issue 13)")
+    p.add_argument("--metrics", nargs="*", default=["cifar10_test_acc", "cifar10_test_acc_12ep"],
+                   help="with --live: the table's columns to predict, one after the other")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="with --trees or --live: splits first-seed .. first-seed+seeds-1")
     p.add_argument("--calibration-only", action="store_true",
                    help="only measure how often held-out values fall within mean +- 1 and 2 ensemble stds")
     args = p.parse_args()
     torch.set_num_threads(1)
     if args.trees:
         trees_table(args)
+        return
+    if args.live:
+        live_table(args)
         return
     space, dags, y = load(args.table, args.metric)
     if args.calibration_only:
@@ -188,15 +218,14 @@ def trees_table(args) -> None:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     for metric in ("cifar10_test_acc", "cifar10_test_acc_12ep"):
         space, dags, y = load(args.table, metric)
-        print(f"\n{metric}: {len(dags)} cells; splits {seeds.start}-{seeds.stop - 1}; {args.test} held-out cells")
-        print("| train cells | GNN only tau | GNN only rho | GNN + trees tau | GNN + trees rho | tau gain (paired) "
-              "| within 1 / 2 std, GNN only | within 1 / 2 std, GNN + trees | fit+predict s |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        table_head(metric, len(dags), seeds, args.test,
+                   ["train cells", "GNN only tau", "GNN only rho", "GNN + trees tau", "GNN + trees rho",
+                    "tau gain (paired)", "within 1 / 2 std, GNN only", "within 1 / 2 std, GNN + trees",
+                    "fit+predict s"])
         for n in sizes:
             r: dict[str, list[float]] = {}
             for seed in seeds:
-                perm = np.random.default_rng(1000 + seed).permutation(len(dags))
-                tr, te = perm[:n], perm[n:n + args.test]
+                tr, te = split(len(dags), seed, n, args.test)
                 t = time.perf_counter()
                 model = GNNSurrogate(vocabulary=space.vocabulary, seed=seed).fit([dags[i] for i in tr], y[tr])
                 members = model.predict_members([dags[i] for i in te])
@@ -225,6 +254,42 @@ def trees_table(args) -> None:
             GNNSurrogate(vocabulary=space.vocabulary, trees=trees, seed=seed).fit([dags[i] for i in tr], y[tr])
             times.append(time.perf_counter() - t)
         print(f"  trees={trees}: {statistics.median(times):.2f} s", flush=True)
+
+
+def live_table(args) -> None:
+    """Issue 13: the default surrogate with messages over each graph's live part (``live_only=True``) against
+    the whole graph, the same splits and seeds, on two objectives; also their GNN members alone."""
+    sizes = args.sizes if args.sizes != [50, 100, 200, 400, 1000] else [25, 50, 100, 200]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for metric in args.metrics:
+        space, dags, y = load(args.table, metric)
+        table_head(metric, len(dags), seeds, args.test,
+                   ["train cells", "whole graph: tau (GNN + trees)", "live part: tau (GNN + trees)", "gain (paired)",
+                    "whole graph: GNN only", "live part: GNN only", "gain (paired)", "rho, whole / live",
+                    "fit s, whole / live"])
+        for n in sizes:
+            r: dict[str, list[float]] = {}
+            for seed in seeds:
+                tr, te = split(len(dags), seed, n, args.test)
+                for tag, live in (("w", False), ("l", True)):
+                    t = time.perf_counter()
+                    model = GNNSurrogate(vocabulary=space.vocabulary, live_only=live, seed=seed).fit(
+                        [dags[i] for i in tr], y[tr])
+                    r.setdefault("s" + tag, []).append(time.perf_counter() - t)
+                    members = model.predict_members([dags[i] for i in te])
+                    r.setdefault("t" + tag, []).append(float(kendalltau(members.mean(axis=0), y[te]).statistic))
+                    r.setdefault("g" + tag, []).append(
+                        float(kendalltau(members[:model.ensemble].mean(axis=0), y[te]).statistic))
+                    r.setdefault("r" + tag, []).append(float(spearmanr(members.mean(axis=0), y[te]).statistic))
+                r.setdefault("dt", []).append(r["tl"][-1] - r["tw"][-1])
+                r.setdefault("dg", []).append(r["gl"][-1] - r["gw"][-1])
+                print(f"#raw {metric} n={n} split={seed} tau whole {r['tw'][-1]:.4f} live {r['tl'][-1]:.4f} "
+                      f"gnn whole {r['gw'][-1]:.4f} live {r['gl'][-1]:.4f}", flush=True)
+            better = sum(d > 0 for d in r["dt"])
+            print(f"| {n} | {fmt(r['tw'])} | {fmt(r['tl'])} | {fmt(r['dt'])} ({better}/{len(r['dt'])} splits) "
+                  f"| {fmt(r['gw'])} | {fmt(r['gl'])} | {fmt(r['dg'])} "
+                  f"| {statistics.mean(r['rw']):.3f} / {statistics.mean(r['rl']):.3f} "
+                  f"| {statistics.median(r['sw']):.1f} / {statistics.median(r['sl']):.1f} |", flush=True)
 
 
 def calibration(space, dags, y, args) -> None:

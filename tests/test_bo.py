@@ -58,7 +58,9 @@ def test_sparse_path_equals_gather_scatter(kind):
 def test_early_stop_cuts_converged_refits_and_is_deterministic():
     dags = [SPACE.sample(i) for i in range(60)]
     y = np.array([score(d) for d in dags])
-    kw = dict(hidden=16, layers=2, ensemble=3, epochs=150, warm_epochs=40, warm_start=True, seed=0)
+    # the whole graph (live_only=False): on these 60 cells its loss flattens within 40 warm steps, which is
+    # what the stopping rule is tested on; on their live parts the loss still falls by more than 5% per 5 steps
+    kw = dict(hidden=16, layers=2, ensemble=3, epochs=150, warm_epochs=40, warm_start=True, live_only=False, seed=0)
     full = GNNSurrogate(**kw).fit(dags, y)
     assert full.epochs_ == 150
     stop = GNNSurrogate(early_stop=0.05, **kw).fit(dags, y)

@@ -219,14 +219,20 @@ def test_tree_members_deterministic_and_fresh_per_fit(nb201_data):
     assert a.trees_.seeds_ != first.seeds_
 
 
+def dead_op_cells(space: NB201Space) -> tuple[DAG, DAG, DAG]:
+    """Three NB201 cells: ``a`` and ``b`` differ only in a dead op, ``c`` differs from ``a`` in a live one.
+
+    Edges in order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3: the op on 1->2 feeds node 2, which only the 'none'
+    edge 2->3 leaves, so it is dead."""
+    return (space.from_ops(["nor_conv_3x3", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"]),
+            space.from_ops(["nor_conv_3x3", "none", "skip_connect", "none", "nor_conv_1x1", "none"]),
+            space.from_ops(["nor_conv_1x1", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"]))
+
+
 def test_wl_counts_see_the_live_cell_only():
     space = NB201Space()
     f = Featurizer(list(space.vocabulary) + ["input", "identity"])
-    # edges in order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3: the op on 1->2 feeds node 2, which only
-    # the 'none' edge 2->3 leaves, so it is dead
-    a = space.from_ops(["nor_conv_3x3", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"])
-    b = space.from_ops(["nor_conv_3x3", "none", "skip_connect", "none", "nor_conv_1x1", "none"])
-    c = space.from_ops(["nor_conv_1x1", "none", "avg_pool_3x3", "none", "nor_conv_1x1", "none"])
+    a, b, c = dead_op_cells(space)
     assert wl_counts(f, a) == wl_counts(f, b)  # only the dead op differs
     assert wl_counts(f, a) != wl_counts(f, c)
     live = sum(v for k, v in wl_counts(f, a).items() if k.startswith("0:"))
@@ -277,3 +283,40 @@ def test_top_focus_weights_pairs_by_the_better_graphs_rank(nb201_data):
     assert not np.allclose(focused, flat)
     with pytest.raises(ValueError, match="top_focus must be a number >= 0"):
         GNNSurrogate(top_focus=-1.0, **TINY).fit(dags[:3], y[:3])
+
+
+def test_live_part_keeps_the_live_nodes_and_the_ports_only():
+    space = NB201Space()
+    f = Featurizer(list(space.vocabulary) + ["input", "identity"])
+    a, b, c = dead_op_cells(space)
+    whole, live = f.batch([a]), f.batch([a], live_only=True)
+    assert whole.x.shape[0] == 10 and live.x.shape[0] == 5  # input, conv 0->1, node 1, conv 1->3, output
+    assert (live.x[:, f.layout["flags"]].sum(dim=1) > 0).all()  # every node kept is a port or live
+    assert live.edge_index.shape[1] == 4 and int(live.edge_index.max()) == 4
+    assert live.out_index.tolist() == [4] and live.x[4, f.layout["flags"]][1] == 1.0  # the output, renumbered
+    la, lb = f.batch([a], live_only=True), f.batch([b], live_only=True)
+    assert torch.equal(la.x, lb.x) and torch.equal(la.edge_index, lb.edge_index)  # only the dead op differs
+    assert not torch.equal(f.batch([a]).x, f.batch([b]).x)
+    assert not torch.equal(f.batch([a], live_only=True).x, f.batch([c], live_only=True).x)
+    full = space.from_ops(["nor_conv_3x3"] * 6)
+    assert f.live_part(full) is f.encode(full)  # nothing dead: the same encoding
+    dead = f.batch([space.from_ops(["none"] * 6)], live_only=True)  # no path: the two ports, no edge
+    assert dead.x.shape[0] == 2 and dead.edge_index.shape[1] == 0 and dead.out_index.tolist() == [1]
+
+
+def test_live_only_surrogate_scores_graphs_by_their_live_part(nb201_data, tmp_path):
+    space, dags, y = nb201_data
+    a, b, _ = dead_op_cells(space)
+    kw = {**TINY, "trees": 0}
+    live = GNNSurrogate(vocabulary=space.vocabulary, live_only=True, seed=0, **kw).fit(dags[:40], y[:40])
+    whole = GNNSurrogate(vocabulary=space.vocabulary, live_only=False, seed=0, **kw).fit(dags[:40], y[:40])
+    assert GNNSurrogate().live_only is True  # the default
+    pa, pb = live.predict_members([a, b]).T
+    np.testing.assert_array_equal(pa, pb)  # the same function, the same score from every member
+    assert not np.allclose(*whole.predict_members([a, b]).T)
+    again = GNNSurrogate(vocabulary=space.vocabulary, live_only=True, seed=0, **kw).fit(dags[:40], y[:40])
+    np.testing.assert_array_equal(again.predict(dags[40:60]), live.predict(dags[40:60]))
+    live.save(str(tmp_path / "live.pt"))
+    back = GNNSurrogate.load(str(tmp_path / "live.pt"))
+    assert back.live_only is True
+    np.testing.assert_array_equal(back.predict(dags[40:60]), live.predict(dags[40:60]))
