@@ -277,10 +277,11 @@ def live_table(args) -> None:
                         [dags[i] for i in tr], y[tr])
                     r.setdefault("s" + tag, []).append(time.perf_counter() - t)
                     members = model.predict_members([dags[i] for i in te])
-                    r.setdefault("t" + tag, []).append(float(kendalltau(members.mean(axis=0), y[te]).statistic))
+                    mean = members.mean(axis=0)
+                    r.setdefault("t" + tag, []).append(float(kendalltau(mean, y[te]).statistic))
                     r.setdefault("g" + tag, []).append(
                         float(kendalltau(members[:model.ensemble].mean(axis=0), y[te]).statistic))
-                    r.setdefault("r" + tag, []).append(float(spearmanr(members.mean(axis=0), y[te]).statistic))
+                    r.setdefault("r" + tag, []).append(float(spearmanr(mean, y[te]).statistic))
                 r.setdefault("dt", []).append(r["tl"][-1] - r["tw"][-1])
                 r.setdefault("dg", []).append(r["gl"][-1] - r["gw"][-1])
                 print(f"#raw {metric} n={n} split={seed} tau whole {r['tw'][-1]:.4f} live {r['tl'][-1]:.4f} "

@@ -61,23 +61,30 @@ def from_adjacency(matrix: Any, ops: Sequence[Op], *, combine: str | Sequence[st
         raise GraphError(f"combine must be one rule or a sequence of one per node, got {type(combine).__name__}")
     if len(combines) != n:
         raise GraphError(f"{len(combines)} combine rules given for {n} nodes")
-    all_edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(m))]
+    edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(m))]
     keep = list(range(n))
     if prune:
-        fwd = reachable(n, all_edges, [0])
-        bwd = reachable(n, all_edges, [n - 1], backward=True)
-        keep = [i for i in range(n) if fwd[i] and bwd[i]]
-        if 0 not in keep or n - 1 not in keep:
+        keep, edges = on_io_paths(n, edges)
+        if not keep:
             raise GraphError("the output is not reachable from the input; nothing is left after pruning")
-    index = {old: new for new, old in enumerate(keep)}
     nodes = []
     for i in keep:
         try:
             nodes.append(Node(ops[i], combine=combines[i]))
         except GraphError as err:
             raise GraphError(f"node {i}: {err}") from None
-    edges = [(index[i], index[j]) for i, j in all_edges if i in index and j in index]
     return DAG(nodes, edges, inputs=[0], outputs=[len(keep) - 1])
+
+
+def on_io_paths(n: int, edges: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
+    """NAS-Bench-101's pruning of a graph on nodes ``0..n-1`` (input 0, output ``n - 1``): the nodes on an
+    input-to-output path, in order, and the edges between them renumbered to ``0..len(kept) - 1``. No
+    node is kept when the output is not reachable from the input."""
+    fwd = reachable(n, edges, [0])
+    bwd = reachable(n, edges, [n - 1], backward=True)
+    keep = [i for i in range(n) if fwd[i] and bwd[i]]
+    index = {old: new for new, old in enumerate(keep)}
+    return keep, [(index[i], index[j]) for i, j in edges if i in index and j in index]
 
 
 def to_adjacency(dag: DAG) -> tuple[np.ndarray, list[Op]]:
