@@ -226,8 +226,8 @@ class NB101Space(SearchSpace):
     def _try(self, matrix: list[list[int]], ops: Sequence[str]) -> DAG | None:
         """`from_spec` for the matrices `sample` and `mutate` make (0/1, upper-triangular, interior ops of the
         space), without the checks they cannot fail: the same cell, or None where `from_spec` raises GraphError.
-        A cell costs a fifth of what `from_spec` takes (48 vs 251 µs), and BO on this space makes hundreds per
-        ask (docs/benchmarks/search.md); tests/test_gen_spaces.py checks that both agree."""
+        BO on this space makes hundreds of cells per ask, and most of a cell's cost was those checks
+        (docs/benchmarks/search.md); tests/test_gen_spaces.py checks that both agree."""
         n = len(matrix)
         keep, kept = on_io_paths(n, [(i, j) for i in range(n) for j in range(i + 1, n) if matrix[i][j]])
         # nothing kept: the output is cut off from the input
