@@ -27,6 +27,19 @@ splits and seeds, on the same two objectives; the GNN members alone as well.
 
     python bench/bench_surrogate.py --live --seeds 10
     python bench/bench_surrogate.py --live --metrics cifar10_test_acc_12ep --sizes 25 50 100 --first-seed 5 --seeds 5
+
+``--variants`` (issue 13) compares settings of the default surrogate on the same splits and seeds, on the
+same two objectives: ``default`` is `GNNSurrogate`'s defaults, ``key=value,...`` sets `GNNSurrogate`
+parameters (values in JSON), ``t.key=value`` those of its `WLTrees` members (e.g. ``t.iterations=3``).
+Each variant's tau, its paired gain over the first variant listed and on how many splits it was higher.
+
+    python bench/bench_surrogate.py --variants default layers=4 t.iterations=3 --sizes 50 100 --seeds 4
+
+With ``--space nb101`` the variants are compared on NB101 cells instead (a third objective that no setting
+was tuned on): ``--test`` + the largest size distinct cells sampled from `NB101Space` (seeded), scored by
+`bench_search.py`'s synthetic structural objective.
+
+    python bench/bench_surrogate.py --variants rank_weight=1 rank_weight=2 --space nb101 --sizes 25 50 100 --seeds 10
 """
 
 from __future__ import annotations
@@ -149,6 +162,10 @@ def main() -> None:
                    help="with --live: the table's columns to predict, one after the other")
     p.add_argument("--first-seed", type=int, default=0,
                    help="with --trees or --live: splits first-seed .. first-seed+seeds-1")
+    p.add_argument("--variants", nargs="*", default=None,
+                   help="compare these settings of the default surrogate (default, key=value,..., t.key=value)")
+    p.add_argument("--space", choices=["nb201", "nb101"], default="nb201",
+                   help="with --variants: NB201's table columns (--metrics) or NB101 cells with a structural objective")
     p.add_argument("--calibration-only", action="store_true",
                    help="only measure how often held-out values fall within mean +- 1 and 2 ensemble stds")
     args = p.parse_args()
@@ -158,6 +175,9 @@ def main() -> None:
         return
     if args.live:
         live_table(args)
+        return
+    if args.variants:
+        variants_table(args)
         return
     space, dags, y = load(args.table, args.metric)
     if args.calibration_only:
@@ -291,6 +311,77 @@ def live_table(args) -> None:
                   f"| {fmt(r['gw'])} | {fmt(r['gl'])} | {fmt(r['dg'])} "
                   f"| {statistics.mean(r['rw']):.3f} / {statistics.mean(r['rl']):.3f} "
                   f"| {statistics.median(r['sw']):.1f} / {statistics.median(r['sl']):.1f} |", flush=True)
+
+
+def variant_model(space, variant, seed):
+    """The default surrogate with ``variant``'s settings (``default``, or ``key=value,...``; ``t.`` keys go to the
+    tree members)."""
+    import functools
+    import json
+
+    from graphnas.surrogate import gnn
+
+    kw, tkw = {}, {}
+    if variant != "default":
+        for item in variant.split(","):
+            k, v = item.split("=")
+            (tkw if k.startswith("t.") else kw)[k.removeprefix("t.")] = json.loads(v)
+    model = GNNSurrogate(vocabulary=space.vocabulary, seed=seed, **kw)
+    if tkw:  # the tree members are made in fit: this instance makes them with the changed settings
+        def fit_trees(dags, z, s, warm, _m=model):
+            gnn.WLTrees, saved = functools.partial(gnn.WLTrees, **tkw), gnn.WLTrees
+            try:
+                return GNNSurrogate._fit_trees(_m, dags, z, s, warm)
+            finally:
+                gnn.WLTrees = saved
+        model._fit_trees = fit_trees
+    return model
+
+
+def nb101_cells(count, seed=0):
+    """``count`` distinct NB101 cells sampled from ``seed`` on, and `bench_search.nb101_objective` of each."""
+    from bench_search import nb101_objective  # bench/ is on the path when a script in it runs
+
+    from graphnas.generators import NB101Space
+
+    space, dags, seen = NB101Space(), [], set()
+    while len(dags) < count:
+        d = space.sample(seed)
+        seed += 1
+        if d.canonical_key() not in seen:
+            seen.add(d.canonical_key())
+            dags.append(d)
+    return space, dags, np.array([nb101_objective(d) for d in dags])
+
+
+def variants_table(args) -> None:
+    """Issue 13: tau of the default surrogate and of changed settings, same splits and seeds, on two objectives."""
+    sizes = args.sizes if args.sizes != [50, 100, 200, 400, 1000] else [25, 50, 100]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for metric in args.metrics if args.space == "nb201" else ["NB101 structural objective"]:
+        space, dags, y = load(args.table, metric) if args.space == "nb201" else nb101_cells(args.test + max(sizes))
+        table_head(metric, len(dags), seeds, args.test,
+                   ["train cells", "variant", "tau (mean ± sd)", f"gain over {args.variants[0]} (paired)",
+                    "splits higher", "rho", "fit s"])
+        for n in sizes:
+            r: dict[str, dict[str, list[float]]] = {v: {"t": [], "r": [], "s": []} for v in args.variants}
+            for seed in seeds:
+                tr, te = split(len(dags), seed, n, args.test)
+                for v in args.variants:
+                    t = time.perf_counter()
+                    model = variant_model(space, v, seed).fit([dags[i] for i in tr], y[tr])
+                    r[v]["s"].append(time.perf_counter() - t)
+                    mean = model.predict([dags[i] for i in te])
+                    r[v]["t"].append(float(kendalltau(mean, y[te]).statistic))
+                    r[v]["r"].append(float(spearmanr(mean, y[te]).statistic))
+                taus = " ".join(f"{v} {r[v]['t'][-1]:.4f}" for v in args.variants)
+                print(f"#raw {metric} n={n} split={seed} {taus}", flush=True)
+            base = r[args.variants[0]]["t"]  # the first variant is the baseline
+            for v in args.variants:
+                gain = [a - b for a, b in zip(r[v]["t"], base)]
+                print(f"| {n} | {v} | {fmt(r[v]['t'])} | {fmt(gain)} "
+                      f"| {sum(g > 0 for g in gain)}/{len(gain)} | {statistics.mean(r[v]['r']):.3f} "
+                      f"| {statistics.median(r[v]['s']):.1f} |", flush=True)
 
 
 def calibration(space, dags, y, args) -> None:
