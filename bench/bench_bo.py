@@ -50,7 +50,6 @@ def make(space: Any, variant: str, seed: int) -> Any:
     """``old``, ``new``, ``evo`` or ``random``; ``new:key=value,...`` overrides `BayesianOptimization` arguments
     (``s.key=value`` those of its default surrogate), values in JSON."""
     import inspect
-    import json
 
     if variant == "random":  # no driver cost to speak of: the utilisation a fixed budget allows at best
         return RandomSearch(space, seed=seed)
@@ -70,17 +69,27 @@ def make(space: Any, variant: str, seed: int) -> Any:
     if variant == "prev":
         variant = PREV
     variant = {"bg": "new:background=true", "pool": "new:background=true,fresh_share=0.25"}.get(variant, variant)
-    over, sur_over = {}, {}
-    if ":" in variant:  # e.g. new:refit_fraction=0,s.early_stop=null (s.: a GNNSurrogate parameter)
-        for item in variant.split(":", 1)[1].split(","):
-            k, v = item.split("=")
-            if k.startswith("s."):
-                sur_over[k[2:]] = json.loads(v)
-            else:
-                over[k] = json.loads(v)
+    # e.g. new:refit_fraction=0,s.early_stop=null (s.: a GNNSurrogate parameter)
+    over, sur_over = overrides(variant.split(":", 1)[1], "s.") if ":" in variant else ({}, {})
     opt = BayesianOptimization(space, seed=seed, **over)
     opt.surrogate.set_params(**sur_over)
     return opt
+
+
+def overrides(spec: str, prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``key=value,...`` (values in JSON) as two dicts: the keys without ``prefix``, and those with it (prefix
+    dropped)."""
+    import json
+
+    plain: dict[str, Any] = {}
+    prefixed: dict[str, Any] = {}
+    for item in spec.split(","):
+        k, v = item.split("=")
+        if k.startswith(prefix):
+            prefixed[k.removeprefix(prefix)] = json.loads(v)
+        else:
+            plain[k] = json.loads(v)
+    return plain, prefixed
 
 
 class Timer:

@@ -317,15 +317,12 @@ def variant_model(space, variant, seed):
     """The default surrogate with ``variant``'s settings (``default``, or ``key=value,...``; ``t.`` keys go to the
     tree members)."""
     import functools
-    import json
+
+    from bench_bo import overrides  # bench/ is on the path when a script in it runs
 
     from graphnas.surrogate import gnn
 
-    kw, tkw = {}, {}
-    if variant != "default":
-        for item in variant.split(","):
-            k, v = item.split("=")
-            (tkw if k.startswith("t.") else kw)[k.removeprefix("t.")] = json.loads(v)
+    kw, tkw = overrides(variant, "t.") if variant != "default" else ({}, {})
     model = GNNSurrogate(vocabulary=space.vocabulary, seed=seed, **kw)
     if tkw:  # the tree members are made in fit: this instance makes them with the changed settings
         def fit_trees(dags, z, s, warm, _m=model):
