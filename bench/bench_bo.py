@@ -9,7 +9,8 @@ Modes (``--mode``):
   (``old``: the settings before 2026-11-30; ``prev``: today's defaults without the warm-refit cap;
   ``new``: today's defaults (15 warm steps since 2026-11-30, late evening; ``new:s.warm_epochs=30``
   before; the top-focused ranking loss, ``top_focus=2``, since 2026-12-01, ``new:s.top_focus=0`` before;
-  warm refits on at most 64 graphs since 2026-12-01, evening, ``new:warm_train=128`` before); ``evo``:
+  warm refits on at most 64 graphs since 2026-12-01, evening, ``new:warm_train=128`` before, on at most 32
+  since 2026-12-01, night, ``new:warm_train=64`` before); ``evo``:
   regularized evolution; ``bg``: ``new`` with background refits, ``new:background=true``;
   ``pool``: ``bg`` with the candidate pool as well). ``--space nb101`` runs the same on the NB101 space with
   `bench_search.py`'s synthetic structural objective (optimum 9.2), an objective no setting of BO was tuned on.

@@ -92,11 +92,13 @@ class BayesianOptimization(Optimizer):
             random draw of the others (None: all of them).
         warm_train: most graphs a warm refit trains on (after the first fit, with a surrogate whose
             ``warm_start`` is true): the results told since the last fit (up to half), the pending graphs,
-            and a seeded draw of the capped training set for the rest (None: the whole capped set). 64
-            (128 before 2026-12-01, evening): a serial search is the same until 64 results, and a 150-query
-            run on NAS-Bench-201 took 24.5 s instead of 31.7 s on 2 threads, with the best cell found after as
-            many queries over 25 seeds on two objectives (45 of 50 runs identical; medians 27 and 37 either
-            way; docs/benchmarks/search.md).
+            and a seeded draw of the capped training set for the rest (None: the whole capped set). 32
+            (64 before 2026-12-01, night; 128 before 2026-12-01, evening): a serial search is the same until
+            32 results; a 150-query run on NAS-Bench-201 took 20.1 s instead of 27.5 s with 64 on 2 threads,
+            and over 25 seeds it found the best cell after 27 / 30.2 / 54 queries (median / mean / worst)
+            instead of 27 / 30.8 / 69 on the 200-epoch accuracy and 36 / 40.8 / 85 instead of 37 / 43.8 / 94
+            on the 12-epoch one; on NB101 cells with a structural objective it asked the same graphs as 64 in all 25 seeds.
+            16 was later on the 12-epoch accuracy (docs/benchmarks/search.md).
         background: refit in a background thread while evaluations are pending (see the module doc);
             for asynchronous parallel searches (``run(..., ordered=False)``). False (default) fits on the
             driver's path always, so a parallel search with ``ordered=True`` is the same for the same
@@ -124,7 +126,7 @@ class BayesianOptimization(Optimizer):
 
     def __init__(self, space: Any, surrogate: Any = None, acquisition: str = "ei", *, initial: int = 10,
                  top_k: int = 10, mutations: int = 20, random_candidates: int = 50, refit_every: int = 1,
-                 refit_fraction: float = 0.02, max_train: int | None = 400, warm_train: int | None = 64,
+                 refit_fraction: float = 0.02, max_train: int | None = 400, warm_train: int | None = 32,
                  background: bool = False, max_lag: float = 2.0, fresh_share: float = 1.0, pending: str = "ignore",
                  calibrate: bool = False, calibration_window: int = 50, seed: Any = 0) -> None:
         if not callable(getattr(space, "mutate", None)):
