@@ -97,8 +97,8 @@ class BayesianOptimization(Optimizer):
             32 results; a 150-query run on NAS-Bench-201 took 20.1 s instead of 27.5 s with 64 on 2 threads,
             and over 25 seeds it found the best cell after 27 / 30.2 / 54 queries (median / mean / worst)
             instead of 27 / 30.8 / 69 on the 200-epoch accuracy and 36 / 40.8 / 85 instead of 37 / 43.8 / 94
-            on the 12-epoch one; on NB101 cells with a structural objective it asked the same graphs as 64 in all 25 seeds.
-            16 was later on the 12-epoch accuracy (docs/benchmarks/search.md).
+            on the 12-epoch one; on NB101 cells with a structural objective it asked the same graphs as 64
+            in all 25 seeds. 16 was later on the 12-epoch accuracy (docs/benchmarks/search.md).
         background: refit in a background thread while evaluations are pending (see the module doc);
             for asynchronous parallel searches (``run(..., ordered=False)``). False (default) fits on the
             driver's path always, so a parallel search with ``ordered=True`` is the same for the same
