@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 
@@ -320,3 +321,25 @@ def test_live_only_surrogate_scores_graphs_by_their_live_part(nb201_data, tmp_pa
     back = GNNSurrogate.load(str(tmp_path / "live.pt"))
     assert back.live_only is True
     np.testing.assert_array_equal(back.predict(dags[40:60]), live.predict(dags[40:60]))
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
+def test_flat_adam_takes_torchs_adam_steps(nb201_data, weight_decay):
+    """The surrogate's one-buffer Adam gives the weights torch.optim.Adam(foreach=True) gives, bit for bit."""
+    from graphnas.surrogate.gnn import _FlatAdam
+
+    space, dags, y = nb201_data
+    fitted = GNNSurrogate(seed=0, **{**TINY, "trees": 0, "epochs": 1}).fit(dags[:20], y[:20])
+    ours, theirs = (copy.deepcopy(fitted.model_) for _ in range(2))
+    batch = fitted.featurizer_.batch(dags[:20], True)
+    z = torch.tensor((y[:20] - y[:20].mean()) / y[:20].std(), dtype=torch.float32)
+    flat = _FlatAdam(list(ours.parameters()), lr=5e-3, weight_decay=weight_decay)
+    adam = torch.optim.Adam(theirs.parameters(), lr=5e-3, weight_decay=weight_decay, foreach=True)
+    for _ in range(25):
+        for model, opt in ((ours, flat), (theirs, adam)):
+            opt.zero_grad()
+            ((model(batch) - z) ** 2).mean().backward()
+            opt.step()
+    after = theirs.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in ours.state_dict().items())
+    assert not torch.equal(after["head2.weight"], fitted.model_.state_dict()["head2.weight"])  # it did move
