@@ -16,7 +16,8 @@ Modes (``--mode``):
   sklearn's ``PowerTransformer``, HEBO-style output warping) and ``nbr:full_k=K`` (candidates = all 24
   one-edge neighbours of each of the ``K`` best graphs, plus 10 two-step mutations of each of the
   ``top_k`` best, plus the random samples); ``top:frac=F`` (the surrogate is fitted on the best ``F``
-  of the evaluations only, at least 10).
+  of the evaluations only, at least 10); ``wlgp`` (BO's surrogate replaced by a Gaussian process on
+  Weisfeiler-Lehman label counts, NAS-BOWL-style: `WLGP`).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -140,6 +141,73 @@ class PowerTargets(GNNSurrogate):
         return np.nan_to_num(back, nan=self.lowest_)
 
 
+class WLGP:
+    """A Gaussian process on Weisfeiler-Lehman label counts (NAS-BOWL-style, Ru et al. 2021): each graph's
+    `wl_counts` (live part, 2 rounds) as a vector scaled to unit length, the kernel ``s2 * <x, x'>`` (the
+    normalised WL subtree kernel) plus noise ``n2``; ``s2`` and ``n2`` maximise the marginal likelihood on a
+    grid (5 x 5) at every fit, on standardised targets. ``predict(X, return_std=True)`` gives the posterior
+    mean and std, which BO turns into two pseudo-members."""
+
+    warm_start = False
+
+    def __init__(self, vocabulary: list[str], iterations: int = 2) -> None:
+        from graphnas.converters.features import Featurizer
+
+        self.featurizer = Featurizer(["input", "identity", *vocabulary])
+        self.iterations = iterations
+        self.cache: dict[DAG, dict[str, int]] = {}
+
+    def _counts(self, dag: DAG) -> dict[str, int]:
+        from graphnas.surrogate import wl_counts
+
+        c = self.cache.get(dag)
+        if c is None:
+            c = self.cache[dag] = wl_counts(self.featurizer, dag, self.iterations)
+        return c
+
+    def _vectors(self, dags: list[DAG]) -> np.ndarray:
+        rows = [self._counts(d) for d in dags]
+        x = np.zeros((len(rows), len(self.index)))
+        for r, c in enumerate(rows):
+            for k, v in c.items():
+                j = self.index.get(k)
+                if j is not None:
+                    x[r, j] = v
+        norms = np.sqrt([sum(v * v for v in c.values()) or 1.0 for c in rows])  # all labels, seen in fit or not
+        return x / norms[:, None]
+
+    def fit(self, X: Any, y: Any) -> WLGP:
+        from scipy.linalg import cho_factor, cho_solve
+
+        dags, y = list(X), np.asarray(y, dtype=np.float64)
+        self.index: dict[str, int] = {}
+        for d in dags:
+            for k in self._counts(d):
+                self.index.setdefault(k, len(self.index))
+        self.x_ = self._vectors(dags)
+        self.mu_, self.sd_ = float(y.mean()), float(y.std()) or 1.0
+        z = (y - self.mu_) / self.sd_
+        gram = self.x_ @ self.x_.T
+        best = None
+        for s2 in (0.25, 0.5, 1.0, 2.0, 4.0):
+            for n2 in (1e-3, 1e-2, 0.03, 0.1, 0.3):
+                factor = cho_factor(s2 * gram + n2 * np.eye(len(z)), lower=True)
+                alpha = cho_solve(factor, z)
+                loglik = -0.5 * z @ alpha - np.log(np.diag(factor[0])).sum()
+                if best is None or loglik > best[0]:
+                    best = (loglik, s2, factor, alpha)
+        _, self.s2_, self.factor_, self.alpha_ = best
+        return self
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        from scipy.linalg import cho_solve
+
+        k = self.s2_ * (self._vectors(list(X)) @ self.x_.T)
+        mean = k @ self.alpha_ * self.sd_ + self.mu_
+        var = np.maximum(self.s2_ - np.einsum("ij,ji->i", k, cho_solve(self.factor_, k.T)), 1e-12)
+        return (mean, np.sqrt(var) * self.sd_) if return_std else mean
+
+
 def neighbour_candidates(bo: BayesianOptimization, full_k: int, two_step: int = 10) -> Any:
     """A `_candidates` replacement: every one-edge neighbour of the ``full_k`` best graphs, ``two_step``
     two-step mutations of each of the ``top_k`` best, then the usual random samples; none asked before."""
@@ -182,8 +250,10 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     elif variant.startswith("nbr"):
         full_k = int(variant.partition("full_k=")[2] or 10)
         bo._candidates = neighbour_candidates(bo, full_k)  # type: ignore[method-assign]
+    elif variant == "wlgp":
+        return BayesianOptimization(space, surrogate=WLGP(list(space.vocabulary)), seed=seed)
     elif variant != "base":
-        raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K or top:frac=F")
+        raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F or wlgp")
     return bo
 
 
