@@ -152,21 +152,13 @@ class WLGP:
 
     def __init__(self, vocabulary: list[str], iterations: int = 2) -> None:
         from graphnas.converters.features import Featurizer
+        from graphnas.surrogate import WLTrees
 
-        self.featurizer = Featurizer(["input", "identity", *vocabulary])
-        self.iterations = iterations
-        self.cache: dict[DAG, dict[str, int]] = {}
-
-    def _counts(self, dag: DAG) -> dict[str, int]:
-        from graphnas.surrogate import wl_counts
-
-        c = self.cache.get(dag)
-        if c is None:
-            c = self.cache[dag] = wl_counts(self.featurizer, dag, self.iterations)
-        return c
+        # the tree members' label counter: its `counts` caches each graph's `wl_counts`
+        self.labels = WLTrees(Featurizer.fit([], vocabulary), members=0, iterations=iterations)
 
     def _vectors(self, dags: list[DAG]) -> np.ndarray:
-        rows = [self._counts(d) for d in dags]
+        rows = self.labels.counts(dags)
         x = np.zeros((len(rows), len(self.index)))
         for r, c in enumerate(rows):
             for k, v in c.items():
@@ -181,8 +173,8 @@ class WLGP:
 
         dags, y = list(X), np.asarray(y, dtype=np.float64)
         self.index: dict[str, int] = {}
-        for d in dags:
-            for k in self._counts(d):
+        for c in self.labels.counts(dags):
+            for k in c:
                 self.index.setdefault(k, len(self.index))
         self.x_ = self._vectors(dags)
         self.mu_, self.sd_ = float(y.mean()), float(y.std()) or 1.0
