@@ -11,13 +11,21 @@ Modes (``--mode``):
   parents whose mutations make the candidates, whether the best cell is among the candidates and
   its rank there by the surrogate's mean, and every ``--every`` queries its rank over the whole
   table (cells not yet asked) and Kendall's tau between the surrogate and the table.
+- ``hgp-tau``: how well `HammingGP` ranks random cells (Kendall tau) after 20, 50 and 100 random ones.
 - ``variants``: queries until the best cell for ``base`` (today's default BO) and changes to it:
   ``yj`` (targets Yeo-Johnson power-transformed before the fit, predictions transformed back:
   sklearn's ``PowerTransformer``, HEBO-style output warping) and ``nbr:full_k=K`` (candidates = all 24
   one-edge neighbours of each of the ``K`` best graphs, plus 10 two-step mutations of each of the
   ``top_k`` best, plus the random samples); ``top:frac=F`` (the surrogate is fitted on the best ``F``
   of the evaluations only, at least 10); ``wlgp`` (BO's surrogate replaced by a Gaussian process on
-  Weisfeiler-Lehman label counts, NAS-BOWL-style: `WLGP`).
+  Weisfeiler-Lehman label counts, NAS-BOWL-style: `WLGP`); ``scale:f=F`` (the acquisition sees the
+  ensemble spread times ``F``: `ScaledSpread`); ``boot`` (each member fitted on its own bootstrap
+  resample: `Bootstrapped`); ``hgp`` (BO's surrogate replaced by a Gaussian process with a Hamming
+  kernel on the space's decisions, COMBO-style: `HammingGP`); ``lhs`` (the random cells before the
+  first fit are a balanced design over the decisions: `BalancedStart`); ``warmtop:k=K`` (warm refits
+  always train on the ``K`` best results: `TopInWarm`); ``adamkeep`` (warm refits continue Adam's
+  moments), ``warmlr:lr=L`` (warm refits at learning rate ``L``) and ``loopcopy`` (the same training
+  loop with neither: a check that it asks what ``base`` asks): `WarmAdam`.
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -38,6 +46,7 @@ import torch
 from bench_bo import first_hit  # bench/ is on the path when a script in it runs
 from scipy.stats import kendalltau
 from sklearn.preprocessing import PowerTransformer
+from torch import nn
 
 from graphnas.benchmarks import NB201Table
 from graphnas.dag import DAG
@@ -233,8 +242,228 @@ def top_training_set(bo: BayesianOptimization, frac: float, least: int = 10) -> 
     return training_set
 
 
+class ScaledSpread(BayesianOptimization):
+    """BO whose acquisition sees the ensemble spread times a fixed ``spread`` (1.0: the default BO)."""
+
+    spread = 1.0
+
+    @property
+    def std_scale(self) -> float:
+        return self.spread
+
+
+class Bootstrapped(GNNSurrogate):
+    """Each ensemble member fitted on its own bootstrap resample of the training graphs (Poisson(1)
+    counts, drawn anew at every fit from the fit's seeded generator), so that the members disagree
+    most where few results exist; the squared error and each ranking pair are weighted by the counts."""
+
+    def _train(self, batch: Any, z: torch.Tensor, gen: torch.Generator, epochs: int) -> int:
+        model = self.model_
+        model.train()
+        from graphnas.surrogate.gnn import _FlatAdam, bidirectional_operator, top_weights
+
+        op = bidirectional_operator(batch.edge_index, len(batch.x))
+        opt = _FlatAdam(list(model.parameters()), lr=self.lr, weight_decay=self.weight_decay)
+        n = len(z)
+        w = torch.poisson(torch.ones(self.ensemble, n), generator=gen)
+        w = w / w.mean(dim=1, keepdim=True).clamp_min(1e-9)
+        hi, lo = torch.nonzero(z[:, None] > z[None, :], as_tuple=True)
+        pw = top_weights(z, hi, self.top_focus) if self.top_focus and len(hi) else torch.ones(len(hi))
+        pair_w = w[:, hi] * w[:, lo] * pw
+        pair_w = pair_w / pair_w.mean(dim=1, keepdim=True).clamp_min(1e-9)
+        for _ in range(epochs):
+            opt.zero_grad()
+            pred = model(batch, op)
+            loss = (w * (pred - z) ** 2).mean()
+            if self.rank_weight > 0 and len(hi):
+                loss = loss + self.rank_weight * (pair_w * nn.functional.softplus(pred[:, lo] - pred[:, hi])).mean()
+            loss.backward()
+            opt.step()
+        model.eval()
+        return epochs
+
+
+class HammingGP:
+    """A Gaussian process on a space's decisions (``space.encode``: one categorical choice per position),
+    with the kernel ``s2 * exp(-sum_e theta_e * [x_e != x'_e])`` (a Hamming kernel, one weight per
+    position, COMBO/CASMOPOLITAN-style) and Gaussian noise; ``theta``, ``s2`` and the noise maximise the
+    marginal likelihood (L-BFGS from the previous fit's optimum and from a fixed start)."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        self.params: np.ndarray | None = None
+
+    def _x(self, dags: list[DAG]) -> np.ndarray:
+        return np.asarray([self.space.encode(d) for d in dags], dtype=np.int64)
+
+    @staticmethod
+    def _kernel(theta: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        diff = (a[:, None, :] != b[None, :, :]).astype(np.float64)
+        return np.exp(-diff @ theta)
+
+    def _nll(self, p: np.ndarray) -> float:
+        d = self.x.shape[1]
+        theta, s2, noise = np.exp(p[:d]), np.exp(p[d]), np.exp(p[d + 1]) + 1e-6
+        k = s2 * self._kernel(theta, self.x, self.x) + noise * np.eye(len(self.x))
+        try:
+            c = np.linalg.cholesky(k)
+        except np.linalg.LinAlgError:
+            return 1e10
+        a = np.linalg.solve(c, self.z)
+        return float(0.5 * a @ a + np.log(np.diag(c)).sum())
+
+    def fit(self, X: Any, y: Any) -> HammingGP:
+        from scipy.optimize import minimize
+
+        self.x = self._x(list(X))
+        y = np.asarray(y, dtype=np.float64)
+        self.mu, self.sd = float(y.mean()), float(y.std()) or 1.0
+        self.z = (y - self.mu) / self.sd
+        d = self.x.shape[1]
+        starts = [np.r_[np.full(d, np.log(0.5)), 0.0, np.log(0.1)]]
+        if self.params is not None:
+            starts.append(self.params)
+        bounds = [(np.log(1e-3), np.log(20.0))] * d + [(np.log(0.05), np.log(20.0)), (np.log(1e-6), np.log(2.0))]
+        best = min((minimize(self._nll, s0, method="L-BFGS-B", bounds=bounds) for s0 in starts), key=lambda r: r.fun)
+        self.params = best.x
+        theta, s2, noise = np.exp(best.x[:d]), np.exp(best.x[d]), np.exp(best.x[d + 1]) + 1e-6
+        self.theta, self.s2 = theta, s2
+        k = s2 * self._kernel(theta, self.x, self.x) + noise * np.eye(len(self.x))
+        self.c = np.linalg.cholesky(k)
+        self.alpha = np.linalg.solve(self.c.T, np.linalg.solve(self.c, self.z))
+        return self
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        xs = self._x(list(X))
+        ks = self.s2 * self._kernel(self.theta, xs, self.x)
+        mean = ks @ self.alpha * self.sd + self.mu
+        v = np.linalg.solve(self.c, ks.T)
+        var = np.maximum(self.s2 - (v * v).sum(axis=0), 1e-12)
+        return (mean, np.sqrt(var) * self.sd) if return_std else mean
+
+
+class BalancedStart(BayesianOptimization):
+    """BO whose ``initial`` random cells are a balanced design over the space's decisions (each position
+    takes every choice equally often, in a seeded shuffle per position: a Latin hypercube for categorical
+    choices) instead of independent samples, so the first fit sees every op on every edge."""
+
+    def _design(self) -> list[DAG]:
+        import random
+
+        rng = random.Random(f"balanced-{self._seed()}")
+        sizes = [len(d.options) for d in _decision_sizes(self.space)]
+        cols = []
+        for k in sizes:
+            col = [i % k for i in range(self.initial)]
+            rng.shuffle(col)
+            cols.append(col)
+        return [self.space.decode([c[i] for c in cols]) for i in range(self.initial)]
+
+    def _sample(self) -> DAG:
+        if not hasattr(self, "_queue"):
+            self._queue = self._design()
+        if self._queue and len(self.history) + len(self._asked_dags) < self.initial:
+            return self._queue.pop(0)
+        return super()._sample()
+
+
+def _decision_sizes(space: Any) -> list[Any]:
+    out, prefix = [], []
+    while (d := space.decisions(prefix)) is not None:
+        out.append(d)
+        prefix.append(0)
+    return out
+
+
+class TopInWarm(BayesianOptimization):
+    """BO whose warm refits always train on the ``keep`` best results (then the new ones, then a seeded
+    draw of the rest), so that the focused ranking loss sees the order among the best graphs at every
+    refit instead of whichever of them the draw holds."""
+
+    keep = 8
+
+    def _warm_set(self, train: list[tuple[DAG, float]], new: list[tuple[DAG, float]],
+                  pending: int) -> list[tuple[DAG, float]]:
+        room = (self.warm_train or 0) - pending
+        if self.warm_train is None or len(train) <= room:
+            return train
+        room = max(room, 2)
+        top = sorted(train, key=lambda dv: -dv[1])[: min(self.keep, room // 2)]
+        held = {id(d) for d, _ in top}
+        new = [dv for dv in new if id(dv[0]) not in held]
+        if len(new) > room // 2:
+            new = [new[i] for i in sorted(self.rng.sample(range(len(new)), room // 2))]
+        held |= {id(d) for d, _ in new}
+        rest = [dv for dv in train if id(dv[0]) not in held]
+        draw = sorted(self.rng.sample(range(len(rest)), max(0, min(len(rest), room - len(new) - len(top)))))
+        return [rest[i] for i in draw] + top + new
+
+
+class WarmAdam(GNNSurrogate):
+    """BO's surrogate whose warm refits keep Adam's moments and step count from the previous fit
+    (``keep_adam``: continue the optimiser, not only the weights; torch's Adam is restarted at every fit
+    by default, so each refit's first steps move every weight by about ``lr``) and/or take a smaller
+    learning rate (``warm_lr``). The loop is `GNNSurrogate._train`'s, with no pair sampling (BO's fits
+    have fewer pairs than ``max_pairs``)."""
+
+    keep_adam = False
+    warm_lr: float | None = None
+
+    def _train(self, batch: Any, z: torch.Tensor, gen: torch.Generator, epochs: int) -> int:
+        from graphnas.surrogate.gnn import _FlatAdam, bidirectional_operator, top_weights
+
+        warm = self.n_fits_ > 0
+        model = self.model_
+        model.train()
+        op = bidirectional_operator(batch.edge_index, len(batch.x))
+        lr = self.warm_lr if warm and self.warm_lr is not None else self.lr
+        opt = _FlatAdam(list(model.parameters()), lr=lr, weight_decay=self.weight_decay)
+        state = getattr(self, "adam_state_", None)
+        if warm and self.keep_adam and state is not None:
+            opt.exp_avg, opt.exp_avg_sq, opt.steps = state[0].clone(), state[1].clone(), state[2]
+        hi, lo = torch.nonzero(z[:, None] > z[None, :], as_tuple=True)
+        pair_weight = top_weights(z, hi, self.top_focus) if self.top_focus and len(hi) else None
+        for _ in range(epochs):
+            opt.zero_grad()
+            pred = model(batch, op)
+            loss = ((pred - z) ** 2).mean()
+            if self.rank_weight > 0 and len(hi):
+                pairs = nn.functional.softplus(pred[:, lo] - pred[:, hi])
+                if pair_weight is not None:
+                    pairs = pairs * pair_weight
+                loss = loss + self.rank_weight * pairs.mean()
+            loss.backward()
+            opt.step()
+        self.adam_state_ = (opt.exp_avg, opt.exp_avg_sq, opt.steps)
+        model.eval()
+        return epochs
+
+
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
+    if variant.startswith(("adamkeep", "warmlr", "loopcopy")):
+        bo = BayesianOptimization(space, seed=seed)
+        surrogate = WarmAdam(**bo.surrogate.get_params())
+        surrogate.keep_adam = variant.startswith("adamkeep")
+        if variant.startswith("warmlr"):
+            surrogate.warm_lr = float(variant.partition("lr=")[2] or 2e-3)
+        bo.surrogate = surrogate
+        return bo
+    if variant.startswith("warmtop"):
+        bo = TopInWarm(space, seed=seed)
+        bo.keep = int(variant.partition("k=")[2] or 8)
+        return bo
+    if variant == "lhs":
+        return BalancedStart(space, seed=seed)
+    if variant == "hgp":
+        return BayesianOptimization(space, surrogate=HammingGP(space), seed=seed)
+    if variant.startswith("scale"):
+        bo = ScaledSpread(space, seed=seed)
+        bo.spread = float(variant.partition("f=")[2] or 0.5)
+        return bo
     bo = BayesianOptimization(space, seed=seed)
+    if variant == "boot":
+        bo.surrogate = Bootstrapped(**bo.surrogate.get_params())
+        return bo
     if variant.startswith("top"):
         bo._training_set = top_training_set(bo, float(variant.partition("frac=")[2] or 0.5))  # type: ignore[method-assign]
     elif variant == "yj":
@@ -245,8 +474,27 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     elif variant == "wlgp":
         return BayesianOptimization(space, surrogate=WLGP(list(space.vocabulary)), seed=seed)
     elif variant != "base":
-        raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F or wlgp")
+        raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
+                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L or loopcopy")
     return bo
+
+
+def hgp_tau(args: argparse.Namespace) -> None:
+    """Kendall tau of `HammingGP` fitted on n random cells, on 1,000 other random cells (3 draws)."""
+    for metric in args.metrics:
+        table = NB201Table(metric=metric)
+        cells, vals = table_arrays(table)
+        rng = np.random.default_rng(0)
+        for n in (20, 50, 100):
+            taus = []
+            for _ in range(3):
+                pick = rng.permutation(len(cells))
+                train, test = pick[:n], pick[n:n + 1000]
+                gp = HammingGP(table.space).fit([cells[i] for i in train], vals[train])
+                taus.append(float(kendalltau(gp.predict([cells[i] for i in test]), vals[test])[0]))
+            print(f"{metric}: HammingGP on {n} random cells, Kendall tau on 1,000 others: "
+                  f"{np.mean(taus):.3f} ({', '.join(f'{t:.3f}' for t in taus)}); "
+                  f"last fit's position weights {np.round(gp.theta, 2).tolist()}", flush=True)
 
 
 def variants(args: argparse.Namespace) -> None:
@@ -270,7 +518,7 @@ def variants(args: argparse.Namespace) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mode", choices=["ceiling", "trace", "variants"], default="ceiling")
+    p.add_argument("--mode", choices=["ceiling", "trace", "variants", "hgp-tau"], default="ceiling")
     p.add_argument("--metrics", nargs="*", default=["cifar10_test_acc", "cifar10_test_acc_12ep"],
                    help="table columns (trace and variants use the first)")
     p.add_argument("--seeds", type=int, nargs="*", default=[2, 5])
@@ -280,7 +528,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads for the run")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    {"ceiling": ceiling, "trace": trace, "variants": variants}[args.mode](args)
+    {"ceiling": ceiling, "trace": trace, "variants": variants, "hgp-tau": hgp_tau}[args.mode](args)
 
 
 if __name__ == "__main__":
