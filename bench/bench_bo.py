@@ -167,6 +167,25 @@ def speed(args: argparse.Namespace) -> None:
               f"{'>' + str(args.budget) if misses else max(hits)} ({misses})") if rs else "-"
         print(f"| {v} | {med['wall']:.1f} | {med['cpu']:.1f} | {med['fit']:.1f} | {med['candidates']:.1f} | "
               f"{med['score']:.1f} | " + " | ".join(bests) + f" | {hs} |")
+    if args.within:
+        print(f"\nqueries until a cell within d of the optimum ({target}), median / mean / worst "
+              f"(a miss counts {args.budget + 1}); and the cells of the table that near it")
+        cells = _cells_within(table, target, args.within) if args.space == "nb201" else None
+        print("| variant | " + " | ".join(f"within {d:g}" + (f" ({cells[d]} cells)" if cells else "")
+                                         for d in args.within) + " |")
+        print("|---|" + "---|" * len(args.within))
+        for v, rs in rows.items():
+            cols = []
+            for d in args.within:
+                hs = [first_hit(r["best"], target - d) or args.budget + 1 for r in rs]
+                cols.append(f"{statistics.median(hs):g} / {statistics.mean(hs):.1f} / {max(hs)}")
+            print(f"| {v} | " + " | ".join(cols) + " |")
+
+
+def _cells_within(table: Any, target: float, within: list[float]) -> dict[float, int]:
+    """How many cells of the table lie within each distance of its optimum."""
+    values = [float(v) for _, v in table.items()]
+    return {d: sum(v >= target - d - 1e-9 for v in values) for d in within}
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -336,6 +355,8 @@ def main() -> None:
     p.add_argument("--mode", choices=["speed", "scale", "parallel", "calibration"], default="speed")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--within", type=float, nargs="*", default=[],
+                   help="speed: also the queries until a cell within each of these distances of the optimum")
     p.add_argument("--budget", type=int, default=150)
     p.add_argument("--metric", default="cifar10_test_acc",
                    help="speed: the packaged table's column to maximise (cifar10_test_acc_12ep: a second objective)")

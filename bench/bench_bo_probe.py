@@ -25,7 +25,8 @@ Modes (``--mode``):
   first fit are a balanced design over the decisions: `BalancedStart`); ``warmtop:k=K`` (warm refits
   always train on the ``K`` best results: `TopInWarm`); ``adamkeep`` (warm refits continue Adam's
   moments), ``warmlr:lr=L`` (warm refits at learning rate ``L``) and ``loopcopy`` (the same training
-  loop with neither: a check that it asks what ``base`` asks): `WarmAdam`.
+  loop with neither: a check that it asks what ``base`` asks): `WarmAdam`; ``alt:k=K`` (every K-th
+  guided ask takes the best ensemble mean, the others expected improvement: `Alternating`).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -439,7 +440,29 @@ class WarmAdam(GNNSurrogate):
         return epochs
 
 
+class Alternating(BayesianOptimization):
+    """BO that asks every ``every``-th model-guided graph by the ensemble's mean alone (exploit) and the
+    others by expected improvement: a fixed portfolio of two acquisitions."""
+
+    every = 2
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guided = 0
+        ei = self._acq
+
+        def acq(members: np.ndarray, best: float, rng: Any) -> np.ndarray:
+            self._guided += 1
+            return members.mean(axis=0) if self._guided % self.every == 0 else ei(members, best, rng)
+
+        self._acq = acq
+
+
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
+    if variant.startswith("alt"):
+        bo = Alternating(space, seed=seed)
+        bo.every = int(variant.partition("k=")[2] or 2)
+        return bo
     if variant.startswith(("adamkeep", "warmlr", "loopcopy")):
         bo = BayesianOptimization(space, seed=seed)
         surrogate = WarmAdam(**bo.surrogate.get_params())
@@ -475,7 +498,7 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         return BayesianOptimization(space, surrogate=WLGP(list(space.vocabulary)), seed=seed)
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
-                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L or loopcopy")
+                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy or alt:k=K")
     return bo
 
 
