@@ -26,7 +26,8 @@ Modes (``--mode``):
   always train on the ``K`` best results: `TopInWarm`); ``adamkeep`` (warm refits continue Adam's
   moments), ``warmlr:lr=L`` (warm refits at learning rate ``L``) and ``loopcopy`` (the same training
   loop with neither: a check that it asks what ``base`` asks): `WarmAdam`; ``alt:k=K`` (every K-th
-  guided ask takes the best ensemble mean, the others expected improvement: `Alternating`).
+  guided ask takes the best ensemble mean, the others expected improvement: `Alternating`);
+  ``hedge:eta=E`` (a GP-Hedge portfolio of expected improvement, the mean and UCB: `Hedge`).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -458,7 +459,46 @@ class Alternating(BayesianOptimization):
         self._acq = acq
 
 
+class Hedge(BayesianOptimization):
+    """BO with a GP-Hedge portfolio (Hoffman, Brochu & de Freitas 2011) of three acquisitions: expected
+    improvement, the ensemble mean (exploit) and UCB (mean + 2 std). At each ask every acquisition nominates
+    its best candidate, one nominee is asked with probability ``softmax(eta * gains)`` (seeded), and at the
+    next ask each acquisition's gain grows by the refitted surrogate's mean for its last nominee, in units
+    of the spread of that mean over the candidates. Serial asks only (``n == 1``)."""
+
+    eta = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gains = np.zeros(3)
+        self._nominees: list[DAG] = []
+        self.picks = [0, 0, 0]
+
+    def _propose_many(self, data: list[tuple[DAG, float]], n: int) -> list[DAG]:
+        if n != 1:
+            return super()._propose_many(data, n)
+        candidates = self._candidates(data)
+        if not candidates:
+            return self._fill(n, self._sample)
+        raw = self._members(candidates)
+        mean, sd = raw.mean(axis=0), raw.std(axis=0)
+        unit = float(mean.std()) or 1.0
+        if self._nominees:  # reward the last nominees by the refitted model's mean
+            self.gains += self._members(self._nominees).mean(axis=0) / unit
+        scores = [self._acq(raw, max(v for _, v in data), self.rng), mean, mean + 2 * sd]
+        nominees = [int(np.argmax(sc)) for sc in scores]
+        w = np.exp(self.eta * (self.gains - self.gains.max()))
+        pick = self.rng.choices(range(3), weights=list(w / w.sum()))[0]
+        self.picks[pick] += 1
+        self._nominees = [candidates[i] for i in nominees]
+        return [candidates[nominees[pick]]]
+
+
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
+    if variant.startswith("hedge"):
+        bo = Hedge(space, seed=seed)
+        bo.eta = float(variant.partition("eta=")[2] or 1.0)
+        return bo
     if variant.startswith("alt"):
         bo = Alternating(space, seed=seed)
         bo.every = int(variant.partition("k=")[2] or 2)
@@ -498,7 +538,7 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         return BayesianOptimization(space, surrogate=WLGP(list(space.vocabulary)), seed=seed)
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
-                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy or alt:k=K")
+                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K or hedge:eta=E")
     return bo
 
 
