@@ -170,7 +170,7 @@ def speed(args: argparse.Namespace) -> None:
     if args.within:
         print(f"\nqueries until a cell within d of the optimum ({target}), median / mean / worst "
               f"(a miss counts {args.budget + 1}); and the cells of the table that near it")
-        cells = _cells_within(table, target, args.within) if args.space == "nb201" else None
+        cells = cells_within(table, target, args.within) if args.space == "nb201" else None
         print("| variant | " + " | ".join(f"within {d:g}" + (f" ({cells[d]} cells)" if cells else "")
                                          for d in args.within) + " |")
         print("|---|" + "---|" * len(args.within))
@@ -182,10 +182,10 @@ def speed(args: argparse.Namespace) -> None:
             print(f"| {v} | " + " | ".join(cols) + " |")
 
 
-def _cells_within(table: Any, target: float, within: list[float]) -> dict[float, int]:
+def cells_within(table: Any, target: float, within: list[float]) -> dict[float, int]:
     """How many cells of the table lie within each distance of its optimum."""
     values = [float(v) for _, v in table.items()]
-    return {d: sum(v >= target - d - 1e-9 for v in values) for d in within}
+    return {d: int(sum(v >= target - d - 1e-9 for v in values)) for d in within}
 
 
 def scale(args: argparse.Namespace) -> None:

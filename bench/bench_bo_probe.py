@@ -20,12 +20,12 @@ Modes (``--mode``):
   of the evaluations only, at least 10); ``wlgp`` (BO's surrogate replaced by a Gaussian process on
   Weisfeiler-Lehman label counts, NAS-BOWL-style: `WLGP`); ``scale:f=F`` (the acquisition sees the
   ensemble spread times ``F``: `ScaledSpread`); ``boot`` (each member fitted on its own bootstrap
-  resample: `Bootstrapped`); ``hgp`` (BO's surrogate replaced by a Gaussian process with a Hamming
+  resample); ``hgp`` (BO's surrogate replaced by a Gaussian process with a Hamming
   kernel on the space's decisions, COMBO-style: `HammingGP`); ``lhs`` (the random cells before the
   first fit are a balanced design over the decisions: `BalancedStart`); ``warmtop:k=K`` (warm refits
   always train on the ``K`` best results: `TopInWarm`); ``adamkeep`` (warm refits continue Adam's
   moments), ``warmlr:lr=L`` (warm refits at learning rate ``L``) and ``loopcopy`` (the same training
-  loop with neither: a check that it asks what ``base`` asks): `WarmAdam`; ``alt:k=K`` (every K-th
+  loop with no change: a check that it asks what ``base`` asks): `ProbeSurrogate`, as ``boot``; ``alt:k=K`` (every K-th
   guided ask takes the best ensemble mean, the others expected improvement: `Alternating`);
   ``hedge:eta=E`` (a GP-Hedge portfolio of expected improvement, the mean and UCB: `Hedge`).
 
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from bench_bo import first_hit  # bench/ is on the path when a script in it runs
+from bench_bo import cells_within, first_hit  # bench/ is on the path when a script in it runs
 from scipy.stats import kendalltau
 from sklearn.preprocessing import PowerTransformer
 from torch import nn
@@ -79,7 +79,8 @@ def ceiling(args: argparse.Namespace) -> None:
                   f"(its score {score[bests].round(2).tolist()}, the top scores {top})")
         around = np.sort(vals[nbrs[bests[0]]])[::-1][:8].round(2).tolist()
         print(f"  the best cell's neighbours, highest first: {around}")
-        print(f"  cells within 0.1 / 0.2 / 0.3 of the best: {[int((vals >= best - d).sum()) for d in (0.1, 0.2, 0.3)]}")
+        near = list(cells_within(table, best, [0.1, 0.2, 0.3]).values())
+        print(f"  cells within 0.1 / 0.2 / 0.3 of the best: {near}")
 
 
 def trace(args: argparse.Namespace) -> None:
@@ -254,37 +255,6 @@ class ScaledSpread(BayesianOptimization):
         return self.spread
 
 
-class Bootstrapped(GNNSurrogate):
-    """Each ensemble member fitted on its own bootstrap resample of the training graphs (Poisson(1)
-    counts, drawn anew at every fit from the fit's seeded generator), so that the members disagree
-    most where few results exist; the squared error and each ranking pair are weighted by the counts."""
-
-    def _train(self, batch: Any, z: torch.Tensor, gen: torch.Generator, epochs: int) -> int:
-        model = self.model_
-        model.train()
-        from graphnas.surrogate.gnn import _FlatAdam, bidirectional_operator, top_weights
-
-        op = bidirectional_operator(batch.edge_index, len(batch.x))
-        opt = _FlatAdam(list(model.parameters()), lr=self.lr, weight_decay=self.weight_decay)
-        n = len(z)
-        w = torch.poisson(torch.ones(self.ensemble, n), generator=gen)
-        w = w / w.mean(dim=1, keepdim=True).clamp_min(1e-9)
-        hi, lo = torch.nonzero(z[:, None] > z[None, :], as_tuple=True)
-        pw = top_weights(z, hi, self.top_focus) if self.top_focus and len(hi) else torch.ones(len(hi))
-        pair_w = w[:, hi] * w[:, lo] * pw
-        pair_w = pair_w / pair_w.mean(dim=1, keepdim=True).clamp_min(1e-9)
-        for _ in range(epochs):
-            opt.zero_grad()
-            pred = model(batch, op)
-            loss = (w * (pred - z) ** 2).mean()
-            if self.rank_weight > 0 and len(hi):
-                loss = loss + self.rank_weight * (pair_w * nn.functional.softplus(pred[:, lo] - pred[:, hi])).mean()
-            loss.backward()
-            opt.step()
-        model.eval()
-        return epochs
-
-
 class HammingGP:
     """A Gaussian process on a space's decisions (``space.encode``: one categorical choice per position),
     with the kernel ``s2 * exp(-sum_e theta_e * [x_e != x'_e])`` (a Hamming kernel, one weight per
@@ -353,7 +323,9 @@ class BalancedStart(BayesianOptimization):
         import random
 
         rng = random.Random(f"balanced-{self._seed()}")
-        sizes = [len(d.options) for d in _decision_sizes(self.space)]
+        from graphnas.generators.decisions import walk
+
+        sizes = [d.size for d in walk(self.space, self.space.encode(self.space.sample(0)))]
         cols = []
         for k in sizes:
             col = [i % k for i in range(self.initial)]
@@ -367,14 +339,6 @@ class BalancedStart(BayesianOptimization):
         if self._queue and len(self.history) + len(self._asked_dags) < self.initial:
             return self._queue.pop(0)
         return super()._sample()
-
-
-def _decision_sizes(space: Any) -> list[Any]:
-    out, prefix = [], []
-    while (d := space.decisions(prefix)) is not None:
-        out.append(d)
-        prefix.append(0)
-    return out
 
 
 class TopInWarm(BayesianOptimization):
@@ -401,13 +365,21 @@ class TopInWarm(BayesianOptimization):
         return [rest[i] for i in draw] + top + new
 
 
-class WarmAdam(GNNSurrogate):
-    """BO's surrogate whose warm refits keep Adam's moments and step count from the previous fit
-    (``keep_adam``: continue the optimiser, not only the weights; torch's Adam is restarted at every fit
-    by default, so each refit's first steps move every weight by about ``lr``) and/or take a smaller
-    learning rate (``warm_lr``). The loop is `GNNSurrogate._train`'s, with no pair sampling (BO's fits
-    have fewer pairs than ``max_pairs``)."""
+class ProbeSurrogate(GNNSurrogate):
+    """BO's surrogate with `GNNSurrogate._train`'s loop (no pair sampling: BO's fits have fewer pairs than
+    ``max_pairs``) and three changes to it, each off by default:
 
+    - ``bootstrap``: each ensemble member fitted on its own bootstrap resample of the training graphs
+      (Poisson(1) counts, drawn anew at every fit from the fit's seeded generator), so that the members
+      disagree most where few results exist; the squared error and each ranking pair are weighted by the
+      counts;
+    - ``keep_adam``: warm refits keep Adam's moments and step count from the previous fit (continue the
+      optimiser, not only the weights; by default every fit starts a new Adam, whose first steps move
+      every weight by about ``lr``);
+    - ``warm_lr``: warm refits take this learning rate instead of ``lr``.
+    """
+
+    bootstrap = False
     keep_adam = False
     warm_lr: float | None = None
 
@@ -425,10 +397,17 @@ class WarmAdam(GNNSurrogate):
             opt.exp_avg, opt.exp_avg_sq, opt.steps = state[0].clone(), state[1].clone(), state[2]
         hi, lo = torch.nonzero(z[:, None] > z[None, :], as_tuple=True)
         pair_weight = top_weights(z, hi, self.top_focus) if self.top_focus and len(hi) else None
+        counts = None
+        if self.bootstrap:
+            counts = torch.poisson(torch.ones(self.ensemble, len(z)), generator=gen)
+            counts = counts / counts.mean(dim=1, keepdim=True).clamp_min(1e-9)
+            pairs_w = counts[:, hi] * counts[:, lo] * (1.0 if pair_weight is None else pair_weight)
+            pair_weight = pairs_w / pairs_w.mean(dim=1, keepdim=True).clamp_min(1e-9)
         for _ in range(epochs):
             opt.zero_grad()
             pred = model(batch, op)
-            loss = ((pred - z) ** 2).mean()
+            err = (pred - z) ** 2
+            loss = (err if counts is None else counts * err).mean()
             if self.rank_weight > 0 and len(hi):
                 pairs = nn.functional.softplus(pred[:, lo] - pred[:, hi])
                 if pair_weight is not None:
@@ -472,7 +451,6 @@ class Hedge(BayesianOptimization):
         super().__init__(*args, **kwargs)
         self.gains = np.zeros(3)
         self._nominees: list[DAG] = []
-        self.picks = [0, 0, 0]
 
     def _propose_many(self, data: list[tuple[DAG, float]], n: int) -> list[DAG]:
         if n != 1:
@@ -489,7 +467,6 @@ class Hedge(BayesianOptimization):
         nominees = [int(np.argmax(sc)) for sc in scores]
         w = np.exp(self.eta * (self.gains - self.gains.max()))
         pick = self.rng.choices(range(3), weights=list(w / w.sum()))[0]
-        self.picks[pick] += 1
         self._nominees = [candidates[i] for i in nominees]
         return [candidates[nominees[pick]]]
 
@@ -503,10 +480,11 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         bo = Alternating(space, seed=seed)
         bo.every = int(variant.partition("k=")[2] or 2)
         return bo
-    if variant.startswith(("adamkeep", "warmlr", "loopcopy")):
+    if variant.startswith(("boot", "adamkeep", "warmlr", "loopcopy")):
         bo = BayesianOptimization(space, seed=seed)
-        surrogate = WarmAdam(**bo.surrogate.get_params())
-        surrogate.keep_adam = variant.startswith("adamkeep")
+        surrogate = ProbeSurrogate(**bo.surrogate.get_params())
+        surrogate.bootstrap = variant == "boot"
+        surrogate.keep_adam = variant == "adamkeep"
         if variant.startswith("warmlr"):
             surrogate.warm_lr = float(variant.partition("lr=")[2] or 2e-3)
         bo.surrogate = surrogate
@@ -524,9 +502,6 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         bo.spread = float(variant.partition("f=")[2] or 0.5)
         return bo
     bo = BayesianOptimization(space, seed=seed)
-    if variant == "boot":
-        bo.surrogate = Bootstrapped(**bo.surrogate.get_params())
-        return bo
     if variant.startswith("top"):
         bo._training_set = top_training_set(bo, float(variant.partition("frac=")[2] or 0.5))  # type: ignore[method-assign]
     elif variant == "yj":
