@@ -27,7 +27,13 @@ Modes (``--mode``):
   moments), ``warmlr:lr=L`` (warm refits at learning rate ``L``) and ``loopcopy`` (the same training
   loop with no change: a check that it asks what ``base`` asks): `ProbeSurrogate`, as ``boot``; ``alt:k=K`` (every K-th
   guided ask takes the best ensemble mean, the others expected improvement: `Alternating`);
-  ``hedge:eta=E`` (a GP-Hedge portfolio of expected improvement, the mean and UCB: `Hedge`).
+  ``hedge:eta=E`` (a GP-Hedge portfolio of expected improvement, the mean and UCB: `Hedge`);
+  ``plugin`` (expected improvement over the best ensemble mean among the evaluated graphs), ``pi:xi=X``
+  (probability of improving by more than X) and ``eixi:xi=X`` (expected improvement over the best plus X):
+  `OtherAcquisition`; ``meanpar`` (parents ranked by the ensemble mean, not the observed values: `MeanParents`);
+  ``cold:k=K`` (a fresh fit of the surrogate every K results, warm refits between: `ColdRefits`); ``zc:n=N``
+  (until N results, the surrogate learns on top of a ridge fit on two zero-cost proxies: `ProxyBO`; needs
+  ``--proxies``).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -37,11 +43,12 @@ Modes (``--mode``):
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -471,15 +478,151 @@ class Hedge(BayesianOptimization):
         return [candidates[nominees[pick]]]
 
 
+class OtherAcquisition(BayesianOptimization):
+    """BO with another acquisition or incumbent, all from the same ensemble members:
+
+    - ``plugin`` (plug-in EI, Picheny et al. 2013): expected improvement over the best ensemble *mean* among
+      the evaluated graphs instead of the best observed value (an observed best is biased upwards by noise);
+    - ``pi:xi=X``: the probability of improving on the best observed value by more than ``X``;
+    - ``eixi:xi=X``: expected improvement over the best observed value plus ``X`` (X < 0: more exploitation).
+    """
+
+    kind = "plugin"
+    xi = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ei = self._acq
+
+        def acq(members: np.ndarray, best: float, rng: Any) -> np.ndarray:
+            if self.kind == "plugin":
+                best = float(self._members([d for d, _ in self.evaluated]).mean(axis=0).max())
+                return ei(members, best, rng)
+            if self.kind == "eixi":
+                return ei(members, best + self.xi, rng)
+            from scipy.stats import norm
+
+            mu, sd = members.mean(axis=0), np.maximum(members.std(axis=0), 1e-9)
+            return norm.cdf((mu - best - self.xi) / sd)
+
+        self._acq = acq
+
+
+class MeanParents(BayesianOptimization):
+    """BO whose candidates mutate the ``top_k`` evaluated graphs with the best ensemble *mean* (a denoised
+    ranking of the results) instead of the best observed values."""
+
+    def _candidates(self, data: list[tuple[DAG, float]], share: float = 1.0,
+                    held: set[str] | None = None) -> list[DAG]:
+        means = self._members([d for d, _ in data]).mean(axis=0)
+        return super()._candidates([(d, float(m)) for (d, _), m in zip(data, means, strict=True)], share, held)
+
+
+class ColdRefits(BayesianOptimization):
+    """BO whose surrogate is fitted from scratch (fresh members, all of the capped training set, the cold
+    fit's epochs) whenever ``every`` more results arrived since the last cold fit, and warm between them:
+    warm refits may let the members drift together, and a cold fit spreads them again."""
+
+    every = 10
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cold_at = 0
+
+    def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
+        if not self._fitted_on or len(data) - self._cold_at < self.every:
+            if not self._fitted_on:
+                self._cold_at = len(data)
+            return super()._maybe_fit(data)
+        self._cold_at = len(data)
+        self.surrogate.warm_start = False
+        try:
+            super()._maybe_fit(data)
+        finally:
+            self.surrogate.warm_start = True
+
+
+class ProxyPrior(GNNSurrogate):
+    """BO's surrogate on what a ridge fit on two zero-cost proxies leaves (see `ProxyBO`): ``w`` set: it fits
+    the residuals and adds the ridge's prediction back to every member; None: it is BO's surrogate."""
+
+    proxies: dict[str, np.ndarray] = {}  # noqa: RUF012 - set once per run by make()
+    space: Any = None
+    w: np.ndarray | None = None
+
+    def prior(self, X: list[DAG]) -> np.ndarray:
+        if self.w is None:
+            return np.zeros(len(X))
+        feats = np.array([self.proxies[self.space.to_string(d)] for d in X])
+        return np.c_[np.ones(len(X)), feats] @ self.w
+
+    def fit(self, X: Any, y: Any) -> ProxyPrior:
+        X = list(X)
+        super().fit(X, np.asarray(y, dtype=np.float64) - self.prior(X))
+        return self
+
+    def predict_members(self, X: Any) -> np.ndarray:
+        X = list(X)
+        return super().predict_members(X) + self.prior(X)
+
+
+class ProxyBO(BayesianOptimization):
+    """BO whose surrogate, while fewer than ``until`` results exist, learns on top of a ridge fit (lambda 1)
+    of all results on two standardised zero-cost proxies (log synflow, log #params: `bench_proxy_prior.py`),
+    which ranked held-out cells better than the surrogate alone from 10 cells and worse from 50."""
+
+    until = 25
+
+    def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
+        s = cast(ProxyPrior, self.surrogate)
+        if len(data) < self.until:
+            X = np.array([[1.0, *s.proxies[s.space.to_string(d)]] for d, _ in data])
+            ridge = np.eye(X.shape[1])
+            ridge[0, 0] = 0.0
+            s.w = np.linalg.solve(X.T @ X + ridge, X.T @ np.array([v for _, v in data]))
+        else:
+            s.w = None
+        super()._maybe_fit(data)
+
+
+def load_proxies(paths: list[str]) -> dict[str, np.ndarray]:
+    """Every cell's proxies from `bench_proxy_prior.py --dump` files, standardised over all cells."""
+    raw: dict[str, list[float]] = {}
+    for path in paths:
+        with open(path) as fh:
+            raw.update(json.load(fh))
+    arr = np.array(list(raw.values()))
+    z = (arr - arr.mean(axis=0)) / arr.std(axis=0)
+    return dict(zip(raw, z, strict=True))
+
+
+#: variants that are a BO subclass with one number set: prefix -> (class, attribute, key, type, default)
+_ONE_NUMBER: dict[str, tuple[type[BayesianOptimization], str, str, type, float]] = {
+    "cold": (ColdRefits, "every", "k=", int, 10), "hedge": (Hedge, "eta", "eta=", float, 1.0),
+    "alt": (Alternating, "every", "k=", int, 2), "warmtop": (TopInWarm, "keep", "k=", int, 8),
+    "scale": (ScaledSpread, "spread", "f=", float, 0.5)}
+
+
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
-    if variant.startswith("hedge"):
-        bo = Hedge(space, seed=seed)
-        bo.eta = float(variant.partition("eta=")[2] or 1.0)
+    for prefix, (cls, attribute, key, kind, default) in _ONE_NUMBER.items():
+        if variant.startswith(prefix):
+            bo = cls(space, seed=seed)
+            setattr(bo, attribute, kind(variant.partition(key)[2] or default))
+            return bo
+    if variant.startswith(("plugin", "pi:", "eixi")):
+        bo = OtherAcquisition(space, seed=seed)
+        bo.kind = variant.partition(":")[0]
+        bo.xi = float(variant.partition("xi=")[2] or 0.0)
         return bo
-    if variant.startswith("alt"):
-        bo = Alternating(space, seed=seed)
-        bo.every = int(variant.partition("k=")[2] or 2)
+    if variant.startswith("zc"):
+        bo = ProxyBO(space, seed=seed)
+        surrogate = ProxyPrior(**bo.surrogate.get_params())
+        surrogate.proxies, surrogate.space = PROXIES, space
+        bo.surrogate = surrogate
+        bo.until = int(variant.partition("n=")[2] or 25)
         return bo
+    if variant == "meanpar":
+        return MeanParents(space, seed=seed)
     if variant.startswith(("boot", "adamkeep", "warmlr", "loopcopy")):
         bo = BayesianOptimization(space, seed=seed)
         surrogate = ProbeSurrogate(**bo.surrogate.get_params())
@@ -489,18 +632,10 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
             surrogate.warm_lr = float(variant.partition("lr=")[2] or 2e-3)
         bo.surrogate = surrogate
         return bo
-    if variant.startswith("warmtop"):
-        bo = TopInWarm(space, seed=seed)
-        bo.keep = int(variant.partition("k=")[2] or 8)
-        return bo
     if variant == "lhs":
         return BalancedStart(space, seed=seed)
     if variant == "hgp":
         return BayesianOptimization(space, surrogate=HammingGP(space), seed=seed)
-    if variant.startswith("scale"):
-        bo = ScaledSpread(space, seed=seed)
-        bo.spread = float(variant.partition("f=")[2] or 0.5)
-        return bo
     bo = BayesianOptimization(space, seed=seed)
     if variant.startswith("top"):
         bo._training_set = top_training_set(bo, float(variant.partition("frac=")[2] or 0.5))  # type: ignore[method-assign]
@@ -513,7 +648,8 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         return BayesianOptimization(space, surrogate=WLGP(list(space.vocabulary)), seed=seed)
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
-                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K or hedge:eta=E")
+                         "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K, hedge:eta=E, plugin, "
+                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K or zc:n=N (with --proxies)")
     return bo
 
 
@@ -533,6 +669,9 @@ def hgp_tau(args: argparse.Namespace) -> None:
             print(f"{metric}: HammingGP on {n} random cells, Kendall tau on 1,000 others: "
                   f"{np.mean(taus):.3f} ({', '.join(f'{t:.3f}' for t in taus)}); "
                   f"last fit's position weights {np.round(gp.theta, 2).tolist()}", flush=True)
+
+
+PROXIES: dict[str, np.ndarray] = {}  # arch -> standardised zero-cost proxies (--proxies)
 
 
 def variants(args: argparse.Namespace) -> None:
@@ -564,7 +703,9 @@ def main() -> None:
     p.add_argument("--every", type=int, default=3, help="trace: rank over the whole table every this many queries")
     p.add_argument("--variants", nargs="*", default=["base", "yj", "nbr:full_k=3"])
     p.add_argument("--threads", type=int, default=1, help="torch threads for the run")
+    p.add_argument("--proxies", nargs="*", default=[], help="zc variant: bench_proxy_prior.py --dump files")
     args = p.parse_args()
+    PROXIES.update(load_proxies(args.proxies) if args.proxies else {})
     torch.set_num_threads(args.threads)
     {"ceiling": ceiling, "trace": trace, "variants": variants, "hgp-tau": hgp_tau}[args.mode](args)
 
