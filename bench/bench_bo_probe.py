@@ -33,7 +33,7 @@ Modes (``--mode``):
   `OtherAcquisition`; ``meanpar`` (parents ranked by the ensemble mean, not the observed values: `MeanParents`);
   ``cold:k=K`` (a fresh fit of the surrogate every K results, warm refits between: `ColdRefits`); ``zc:n=N``
   (until N results, the surrogate learns on top of a ridge fit on two zero-cost proxies: `ProxyBO`; needs
-  ``--proxies``).
+  ``--proxies``); ``zcin`` (the two proxies as node inputs of the surrogate: `ProxyInput`; needs ``--proxies``).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -58,6 +58,7 @@ from sklearn.preprocessing import PowerTransformer
 from torch import nn
 
 from graphnas.benchmarks import NB201Table
+from graphnas.converters.features import Featurizer, GraphBatch
 from graphnas.dag import DAG
 from graphnas.search import BayesianOptimization, run
 from graphnas.surrogate import GNNSurrogate
@@ -585,6 +586,38 @@ class ProxyBO(BayesianOptimization):
         super()._maybe_fit(data)
 
 
+class ProxyFeaturizer(Featurizer):
+    """`Featurizer` whose node features end with the graph's two standardised zero-cost proxies (the same on
+    every node of a graph)."""
+
+    proxies: dict[str, np.ndarray] = {}  # noqa: RUF012 - set by ProxyInput
+    space: Any = None
+
+    @property
+    def num_features(self) -> int:
+        return super().num_features + 2
+
+    def batch(self, dags: Any, live_only: bool = False) -> GraphBatch:
+        b = super().batch(dags, live_only)  # its last two columns (past the layout) are zero
+        feats = torch.tensor(np.array([self.proxies[self.space.to_string(d)] for d in dags]), dtype=b.x.dtype)
+        b.x[:, -2:] = feats[b.batch]
+        return b
+
+
+class ProxyInput(GNNSurrogate):
+    """BO's surrogate with the two zero-cost proxies as node inputs (`ProxyFeaturizer`): the fit learns how
+    much to weigh them, at every size of the training set."""
+
+    proxies: dict[str, np.ndarray] = {}  # noqa: RUF012 - set by make()
+    space: Any = None
+
+    def _build(self) -> Any:
+        f = ProxyFeaturizer(self.featurizer_.vocabulary, self.featurizer_.param_tokens)
+        f.proxies, f.space = self.proxies, self.space
+        self.featurizer_ = f
+        return super()._build()
+
+
 def load_proxies(paths: list[str]) -> dict[str, np.ndarray]:
     """Every cell's proxies from `bench_proxy_prior.py --dump` files, standardised over all cells."""
     raw: dict[str, list[float]] = {}
@@ -614,12 +647,17 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         bo.kind = variant.partition(":")[0]
         bo.xi = float(variant.partition("xi=")[2] or 0.0)
         return bo
-    if variant.startswith("zc"):
+    if variant.startswith("zc:"):
         bo = ProxyBO(space, seed=seed)
         surrogate = ProxyPrior(**bo.surrogate.get_params())
         surrogate.proxies, surrogate.space = PROXIES, space
         bo.surrogate = surrogate
         bo.until = int(variant.partition("n=")[2] or 25)
+        return bo
+    if variant == "zcin":
+        bo = BayesianOptimization(space, seed=seed)
+        bo.surrogate = ProxyInput(**bo.surrogate.get_params())
+        bo.surrogate.proxies, bo.surrogate.space = PROXIES, space
         return bo
     if variant == "meanpar":
         return MeanParents(space, seed=seed)
@@ -649,7 +687,7 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
                          "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K, hedge:eta=E, plugin, "
-                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K or zc:n=N (with --proxies)")
+                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, zc:n=N or zcin (with --proxies)")
     return bo
 
 
