@@ -33,7 +33,8 @@ Modes (``--mode``):
   `OtherAcquisition`; ``meanpar`` (parents ranked by the ensemble mean, not the observed values: `MeanParents`);
   ``cold:k=K`` (a fresh fit of the surrogate every K results, warm refits between: `ColdRefits`); ``zc:n=N``
   (until N results, the surrogate learns on top of a ridge fit on two zero-cost proxies: `ProxyBO`; needs
-  ``--proxies``); ``zcin`` (the two proxies as node inputs of the surrogate: `ProxyInput`; needs ``--proxies``).
+  ``--proxies``); ``zcfade:n=N`` (the same, the prior's weight falling from 1 at the first fit to 0 at N
+  results); ``zcin`` (the two proxies as node inputs of the surrogate: `ProxyInput`; needs ``--proxies``).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -573,6 +574,7 @@ class ProxyBO(BayesianOptimization):
     which ranked held-out cells better than the surrogate alone from 10 cells and worse from 50."""
 
     until = 25
+    fade = False  # True: the ridge prediction's weight falls linearly from 1 at the first fit to 0 at ``until``
 
     def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
         s = cast(ProxyPrior, self.surrogate)
@@ -581,6 +583,8 @@ class ProxyBO(BayesianOptimization):
             ridge = np.eye(X.shape[1])
             ridge[0, 0] = 0.0
             s.w = np.linalg.solve(X.T @ X + ridge, X.T @ np.array([v for _, v in data]))
+            if self.fade:
+                s.w = s.w * (1 - (len(data) - self.initial) / (self.until - self.initial))
         else:
             s.w = None
         super()._maybe_fit(data)
@@ -647,8 +651,9 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         bo.kind = variant.partition(":")[0]
         bo.xi = float(variant.partition("xi=")[2] or 0.0)
         return bo
-    if variant.startswith("zc:"):
+    if variant.startswith(("zc:", "zcfade:")):
         bo = ProxyBO(space, seed=seed)
+        bo.fade = variant.startswith("zcfade")
         surrogate = ProxyPrior(**bo.surrogate.get_params())
         surrogate.proxies, surrogate.space = PROXIES, space
         bo.surrogate = surrogate
@@ -687,7 +692,7 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
                          "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K, hedge:eta=E, plugin, "
-                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, zc:n=N or zcin (with --proxies)")
+                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, zc:n=N, zcfade:n=N or zcin (with --proxies)")
     return bo
 
 
