@@ -54,6 +54,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 from bench_bo import cells_within, first_hit  # bench/ is on the path when a script in it runs
+from bench_proxy_prior import ridge_weights
 from scipy.stats import kendalltau
 from sklearn.preprocessing import PowerTransformer
 from torch import nn
@@ -532,16 +533,16 @@ class ColdRefits(BayesianOptimization):
         self._cold_at = 0
 
     def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
-        if not self._fitted_on or len(data) - self._cold_at < self.every:
-            if not self._fitted_on:
-                self._cold_at = len(data)
-            return super()._maybe_fit(data)
-        self._cold_at = len(data)
-        self.surrogate.warm_start = False
-        try:
-            super()._maybe_fit(data)
-        finally:
-            self.surrogate.warm_start = True
+        if not self._fitted_on:  # the first fit is cold anyway
+            self._cold_at = len(data)
+        elif len(data) - self._cold_at >= self.every:
+            self._cold_at = len(data)
+            self.surrogate.warm_start = False
+            try:
+                return super()._maybe_fit(data)
+            finally:
+                self.surrogate.warm_start = True
+        return super()._maybe_fit(data)
 
 
 class ProxyPrior(GNNSurrogate):
@@ -552,11 +553,11 @@ class ProxyPrior(GNNSurrogate):
     space: Any = None
     w: np.ndarray | None = None
 
+    def feats(self, X: list[DAG]) -> np.ndarray:
+        return np.array([self.proxies[self.space.to_string(d)] for d in X])
+
     def prior(self, X: list[DAG]) -> np.ndarray:
-        if self.w is None:
-            return np.zeros(len(X))
-        feats = np.array([self.proxies[self.space.to_string(d)] for d in X])
-        return np.c_[np.ones(len(X)), feats] @ self.w
+        return np.zeros(len(X)) if self.w is None else self.w[0] + self.feats(X) @ self.w[1:]
 
     def fit(self, X: Any, y: Any) -> ProxyPrior:
         X = list(X)
@@ -579,10 +580,7 @@ class ProxyBO(BayesianOptimization):
     def _maybe_fit(self, data: list[tuple[DAG, float]]) -> None:
         s = cast(ProxyPrior, self.surrogate)
         if len(data) < self.until:
-            X = np.array([[1.0, *s.proxies[s.space.to_string(d)]] for d, _ in data])
-            ridge = np.eye(X.shape[1])
-            ridge[0, 0] = 0.0
-            s.w = np.linalg.solve(X.T @ X + ridge, X.T @ np.array([v for _, v in data]))
+            s.w = ridge_weights(s.feats([d for d, _ in data]), np.array([v for _, v in data]))
             if self.fade:
                 s.w = s.w * (1 - (len(data) - self.initial) / (self.until - self.initial))
         else:

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
+from graphnas._torch_rng import local_generator
 from graphnas.benchmarks import NB201Table
 from graphnas.converters.torch import count_params, to_torch
 from graphnas.models import nb201
@@ -48,14 +49,23 @@ from graphnas.search import BayesianOptimization
 
 def proxies(arch: str) -> tuple[float, float]:
     """(log synflow, log #params) of ``arch``'s NB201 network at C=8, N=1."""
-    torch.manual_seed(0)  # a fixed initialisation: the same proxies in every run
-    net = to_torch(nb201(arch, C=8, N=1)).double().eval()
+    with local_generator(torch.Generator().manual_seed(0)):  # a fixed initialisation: the same proxies every run
+        net = to_torch(nb201(arch, C=8, N=1)).double().eval()
     with torch.no_grad():
         for p in net.parameters():
             p.abs_()
     net(torch.ones(1, 3, 32, 32, dtype=torch.float64)).sum().backward()
     syn = sum(float((p.detach() * p.grad).abs().sum()) for p in net.parameters() if p.grad is not None)
     return float(np.log(syn + 1e-300)), float(np.log(count_params(net)))
+
+
+def ridge_weights(feats: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weights ``[intercept, *slopes]`` of a ridge fit (lambda 1, intercept not penalised) of ``y`` on the
+    rows of ``feats``; the prediction for features ``f`` is ``w[0] + f @ w[1:]``."""
+    X = np.c_[np.ones(len(feats)), feats]
+    ridge = np.eye(X.shape[1])
+    ridge[0, 0] = 0.0
+    return np.linalg.solve(X.T @ X + ridge, X.T @ y)
 
 
 def main() -> None:
@@ -96,11 +106,8 @@ def main() -> None:
         for seed in range(args.seeds):
             order = np.random.default_rng(100 + seed).permutation(len(pool))
             tr, te = order[:n], order[n:n + args.test]
-            X = np.c_[np.ones(len(pool)), z]
-            ridge = np.eye(X.shape[1])
-            ridge[0, 0] = 0.0
-            w = np.linalg.solve(X[tr].T @ X[tr] + ridge, X[tr].T @ y[tr])
-            prior = X @ w
+            w = ridge_weights(z[tr], y[tr])
+            prior = w[0] + z @ w[1:]
             for kind, target in (("base", y[tr]), ("prior", y[tr] - prior[tr])):
                 model = BayesianOptimization.default_surrogate(space, seed=seed)
                 model.set_params(warm_start=False)
