@@ -345,3 +345,13 @@ def test_json_errors_inside_a_nested_dag_say_where():
     doc = {"format": "graphnas.dag", "version": 1, "nodes": [{"op": "input"}, {"op": inner}], "edges": [[0, 1]]}
     with pytest.raises(GraphError, match=r"in the nested DAG at \$\.nodes\[1\]\.op: edge \(1, 0\) goes from"):
         DAG.from_json(json.dumps(doc))
+
+
+def test_a_source_node_that_is_not_an_input_is_a_lost_edge_not_a_second_input():
+    """With some nodes marked 'input', another node without predecessors is an error (named), not
+    silently a second input; inputs=[...] makes it one on purpose; unmarked graphs infer inputs as before."""
+    with pytest.raises(GraphError, match=r"node 1 \('conv'\) is not reachable from any input \(inputs are \[0\]\)"):
+        DAG(["input", "conv", "identity"], [(0, 2)])
+    assert DAG(["input", "conv", "identity"], [(0, 2), (1, 2)], inputs=[0, 1]).inputs == (0, 1)
+    assert DAG(["input", "input", "identity"], [(0, 2), (1, 2)]).inputs == (0, 1)
+    assert DAG(["conv", "conv", "identity"], [(0, 2), (1, 2)]).inputs == (0, 1)
