@@ -70,6 +70,28 @@ def test_unknown_op_names_node_op_and_known_ops():
         to_torch(g)
 
 
+def test_a_misspelt_op_gets_a_suggestion():
+    g = DAG([Node("input"), Node("nor_conv3x3", {"C": 4})], [(0, 1)])
+    with pytest.raises(GraphError, match=r"unknown op 'nor_conv3x3' \(did you mean 'nor_conv_3x3'"):
+        to_torch(g)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3", None])
+def test_in_channels_must_be_positive_integers(bad):
+    g = DAG([Node("input"), Node("nor_conv_3x3", {"C": 4}), Node("identity")], [(0, 1), (1, 2)])
+    with pytest.raises(GraphError, match="in_channels must be a positive integer"):
+        to_torch(g, in_channels=bad)
+
+
+def test_in_channels_per_input_names_the_bad_input():
+    two = DAG(["input", "input", "identity"], [(0, 2), (1, 2)])
+    with pytest.raises(GraphError, match=r"in_channels must be a positive integer \(input 1, node 1\), got 0"):
+        to_torch(two, in_channels=[3, 0])
+    import numpy as np
+
+    assert to_torch(two, in_channels=np.array([3, 3]))(torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 4)).shape[1] == 3
+
+
 def test_bad_params_name_the_node():
     g = DAG([Node("input"), Node("sep_conv_3x3", {"kernel_size": 3})], [(0, 1)])
     with pytest.raises(GraphError, match=r"node 1 \('sep_conv_3x3'\)"):

@@ -35,6 +35,7 @@ Several outputs: a nested DAG concatenates them along channels (as
 from __future__ import annotations
 
 import logging
+import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,11 +111,19 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
 
 def _input_shapes(dag: DAG, in_channels: int | Sequence[int]) -> list[Shape]:
     k = len(dag.inputs)
-    if isinstance(in_channels, int):
-        return [Shape(int(in_channels))] * k
-    chans = list(in_channels)
+    given: Any = in_channels  # checked here: callers pass floats, strings, arrays
+    try:
+        if isinstance(given, (str, bytes)):
+            raise TypeError
+        chans: list[Any] = [given] * k if isinstance(given, numbers.Number) else list(given)
+    except TypeError:
+        raise GraphError(f"in_channels must be a positive integer or one per input, got {in_channels!r}") from None
     if len(chans) != k:
         raise GraphError(f"the DAG has {k} inputs but {len(chans)} input channel counts were given")
+    for i, c in enumerate(chans):
+        if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1:
+            which = "" if isinstance(in_channels, numbers.Number) else f" (input {i}, node {dag.inputs[i]})"
+            raise GraphError(f"in_channels must be a positive integer{which}, got {c!r}")
     return [Shape(int(c)) for c in chans]
 
 
@@ -295,8 +304,10 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
     assert isinstance(op, str)
     try:
         spec = get_op(op)
-    except KeyError:
-        raise GraphError(f"{label}: unknown op {op!r}; known ops: {', '.join(list_ops())} "
+    except KeyError as err:
+        near = getattr(err, "suggestions", [])
+        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+        raise GraphError(f"{label}: unknown op {op!r}{hint}; known ops: {', '.join(list_ops())} "
                          "(plus 'input', 'identity' and nested DAGs; add one with graphnas.ops.register_op)") from None
     params: dict[str, Any] = dict(node.params)
     for key in ("kernel",):
