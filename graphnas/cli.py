@@ -199,6 +199,13 @@ def _check_types(kind: str, name: str, target: Any, params: dict[str, Any]) -> d
     return out
 
 
+def _message(err: BaseException) -> str:
+    """An error's message; a KeyError's without the quotes its ``str`` adds (not a quote the message ends with)."""
+    if isinstance(err, KeyError) and len(err.args) == 1 and isinstance(err.args[0], str):
+        return err.args[0]
+    return str(err)
+
+
 def _culprits(message: str, params: dict[str, Any], context: str = "") -> str:
     """``context + message`` of a builder's error, led by the options the message names (``invalid value
     for --C: model 'nb201': C must be a positive integer, got 0``)."""
@@ -311,6 +318,10 @@ def render(
     if rankdir is not None and rankdir.upper() not in ("LR", "TB", "RL", "BT"):
         raise UserError(f"--rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     levels = None if expand is None else True if expand.lower() == "all" else int(expand)
+    size = len(obj.edges) if isinstance(obj, DAG) else 0
+    if size > 1000 and fmt != "dot":  # dot's layout grows fast: 2,200 edges took about 100 s on one core
+        _console(stderr=True).print(f"laying out {len(obj.nodes):,} nodes and {size:,} edges with Graphviz dot; "
+                                    "this can take minutes (-o g.dot writes the source at once)")
     draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=levels, fit=not full_size,
          title=title)
     _console(stderr=True).print(f"wrote {output}")
@@ -680,7 +691,7 @@ def search(
     except UserError as err:
         raise UserError(str(err) + hint) from None
     except (ValueError, TypeError, KeyError) as err:
-        raise UserError(_culprits(str(err).strip("'\""), {**space_params, **opt_params}) + hint) from None
+        raise UserError(_culprits(_message(err), {**space_params, **opt_params}) + hint) from None
     settings = {"command": "search", "space": space, "space_params": space_params, "objective": objective,
                 "optimizer": optimizer, "optimizer_params": opt_params, "seed": seed, "epochs": epochs,
                 "budget": budget, **({} if early_stop is None else {"early_stop": early_stop})}
@@ -710,7 +721,10 @@ def search(
     with _progress_bar() as bar:
         task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")
 
+        ran = []
+
         def tick(history: Any, evaluation: Any) -> None:
+            ran.append(evaluation)
             best = history.best_value
             bar.update(task, completed=len(history),
                        info=f"best {best:.2f}" if not math.isnan(best) else "no success yet")
@@ -723,6 +737,9 @@ def search(
             if close is not None:
                 close()
     console = _console()
+    if not ran and len(history) >= budget > 0:
+        console.print(f"[yellow]the journal in {out} already holds {len(history)} evaluations (--budget {budget}): "
+                      "nothing new was run; pass a larger --budget to search on, or --fresh to start over[/yellow]")
     console.print(_history_table(f"best of {len(history)} evaluations", history, space_obj))
     best, best_value = history.best_dag, history.best_value
     best_at = getattr(opt, "best_at", None)
@@ -919,7 +936,7 @@ def oneshot(
                               seed=seed, C=C, order=order, max_train=max_train, progress=progress,
                               options={"aux_skip": aux_skip} if aux_skip else None)
     except (ValueError, NotImplementedError, KeyError) as err:
-        raise UserError(str(err).strip("'\"")) from None
+        raise UserError(_message(err)) from None
     console = _console()
     d = summary["derived"]
     console.print(f"derived cell {d['arch'] or '(see derived.json)'}: {d['val_accuracy']:.2f}% after "
@@ -999,6 +1016,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def _one_line(err: BaseException) -> str:
     if isinstance(err, OSError) and err.filename is not None:
         text = f"{err.filename}: {err.strerror or err}"
+        if isinstance(err, (FileExistsError, NotADirectoryError)):  # e.g. --out names a file
+            text += " (a folder is needed there and a file is in the way: choose another path or move the file)"
     else:
         text = str(err) or type(err).__name__
     return " ".join(text.split())

@@ -479,3 +479,56 @@ def test_render_expand_all_and_full_size(capsys, tmp_path):
     assert height("all.svg", "--expand", "all", "--full-size") > 5 * fitted  # every copy, natural size
     code, _, err = cli(capsys, "render", tmp_path / "net.json", "-o", tmp_path / "x.svg", "--expand", "some")
     assert_one_line_error(code, err, "'--expand'", "'some'", status=2)
+
+
+def test_the_error_examples_in_docs_cli_are_what_the_command_prints(capsys, tmp_path, monkeypatch):
+    """docs/cli.md shows `$ graphnas ...` lines each followed by the error it prints: they must not drift."""
+    block = Path(__file__).resolve().parents[1].joinpath("docs", "cli.md").read_text().split("```text\n")[1]
+    lines = block.split("```")[0].splitlines()
+    pairs = [(lines[i][2:], lines[i + 1]) for i in range(len(lines) - 1) if lines[i].startswith("$ graphnas ")]
+    assert len(pairs) >= 5
+    monkeypatch.chdir(tmp_path)
+    assert cli(capsys, "generate", "ws", "--n", "32", "--k", "4", "--p", "0.75", "--seed", "0", "-o", "g.json")[0] == 0
+    for command, expected in pairs:
+        code, _, err = cli(capsys, *command.split()[1:])
+        assert code != 0, command
+        assert " ".join(err.split()) == expected, (command, err)
+
+
+def test_an_error_message_ending_in_a_quoted_value_keeps_its_quote(capsys):
+    code, _, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--optimizer", "reinforce",
+                       "--policy", "bogus", "--budget", "3")
+    assert_one_line_error(code, err, "got 'bogus'")
+
+
+def test_oneshot_on_a_graph_generator_says_which_spaces_have_a_supernet(capsys, tmp_path):
+    code, _, err = cli(capsys, "oneshot", "--space", "ws", "--epochs", "1", "--out", tmp_path / "os")
+    assert_one_line_error(code, err, "the generator 'ws' has no supernet", "NB201Space")
+
+
+def test_an_out_path_that_is_a_file_is_named_as_such(capsys, tmp_path):
+    (tmp_path / "notadir").write_text("x")
+    code, _, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--optimizer", "random",
+                       "--budget", "3", "--out", tmp_path / "notadir")
+    assert_one_line_error(code, err, "notadir", "a file is in the way")
+
+
+def test_nash_on_a_lookup_objective_shows_why_the_root_failed(capsys, tmp_path):
+    code, _, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--optimizer", "nash",
+                       "--budget", "3", "--out", tmp_path / "nash")
+    last = err.strip().splitlines()[-1]  # after the progress bar's line
+    assert code == 1 and "Traceback" not in err, err
+    for needle in ("graphnas: error: NASH: the root network failed to train", "not a NAS-Bench-201 cell",
+                   "an objective that trains"):
+        assert needle in last, (needle, last)
+
+
+def test_a_budget_the_journal_already_holds_says_nothing_new_was_run(capsys, tmp_path):
+    base = ["search", "--space", "nb201", "--objective", "nb201", "--optimizer", "random", "--seed", "0",
+            "--out", tmp_path / "t"]
+    assert cli(capsys, *base, "--budget", "5")[0] == 0
+    code, out, err = cli(capsys, *base, "--budget", "3")
+    assert code == 0, err
+    assert "already holds 5 evaluations (--budget 3): nothing new was run" in " ".join(out.split())
+    code, out, err = cli(capsys, *base, "--budget", "6")
+    assert code == 0 and "nothing new was run" not in out

@@ -230,3 +230,9 @@ def test_bo_beats_random_on_nb101_cells():
         bo.append(run(tiny_bo(seed, space=space), nb101_objective, 30).best_value)
         rs.append(run(RandomSearch(space, seed=seed), nb101_objective, 30).best_value)
     assert np.mean(bo) > np.mean(rs)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "3"])
+def test_budget_must_be_a_whole_number_of_evaluations(bad):
+    with pytest.raises(ValueError, match="budget must be an integer >= 0"):
+        run(RandomSearch(NB201Space(), seed=0), lambda dag: 1.0, bad)

@@ -57,9 +57,7 @@ class SearchSpace:
     # -- one-shot search (graphnas.generators.supernet) -----------------------------------
 
     def _no_supernet(self) -> NotImplementedError:
-        return NotImplementedError(f"{type(self).__name__} has no supernet; the spaces with one are NB201Space, "
-                                   "DARTSSpace, ENASSpace and NASNetSpace(combines=('sum',)) "
-                                   "(graphnas.generators.supernet)")
+        return no_supernet_error(type(self).__name__)
 
     def supernet(self) -> DAG:
         """The space's supernet: a DAG whose decision points are choice nodes listing their candidates."""
@@ -82,3 +80,9 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def no_supernet_error(what: str) -> NotImplementedError:
+    """The error for one-shot search on ``what`` (a space or generator without a supernet)."""
+    return NotImplementedError(f"{what} has no supernet; the spaces with one are NB201Space, DARTSSpace, "
+                               "ENASSpace and NASNetSpace(combines=('sum',)) (graphnas.generators.supernet)")

@@ -120,7 +120,9 @@ def watts_strogatz(n: int, k: int, p: float, seed: Seed = None) -> DAG:
     """
     import networkx as nx
 
-    if not isinstance(n, int) or not isinstance(k, int) or k < 2 or k % 2 or k >= n:
+    if not isinstance(n, int) or not isinstance(k, int):
+        raise ValueError(f"WS needs integers n and k, got n={n!r}, k={k!r}")
+    if k < 2 or k % 2 or k >= n:
         raise ValueError(f"WS needs an even k with 2 <= k < n, got n={n!r}, k={k!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"WS needs a probability 0 <= p <= 1, got {p!r}")

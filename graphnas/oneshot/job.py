@@ -118,6 +118,10 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
     if method not in METHODS:
         raise ValueError(f"unknown one-shot method {method!r}; expected one of {', '.join(METHODS)}")
     sp = get_generator(space)
+    if not callable(getattr(sp, "supernet", None)):  # a graph generator (ws, er, ...), not a space
+        from graphnas.generators.base import no_supernet_error
+
+        raise no_supernet_error(f"the generator {space!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

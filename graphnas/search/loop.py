@@ -41,6 +41,7 @@ import itertools
 import json
 import logging
 import math
+import numbers
 import os
 import threading
 import time
@@ -477,8 +478,8 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
         TypeError: ``executor`` is not a ``concurrent.futures.Executor`` (it has no ``submit``).
         RuntimeError: another search holds the journal's lock.
     """
-    if budget < 0:
-        raise ValueError(f"budget must be >= 0, got {budget}")
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
+        raise ValueError(f"budget must be an integer >= 0 (the total number of evaluations), got {budget!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if timeout is not None and not timeout > 0:

@@ -215,7 +215,9 @@ class NASH(Optimizer):
         if self.parent is None:  # the root
             self._root_asked = True
             if not usable:
-                raise GraphError(f"NASH: the root network failed to train (value {value}); nothing to morph")
+                why = f": {evaluation.error}" if evaluation is not None and evaluation.error else ""
+                raise GraphError(f"NASH: the root network failed to train (value {value}){why}; nothing to morph "
+                                 "(NASH needs an objective that trains the network it is given, e.g. digits)")
             self.parent = (trial.dag, trained, value)
             self.trajectory.append(value)
             return
