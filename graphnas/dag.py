@@ -192,9 +192,8 @@ class DAG:
             is accepted as shorthand for ``Node(op)``).
         edges: ``(src, dst)`` pairs with ``src < dst``.
         inputs: the nodes that receive the graph's inputs, in order. Default:
-            every node without predecessors, in index order; where some nodes
-            have the op ``"input"``, a node without predecessors whose op is
-            another is an error (a lost edge), not a further input.
+            every node without predecessors, in index order (if some have the
+            op ``"input"``, another op without predecessors is an error).
         outputs: the nodes whose values the graph returns, in order. Default:
             every node without successors, in index order.
 
@@ -304,8 +303,7 @@ class DAG:
         if self._inputs is None:
             self._inputs = tuple(i for i in range(n) if not self._preds[i])
             marked = [i for i in self._inputs if self._nodes[i].op == "input"]
-            if marked and len(marked) < len(self._inputs):  # a source node that is not an input: a lost edge
-                i = next(i for i in self._inputs if self._nodes[i].op != "input")
+            for i in (i for i in self._inputs if marked and i not in marked):  # a lost edge, not an input
                 raise GraphError(f"node {i} ({self._op_name(i)}) is not reachable from any input (inputs are "
                                  f"{marked}); give it an incoming edge, or pass inputs=[...] to make it an input")
         if self._outputs is None:
