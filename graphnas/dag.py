@@ -303,9 +303,10 @@ class DAG:
         if self._inputs is None:
             self._inputs = tuple(i for i in range(n) if not self._preds[i])
             marked = [i for i in self._inputs if self._nodes[i].op == "input"]
-            for i in (i for i in self._inputs if marked and i not in marked):  # a lost edge, not an input
-                raise GraphError(f"node {i} ({self._op_name(i)}) is not reachable from any input (inputs are "
-                                 f"{marked}); give it an incoming edge, or pass inputs=[...] to make it an input")
+            lost = [i for i in self._inputs if i not in marked] if marked else []
+            if lost:  # a node that lost its incoming edge, not a further input
+                raise GraphError(f"node {lost[0]} ({self._op_name(lost[0])}) is not reachable from any input (inputs "
+                                 f"are {marked}); give it an incoming edge, or pass inputs=[...] to make it an input")
         if self._outputs is None:
             self._outputs = tuple(i for i in range(n) if not self._succs[i])
         for i in self._inputs:
