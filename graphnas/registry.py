@@ -66,11 +66,13 @@ class UnknownNameError(KeyError, ValueError):
         self.known = sorted(known)
         candidates = [*self.known, *aliases]
         self.suggestions = closest_names(name, candidates) if isinstance(name, str) else []
-        hint = ""
-        if self.suggestions:
-            hint = " (did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?)"
         listing = ", ".join(self.known) if self.known else "none registered"
-        super().__init__(f"unknown {kind} {name!r}{hint}; known: {listing}")
+        super().__init__(f"unknown {kind} {name!r}{self.hint}; known: {listing}")
+
+    @property
+    def hint(self) -> str:
+        """`` (did you mean 'a' or 'b'?)`` for the suggestions, or ``""``."""
+        return f" (did you mean {' or '.join(map(repr, self.suggestions))}?)" if self.suggestions else ""
 
     def __str__(self) -> str:  # KeyError would repr-quote the message
         return str(self.args[0])

@@ -48,6 +48,7 @@ import torch.nn as nn
 from graphnas.converters.mixed import CHOICE, MixedOp, bind_choices, choice_candidates
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.ops import ReLUConvBN, get_op, list_ops, whole
+from graphnas.registry import UnknownNameError
 
 __all__ = ["to_torch", "count_params", "count_flops", "Shape"]
 
@@ -305,8 +306,7 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
     try:
         spec = get_op(op)
     except KeyError as err:
-        near = getattr(err, "suggestions", [])
-        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+        hint = err.hint if isinstance(err, UnknownNameError) else ""
         raise GraphError(f"{label}: unknown op {op!r}{hint}; known ops: {', '.join(list_ops())} "
                          "(plus 'input', 'identity' and nested DAGs; add one with graphnas.ops.register_op)") from None
     params: dict[str, Any] = dict(node.params)
