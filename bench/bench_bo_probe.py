@@ -769,6 +769,15 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     return bo
 
 
+def onehot(space: Any, dags: list[DAG]) -> np.ndarray:
+    """One column per (decision, choice) of ``space.encode``: 1 where the graph takes that choice."""
+    codes = np.asarray([space.encode(d) for d in dags])
+    width = len(space.vocabulary)
+    x = np.zeros((len(dags), codes.shape[1] * width))
+    x[np.arange(len(dags))[:, None], np.arange(codes.shape[1]) * width + codes] = 1.0
+    return x
+
+
 def additive(args: argparse.Namespace) -> None:
     """How far can an additive model of the edges' ops order the near-top cells? A least-squares fit of
     one-hot (edge, op) features on *every* cell within ``d`` of the best: the best cell's rank under the
@@ -776,19 +785,15 @@ def additive(args: argparse.Namespace) -> None:
     for metric in args.metrics:
         table = NB201Table(metric=metric)
         cells, vals = table_arrays(table)
-        codes = np.asarray([table.space.encode(d) for d in cells])
-        width = int(codes.max()) + 1
-        onehot = np.zeros((len(cells), codes.shape[1] * width + 1))
-        onehot[np.arange(len(cells))[:, None], np.arange(codes.shape[1]) * width + codes] = 1.0
-        onehot[:, -1] = 1.0
+        x = np.c_[onehot(table.space, cells), np.ones(len(cells))]
         best = vals.max()
         for d in (1.5, 1.0, 0.6, 0.4):
             near = np.flatnonzero(vals >= best - d)
-            if len(near) < 3 * onehot.shape[1]:
-                print(f"{metric}: {len(near)} cells within {d} of the best: too few for {onehot.shape[1]} weights")
+            if len(near) < 3 * x.shape[1]:
+                print(f"{metric}: {len(near)} cells within {d} of the best: too few for {x.shape[1]} weights")
                 continue
-            w = np.linalg.lstsq(onehot[near], vals[near], rcond=None)[0]
-            fit = onehot[near] @ w
+            w = np.linalg.lstsq(x[near], vals[near], rcond=None)[0]
+            fit = x[near] @ w
             top = fit[vals[near] >= best - 1e-9].max()
             print(f"{metric}: {len(near)} cells within {d} of the best ({best:.2f}); the additive fit ranks the best "
                   f"cell {int((fit > top).sum()) + 1}; Kendall tau {kendalltau(fit, vals[near])[0]:.3f}; "
@@ -807,13 +812,6 @@ def rankers(args: argparse.Namespace) -> None:
     cells, vals = table_arrays(table)
     target = vals.max()
     best_keys = {cells[i].canonical_key() for i in np.flatnonzero(vals >= target - 1e-9)}
-
-    def onehot(dags: list[DAG]) -> np.ndarray:
-        x = np.zeros((len(dags), 31))
-        for r, d in enumerate(dags):
-            x[r, [5 * e + o for e, o in enumerate(space.encode(d))]] = 1.0
-        x[:, -1] = 1.0
-        return x
 
     ranks: dict[str, list[int]] = {}
     for seed in args.seeds:
@@ -836,11 +834,10 @@ def rankers(args: argparse.Namespace) -> None:
                 out, h = made["out"], hit[0]
                 dags, y = [d for d, _ in bo.evaluated], np.array([v for _, v in bo.evaluated])
                 members = bo._members(out)
-                x = onehot(dags)
-                w = np.linalg.solve(x.T @ x + np.eye(31), x.T @ (y - y.mean()))
+                w = ridge_weights(onehot(space, dags), y)
                 scores = {"GNN mean": members.mean(axis=0), "GNN expected improvement": ei(members, y.max(), bo.rng),
                           "HammingGP on every result": HammingGP(space).fit(dags, y).predict(out),
-                          "ridge on one-hot (edge, op)": onehot(out) @ w}
+                          "ridge on one-hot (edge, op)": w[0] + onehot(space, out) @ w[1:]}
                 for name, sc in scores.items():
                     ranks.setdefault(name, []).append(int((sc > sc[h]).sum()) + 1)
                 print(f"seed {seed} q{q}: " + ", ".join(f"{k} {v[-1]}" for k, v in ranks.items()), flush=True)
