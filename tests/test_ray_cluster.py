@@ -29,7 +29,8 @@ ray = pytest.importorskip("ray")
 
 SPACE = NB201Space()
 # A throwaway cluster: no token authentication (the nodes would otherwise read or write the user's token file).
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# The raylet gets 60 s to register instead of Ray's 10: on a busy 2-core CI machine the second node once missed 10.
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_raylet_start_wait_time_s": "60"}
 
 
 def on_which_node(dag: DAG) -> dict:
