@@ -1,4 +1,5 @@
-"""Why BO needs about 30 queries to NAS-Bench-201's best cell: where that cell stands, and three changes tried.
+"""Why BO needs about 30 queries to NAS-Bench-201's best cell: where that cell stands, the table's own noise, and
+the changes tried.
 
 Modes (``--mode``):
 
@@ -13,7 +14,11 @@ Modes (``--mode``):
   table (cells not yet asked) and Kendall's tau between the surrogate and the table.
 - ``hgp-tau``: how well `HammingGP` ranks random cells (Kendall tau) after 20, 50 and 100 random ones.
 - ``additive``: how additive the near-top of the table is: a least-squares fit of one-hot (edge, op)
-  features on every cell within 1.5 / 1.0 / 0.6 / 0.4 of the best; the best cell's rank under it.
+  features, of path features (BANANAS' path encoding: `path_features`) and of both, on every cell
+  within 1.5 / 1.0 / 0.6 / 0.4 of the best; the best cell's rank under it; and the same features in a
+  ridge fit on 20 / 50 / 100 random cells, Kendall tau on 2,000 others.
+- ``noise``: the table's own noise: how far apart it puts cells that compute the same function (equal
+  live parts), and how often a best cell would stay the best if every cell were trained once more.
 - ``rankers``: along the default BO's own asks, the best cell's rank among the candidates by the GNN's
   mean, by the expected improvement BO asks by, by a `HammingGP` and by a one-hot ridge fit (off-policy).
 - ``variants``: queries until the best cell for ``base`` (today's default BO) and changes to it:
@@ -41,13 +46,17 @@ Modes (``--mode``):
   results); ``zcin`` (the two proxies as node inputs of the surrogate: `ProxyInput`; needs ``--proxies``);
 ``clip:q=Q`` (each candidate's spread capped at the Q-quantile of the candidates' spreads:
 `ClippedSpread`); ``hyb:k=K`` (the acquisition sees the GNN members and K pseudo-members of a
-`HammingGP` on every result: `HybridBO`) and ``hybm:w=W`` (each GNN member moved by the share W towards the GP's mean).
+`HammingGP` on every result: `HybridBO`) and ``hybm:w=W`` (each GNN member moved by the share W towards the GP's mean);
+``climb:r=R`` (R rounds of acquisition search: the 5 candidates with the highest expected improvement each
+give 20 more one-step mutations: `Climb`), ``earlyclimb:n=N`` (the same, 2 rounds, while fewer than N results
+exist) and ``wideclimb:r=R`` (from the 10 best candidates, 10 mutations each: `WideClimb`).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
     python bench/bench_bo_probe.py --mode variants --seeds 0 1 2 3 4 5 6 7 8 9 --variants base yj nbr:full_k=3
     python bench/bench_bo_probe.py --mode additive
     python bench/bench_bo_probe.py --mode rankers --seeds 0 1 2 3 4 5 6 7 8 9
+    python bench/bench_bo_probe.py --mode noise
 """
 
 from __future__ import annotations
@@ -559,6 +568,40 @@ class MeanParents(BayesianOptimization):
         return super()._candidates([(d, float(m)) for (d, _), m in zip(data, means, strict=True)], share, held)
 
 
+class Climb(BayesianOptimization):
+    """BO whose candidates climb the acquisition before it asks (BANANAS' and NASBOT's acquisition search):
+    after the usual mutations and random samples, ``rounds`` times the ``keep`` candidates with the highest
+    expected improvement each give ``per`` more one-step mutations, scored by the same model. Early in a
+    search the parents are random cells, and the cells the model rates highest may lie several edges from
+    every one of them."""
+
+    rounds, keep, per = 2, 5, 20
+    until = 10**9  # climb only while fewer results than this exist
+
+    def _candidates(self, data: list[tuple[DAG, float]], share: float = 1.0,
+                    held: set[str] | None = None) -> list[DAG]:
+        out = super()._candidates(data, share, held)
+        if not self._fitted_on or not out or len(data) >= self.until:
+            return out
+        best = max(v for _, v in data)
+        for _ in range(self.rounds):
+            scores = self._acq(self._members(out), best, self.rng)
+            tops = [out[i] for i in np.argsort(-scores, kind="stable")[: self.keep]]
+            new = self._unasked((self._mutate(t) for t in tops for _ in range(self.per)),
+                                (held or set()) | {d.canonical_key() for d in out})
+            if not new:
+                break
+            out = out + new
+        return out
+
+
+class WideClimb(Climb):
+    """`Climb` from the 10 candidates with the highest expected improvement, 10 mutations each: the same
+    number of climbed candidates, from twice as many starts."""
+
+    keep, per = 10, 10
+
+
 class ColdRefits(BayesianOptimization):
     """BO whose surrogate is fitted from scratch (fresh members, all of the capped training set, the cold
     fit's epochs) whenever ``every`` more results arrived since the last cold fit, and warm between them:
@@ -708,7 +751,8 @@ _ONE_NUMBER: dict[str, tuple[type[BayesianOptimization], str, str, type, float]]
     "cold": (ColdRefits, "every", "k=", int, 10), "hedge": (Hedge, "eta", "eta=", float, 1.0),
     "alt": (Alternating, "every", "k=", int, 2), "warmtop": (TopInWarm, "keep", "k=", int, 8),
     "scale": (ScaledSpread, "spread", "f=", float, 0.5), "hybm": (HybridBO, "blend", "w=", float, 0.5),
-    "clip": (ClippedSpread, "quantile", "q=", float, 0.5),
+    "clip": (ClippedSpread, "quantile", "q=", float, 0.5), "climb": (Climb, "rounds", "r=", int, 2),
+    "earlyclimb": (Climb, "until", "n=", int, 20), "wideclimb": (WideClimb, "rounds", "r=", int, 1),
     "hyb": (HybridBO, "k", "k=", int, 5)}
 
 
@@ -764,7 +808,8 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
                          "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K, hedge:eta=E, plugin, "
-                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, clip:q=Q, hyb:k=K, hybm:w=W, zc:n=N, zcfade:n=N "
+                         "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, clip:q=Q, hyb:k=K, hybm:w=W, climb:r=R, "
+                         "earlyclimb:n=N, wideclimb:r=R, zc:n=N, zcfade:n=N "
                          "or zcin (with --proxies)")
     return bo
 
@@ -778,26 +823,68 @@ def onehot(space: Any, dags: list[DAG]) -> np.ndarray:
     return x
 
 
+def path_features(space: Any, dags: list[DAG]) -> np.ndarray:
+    """One column per input-to-output path of the NB201 cell and sequence of its ops (BANANAS' path
+    encoding, each path apart): 1 where the graph's path takes those ops and none of them is ``none``.
+    4 paths (1, 2, 2 and 3 edges) over 4 ops: 100 columns. Unlike one-hot (edge, op) features they see
+    the ops of a path together, and a ``none`` anywhere on it."""
+    edges = [tuple(map(int, key.split("<-"))) for key in space.choice_keys()]  # (dst, src)
+
+    def paths(node: int) -> list[list[int]]:  # the edge indices of each path from the input to ``node``
+        return [[]] if node == 0 else [p + [k] for k, (dst, src) in enumerate(edges) if dst == node
+                                       for p in paths(src)]
+
+    codes = np.asarray([space.encode(d) for d in dags]) - 1  # -1: none
+    cols = []
+    for path in paths(max(dst for dst, _ in edges)):
+        ops = codes[:, path]
+        live = (ops >= 0).all(axis=1)
+        index = (np.maximum(ops, 0) * 4 ** np.arange(len(path))[::-1]).sum(axis=1)
+        f = np.zeros((len(dags), 4 ** len(path)))
+        f[np.flatnonzero(live), index[live]] = 1.0
+        cols.append(f)
+    return np.hstack(cols)
+
+
 def additive(args: argparse.Namespace) -> None:
-    """How far can an additive model of the edges' ops order the near-top cells? A least-squares fit of
-    one-hot (edge, op) features on *every* cell within ``d`` of the best: the best cell's rank under the
-    fit, Kendall tau and the residual's std (full information: far more than any search has)."""
+    """How far can a linear model of the edges' ops order the near-top cells? A least-squares fit of
+    one-hot (edge, op) features, of path features (`path_features`) and of both, on *every* cell within
+    ``d`` of the best: the best cell's rank under the fit, Kendall tau and the residual's std (full
+    information: far more than any search has)."""
     for metric in args.metrics:
         table = NB201Table(metric=metric)
         cells, vals = table_arrays(table)
-        x = np.c_[onehot(table.space, cells), np.ones(len(cells))]
+        ones = np.ones((len(cells), 1))
+        one_hot, path = onehot(table.space, cells), path_features(table.space, cells)
+        feats = {"one-hot (edge, op)": np.hstack([one_hot, ones]), "paths": np.hstack([path, ones]),
+                 "one-hot and paths": np.hstack([one_hot, path, ones])}
         best = vals.max()
         for d in (1.5, 1.0, 0.6, 0.4):
             near = np.flatnonzero(vals >= best - d)
-            if len(near) < 3 * x.shape[1]:
-                print(f"{metric}: {len(near)} cells within {d} of the best: too few for {x.shape[1]} weights")
-                continue
-            w = np.linalg.lstsq(x[near], vals[near], rcond=None)[0]
-            fit = x[near] @ w
-            top = fit[vals[near] >= best - 1e-9].max()
-            print(f"{metric}: {len(near)} cells within {d} of the best ({best:.2f}); the additive fit ranks the best "
-                  f"cell {int((fit > top).sum()) + 1}; Kendall tau {kendalltau(fit, vals[near])[0]:.3f}; "
-                  f"residual std {np.std(vals[near] - fit):.3f}", flush=True)
+            for name, x in feats.items():
+                if len(near) < 3 * x.shape[1]:
+                    print(f"{metric}: {len(near)} cells within {d} of the best: too few for {x.shape[1]} weights "
+                          f"({name})")
+                    continue
+                w = np.linalg.lstsq(x[near], vals[near], rcond=None)[0]
+                fit = x[near] @ w
+                top = fit[vals[near] >= best - 1e-9].max()
+                print(f"{metric}: {len(near)} cells within {d} of the best ({best:.2f}); {name}: the fit ranks the "
+                      f"best cell {int((fit > top).sum()) + 1}; Kendall tau {kendalltau(fit, vals[near])[0]:.3f}; "
+                      f"residual std {np.std(vals[near] - fit):.3f}", flush=True)
+        # The same features from few random cells, as a search would have them: ridge (lambda 1) on n random
+        # cells, Kendall tau on 2,000 others, mean over 5 seeded draws.
+        rng = np.random.default_rng(0)
+        for n in (20, 50, 100):
+            taus: dict[str, list[float]] = {name: [] for name in feats}
+            for _ in range(5):
+                pick = rng.permutation(len(cells))
+                train, test = pick[:n], pick[n:n + 2000]
+                for name, x in feats.items():
+                    w = ridge_weights(x[train, :-1], vals[train])
+                    taus[name].append(float(kendalltau(w[0] + x[test, :-1] @ w[1:], vals[test])[0]))
+            print(f"{metric}: ridge on {n} random cells, Kendall tau on 2,000 others (5 draws): "
+                  + "; ".join(f"{name} {np.mean(t):.3f}" for name, t in taus.items()), flush=True)
 
 
 def rankers(args: argparse.Namespace) -> None:
@@ -850,6 +937,65 @@ def rankers(args: argparse.Namespace) -> None:
         print(f"| {name} | {statistics.median(r):g} | {statistics.mean(r):.1f} | {sum(x <= 5 for x in r)} |")
 
 
+def live_key(featurizer: Featurizer, dag: DAG) -> bytes:
+    """Equal for two cells whose live parts (`Featurizer.live_part`: the nodes on an input-to-output path
+    that avoids the zero op, with their ops and wiring) are equal: the same function but for parts no
+    path uses."""
+    enc = featurizer.live_part(dag)
+    return b"|".join(a.tobytes() for a in (enc.ops, enc.depth, enc.src, enc.dst, enc.outputs))
+
+
+def pooled_std(vals: np.ndarray, groups: list[list[int]]) -> float:
+    """The pooled standard deviation of ``vals`` within each group of indices."""
+    ss = sum(float(((vals[g] - vals[g].mean()) ** 2).sum()) for g in groups)
+    return float(np.sqrt(ss / sum(len(g) - 1 for g in groups)))
+
+
+def noise(args: argparse.Namespace) -> None:
+    """How far apart the table puts cells that compute the same function. NAS-Bench-201 trained every
+    arch string on its own, and cells that differ only in edges no input-to-output path uses (their
+    live parts are equal) compute the same function, up to the constant a dead branch's BatchNorm may
+    add; the spread of their accuracies is the table's own noise, to set beside the gaps among the
+    near-top cells that the goal asks BO to resolve."""
+    for metric in args.metrics:
+        table = NB201Table(metric=metric)
+        cells, vals = table_arrays(table)
+        featurizer = Featurizer(list(table.space.vocabulary) + ["input", "identity"])
+        groups: dict[bytes, list[int]] = {}
+        for i, c in enumerate(cells):
+            groups.setdefault(live_key(featurizer, c), []).append(i)
+        best = vals.max()
+        shared = [g for g in groups.values() if len(g) > 1]
+        print(f"\n{metric} (best {best:.2f}): {len(groups)} functions among {len(cells)} cells; "
+              f"{len(shared)} of them computed by more than one cell ({sum(map(len, shared))} cells)")
+        print("| functions with a cell within d of the best | functions | cells | pooled std within a function "
+              "| median range within a function | cells within d of the best |")
+        print("|---|---|---|---|---|---|")
+        for d in (None, 3.0, 1.0, 0.5):
+            sel = [g for g in shared if d is None or vals[g].max() >= best - d]
+            near = len(cells) if d is None else int((vals >= best - d).sum())
+            if not sel:
+                print(f"| {d} | 0 | | | | {near} |")
+                continue
+            spread = statistics.median(float(np.ptp(vals[g])) for g in sel)
+            print(f"| {'any' if d is None else d} | {len(sel)} | {sum(map(len, sel))} | {pooled_std(vals, sel):.3f} "
+                  f"| {spread:.3f} | {near} |")
+        # The pooled std of the functions with a cell within 1.0 of the best, as each cell's noise: if every
+        # cell of the table were trained once more, how often would the best be a best cell of today's table?
+        # (Today's values stand in for the true ones, which spreads the cells more than their true
+        # accuracies are spread, so the share is if anything too high.)
+        sigma = pooled_std(vals, [g for g in shared if vals[g].max() >= best - 1.0])
+        rng = np.random.default_rng(0)
+        tops = np.flatnonzero(vals >= best - 1e-9)
+        top200 = np.argsort(-vals)[:200]  # a cell further down never comes out on top
+        wins = [int(top200[np.argmax(vals[top200] + rng.normal(0.0, sigma, len(top200)))]) for _ in range(2000)]
+        print(f"retrained once more with noise of std {sigma:.3f}, a best cell of the table stays the best in "
+              f"{np.isin(wins, tops).mean():.0%} of 2,000 draws; {len(set(wins))} cells come out on top")
+        print("the 10 best cells, and how many cells compute the same function as each: "
+              + ", ".join(f"{vals[i]:.2f} ({len(groups[live_key(featurizer, cells[i])])})"
+                          for i in np.argsort(-vals)[:10]), flush=True)
+
+
 def hgp_tau(args: argparse.Namespace) -> None:
     """Kendall tau of `HammingGP` fitted on n random cells, on 1,000 other random cells (3 draws)."""
     for metric in args.metrics:
@@ -892,7 +1038,7 @@ def variants(args: argparse.Namespace) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mode", choices=["ceiling", "trace", "variants", "hgp-tau", "additive", "rankers"],
+    p.add_argument("--mode", choices=["ceiling", "trace", "variants", "hgp-tau", "additive", "rankers", "noise"],
                    default="ceiling")
     p.add_argument("--metrics", nargs="*", default=["cifar10_test_acc", "cifar10_test_acc_12ep"],
                    help="table columns (trace and variants use the first)")
@@ -906,7 +1052,7 @@ def main() -> None:
     PROXIES.update(load_proxies(args.proxies) if args.proxies else {})
     torch.set_num_threads(args.threads)
     {"ceiling": ceiling, "trace": trace, "variants": variants, "hgp-tau": hgp_tau, "additive": additive,
-     "rankers": rankers}[args.mode](args)
+     "rankers": rankers, "noise": noise}[args.mode](args)
 
 
 if __name__ == "__main__":
