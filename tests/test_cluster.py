@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import assert_one_line_error, cli
 
 from graphnas import DAG
 from graphnas.benchmarks import NB201Table
@@ -433,22 +434,22 @@ def test_cli_address_where_something_else_listens(tmp_path, kind):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_cli_bad_executor_options(tmp_path):
-    r = graphnas("search", "--executor", "mpi", "--out", str(tmp_path))
-    assert r.returncode == 1 and "unknown executor 'mpi'" in r.stderr
-    r = graphnas("search", "--executor", "thread", "--address", "127.0.0.1:1", "--out", str(tmp_path))
-    assert r.returncode == 1 and "an address is for a ray or dask cluster" in r.stderr
-    r = graphnas("search", "--workers", "0", "--out", str(tmp_path))
-    assert r.returncode == 2 and "--workers" in r.stderr
+def test_cli_bad_executor_options(tmp_path, capsys):
+    """Refused in one line before anything is written (in this process: validation starts no executor)."""
+    code, _, err = cli(capsys, "search", "--executor", "mpi", "--out", tmp_path)
+    assert_one_line_error(code, err, "unknown executor 'mpi'")
+    code, _, err = cli(capsys, "search", "--executor", "thread", "--address", "127.0.0.1:1", "--out", tmp_path)
+    assert_one_line_error(code, err, "an address is for a ray or dask cluster")
+    code, _, err = cli(capsys, "search", "--workers", "0", "--out", tmp_path)
+    assert code == 2 and "--workers" in err
     for args, says in [(["--timeout", "0"], "--timeout must be > 0 seconds, got 0"),
                        (["--retries", "2"], "--retries resubmits evaluations whose worker died"),
                        (["--executor", "dask", "--gpus-per-eval", "1"], "--gpus-per-eval are reserved by Ray"),
                        (["--cpus-per-eval", "2"], "add --executor ray"),
                        (["--early-stop", "0.05", "--workers", "2"], "--early-stop compares each run with the best"),
                        (["--early-stop", "0.05", "--timeout", "60"], "or on threads (--executor thread)")]:
-        r = graphnas("search", "--objective", "nb201", *args, "--out", str(tmp_path / "bad"))
-        assert r.returncode == 1 and says in r.stderr, (args, r.stderr)
-        assert len(r.stderr.strip().splitlines()) == 1
+        code, _, err = cli(capsys, "search", "--objective", "nb201", *args, "--out", tmp_path / "bad")
+        assert_one_line_error(code, err, says)
         assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
