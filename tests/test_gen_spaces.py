@@ -306,3 +306,27 @@ def test_from_genotype_refuses_malformed_pairs(normal, message):
     bad = DARTS_V2._replace(normal=normal)
     with pytest.raises(GraphError, match=message):
         DARTSSpace().from_genotype(bad)
+
+
+@pytest.mark.parametrize(("space", "genotype", "message"), [
+    (DARTSSpace(), DARTS_V2._replace(normal=[("bogus_op", 0)] + DARTS_V2.normal[1:]),
+     "normal cell, block 0: op 'bogus_op' is not one of"),
+    (DARTSSpace(), DARTS_V2._replace(normal=[("none", 0)] + DARTS_V2.normal[1:]), "op 'none' is not one of"),
+    (DARTSSpace(), DARTS_V2._replace(reduce=[("max_pool_3x3", 1)] * 2 + DARTS_V2.reduce[2:]),
+     "reduce cell, block 0: both pairs read state 1; this space needs two inputs"),
+    (DARTSSpace(), NASNet, "normal cell: 5 blocks, this space has 4"),
+    (ENASSpace(), ENAS._replace(normal=[("bogus_op", 0)] + ENAS.normal[1:]), "op 'bogus_op' is not one of"),
+])
+def test_from_genotype_refuses_what_is_not_a_member(space, genotype, message):
+    """A genotype outside the space is refused where it comes in, not later in contains, encode or compiling."""
+    with pytest.raises(GraphError, match=message):
+        space.from_genotype(genotype)
+
+
+def test_from_blocks_refuses_blocks_of_another_space():
+    good = [(0, "skip_connect", 1, "sep_conv_3x3", "sum")] * 4
+    assert DARTSSpace().contains(DARTSSpace().from_blocks(good, good))
+    with pytest.raises(GraphError, match="reduce cell, block 2: op 'conv_3x3' is not one of"):
+        DARTSSpace().from_blocks(good, good[:2] + [(0, "conv_3x3", 1, "skip_connect", "sum")] + good[3:])
+    with pytest.raises(GraphError, match="normal cell: 3 blocks, this space has 4"):
+        DARTSSpace().from_blocks(good[:3], good)

@@ -106,10 +106,12 @@ class _CellPairSpace(SearchSpace):
         return [s for s in range(len(blocks) + 2) if s not in read]
 
     def from_blocks(self, normal: Sequence[Block], reduce: Sequence[Block]) -> DAG:
-        """The cell-pair DAG of two lists of blocks ``(in_a, op_a, in_b, op_b, combine)``."""
+        """The cell-pair DAG of two lists of blocks ``(in_a, op_a, in_b, op_b, combine)``; GraphError naming the
+        cell and block if they are not this space's (number of blocks, ops, combine, distinct inputs)."""
         cells = []
         for which, blocks in (("normal", normal), ("reduce", reduce)):
             blocks = [cast(Block, tuple(b)) for b in blocks]  # callers may pass lists
+            self._check_blocks(blocks, f"{which} cell")
             cells.append(blocks_to_cell(blocks, self.concat_of(blocks), reduce=which == "reduce", which=which))
         return pair_dag(cells[0], cells[1])
 
@@ -435,11 +437,13 @@ class _GenotypeMixin:
     """Conversions for spaces whose cells are DARTS genotypes (sum states only)."""
 
     def from_genotype(self, genotype: Genotype) -> DAG:
-        """The cell-pair DAG of a `graphnas.genotypes.Genotype` (its concat lists must match the space's)."""
+        """The cell-pair DAG of a `graphnas.genotypes.Genotype`; GraphError if it is not a member (its number of
+        blocks, ops, inputs or concat lists differ from the space's)."""
         cells = []
         for which, pairs, concat in (("normal", genotype.normal, genotype.normal_concat),
                                      ("reduce", genotype.reduce, genotype.reduce_concat)):
             blocks = _blocks_from_pairs(pairs, which)
+            self._check_blocks([cast(Block, tuple(b)) for b in blocks], f"{which} cell")  # type: ignore[attr-defined]
             if list(concat) != self.concat_of(blocks):  # type: ignore[attr-defined]
                 raise GraphError(f"{which} cell: concat {list(concat)} differs from the space's "
                                  f"{self.concat_of(blocks)}")  # type: ignore[attr-defined]
