@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import pytest
 import torch
@@ -84,6 +85,21 @@ def test_nb201_derivation_is_argmax_with_none():
     w["3<-2"] = [0.1, 0.3, 0.3, 0.2, 0.1]       # tie: the first
     ops = space.to_ops(space.derive(w))
     assert ops == ["none", "nor_conv_1x1", "nor_conv_1x1", "nor_conv_1x1", "nor_conv_1x1", "skip_connect"]
+
+
+@pytest.mark.parametrize("space", [NB201Space(), DARTSSpace(steps=2), ENASSpace(num_blocks=2)],
+                         ids=["nb201", "darts", "enas"])
+def test_derive_refuses_weights_that_are_not_one_number_per_candidate(space):
+    """Too few weights, a string or a NaN used to derive a member silently (argmax over what was there)."""
+    key = space.choice_keys()[0]
+    n = len(space.candidates) if hasattr(space, "candidates") else len(NB201_OPS)
+    good = {k: ([0.4, 0.6] if ":out<-" in k else torch.linspace(0, 1, n)) for k in space.choice_keys()}
+    assert space.contains(space.derive(good))  # tensors are fine
+    for bad, says in (([0.1, 0.9], f"weights must be {n} finite numbers, one per candidate, got 2"),
+                      ("abc", f"weights must be {n} numbers, one per candidate, got 'abc'"),
+                      ([float("nan")] * n, f"weights must be {n} finite numbers")):
+        with pytest.raises(GraphError, match=re.escape(f"choice '{key}': {says}")):
+            space.derive({**good, key: bad})
 
 
 def test_darts_derivation_rule_hand_worked():

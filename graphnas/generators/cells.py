@@ -33,7 +33,7 @@ from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
-from graphnas.generators.supernet import argmax, check_path, choice_node
+from graphnas.generators.supernet import argmax, check_path, check_weights, choice_node
 from graphnas.genotypes import (
     PRIMITIVES,
     Block,
@@ -415,11 +415,11 @@ class _CellPairSpace(SearchSpace):
         """DARTS' rule per pair: the input edge whose strongest non-``none`` weight is largest (earlier inputs
         first on ties) with its argmax non-``none`` op; the output follows from the blocks (the loose ends)."""
         self._check_supernet()
-        keys = self.choice_keys()
-        check_path(dict.fromkeys(keys, ("none", "skip_connect")), dict.fromkeys(weights, 0))
+        weights = check_weights({k: 2 if ":out<-" in k else len(self.candidates) for k in self.choice_keys()},
+                                weights)
 
         def pick(which: str, b: int, slot: str) -> tuple[int, str]:
-            w = {src: list(weights[self._slot_key(which, b, slot, src)]) for src in range(b + 2)}
+            w = {src: weights[self._slot_key(which, b, slot, src)] for src in range(b + 2)}
             src = sorted(range(b + 2), key=lambda i: -max(w[i][1:]))[0]
             return src, self.candidates[argmax(w[src], skip=0)]
 
@@ -530,11 +530,11 @@ class DARTSSpace(_GenotypeMixin, _CellPairSpace):
         """DARTS' rule: per intermediate state the two input edges whose strongest non-``none`` weight is
         largest (earlier inputs first on ties), each with its argmax non-``none`` op. ``weights``: choice key
         -> one weight per candidate (``self.candidates``)."""
-        check_path(dict.fromkeys(self.choice_keys(), self.candidates), dict.fromkeys(weights, 0))
+        weights = check_weights(dict.fromkeys(self.choice_keys(), len(self.candidates)), weights)
         path = dict.fromkeys(self.choice_keys(), 0)
         for which in ("normal", "reduce"):
             for dst in range(2, self.steps + 2):
-                w = {src: list(weights[f"{which}:{src}->{dst}"]) for src in range(dst)}
+                w = {src: weights[f"{which}:{src}->{dst}"] for src in range(dst)}
                 strongest = sorted(range(dst), key=lambda src: -max(w[src][1:]))[:2]
                 for src in strongest:
                     path[f"{which}:{src}->{dst}"] = argmax(w[src], skip=0)

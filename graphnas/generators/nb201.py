@@ -33,7 +33,7 @@ from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
 from graphnas.generators.decisions import Decision, decode_checked
 from graphnas.generators.registry import register_generator
-from graphnas.generators.supernet import argmax, check_path, choice_node
+from graphnas.generators.supernet import argmax, check_path, check_weights, choice_node
 
 __all__ = ["NB201_OPS", "NB201Space"]
 
@@ -229,5 +229,5 @@ class NB201Space(SearchSpace):
     def derive(self, weights: Any) -> DAG:
         """The cell of the argmax op on each edge, ``none`` included, as NAS-Bench-201's DARTS and GDAS
         derive theirs. ``weights``: edge key -> one weight per op of ``NB201_OPS``."""
-        check_path(dict.fromkeys(self.choice_keys(), NB201_OPS), dict.fromkeys(weights, 0))
-        return self.from_path({k: argmax(list(weights[k])) for k in self.choice_keys()})
+        w = check_weights(dict.fromkeys(self.choice_keys(), len(NB201_OPS)), weights)
+        return self.from_path({k: argmax(w[k]) for k in self.choice_keys()})

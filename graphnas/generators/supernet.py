@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -79,6 +80,29 @@ def check_path(choices: Mapping[str, Sequence[str]], path: Any) -> dict[str, int
             raise GraphError(f"choice {key!r}: {k!r} is not a candidate index 0..{len(cands) - 1} "
                              f"({', '.join(cands)})")
         out[key] = int(k)
+    return out
+
+
+def check_weights(counts: Mapping[str, int], weights: Any) -> dict[str, list[float]]:
+    """``weights`` (choice key -> one weight per candidate) as plain lists of floats; GraphError naming the key
+    for a missing or unknown key, or a value that is not ``counts[key]`` finite numbers."""
+    if not isinstance(weights, Mapping):
+        raise GraphError(f"architecture weights are a mapping from choice key to one weight per candidate, got "
+                         f"{type(weights).__name__}")
+    check_path(dict.fromkeys(counts, ("",)), dict.fromkeys(weights, 0))
+    out = {}
+    for key, n in counts.items():
+        w = weights[key]
+        try:
+            if isinstance(w, (str, bytes)):
+                raise TypeError
+            values = [float(v) for v in (w.tolist() if hasattr(w, "tolist") else w)]
+        except (TypeError, ValueError):
+            raise GraphError(f"choice {key!r}: weights must be {n} numbers, one per candidate, got {w!r}") from None
+        if len(values) != n or not all(math.isfinite(v) for v in values):
+            raise GraphError(f"choice {key!r}: weights must be {n} finite numbers, one per candidate, got "
+                             f"{len(values)}: {values}")
+        out[key] = values
     return out
 
 
