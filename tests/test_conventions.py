@@ -46,7 +46,10 @@ def test_seed_int_rule():
     assert as_random(r) is r
     g = np.random.default_rng(0)
     assert as_numpy(g) is g
-    for bad in (True, 1.5, "3"):
+    # numpy integers (a seed taken from an array or np.arange) are the int they hold
+    assert seed_int(np.int64(-1)) == 2**64 - 1 and seed_int(np.arange(3)[2]) == 2 and seed_int(np.uint8(7)) == 7
+    assert as_random(np.int64(5)).random() == as_random(5).random()
+    for bad in (True, np.bool_(True), 1.5, np.float64(2.0), "3"):
         with pytest.raises(TypeError, match="seed must be"):
             seed_int(bad)  # type: ignore[arg-type]
 

@@ -3,7 +3,7 @@
 Every ``seed=`` argument in graphnas accepts the same things, networkx-style:
 
 - ``None``: fresh entropy (not reproducible);
-- an ``int``, negative ones too: it is taken modulo 2**64 (so ``-1`` means ``2**64 - 1``, as in
+- an ``int`` (or a numpy integer), negative ones too: it is taken modulo 2**64 (so ``-1`` means ``2**64 - 1``, as in
   ``torch.Generator.manual_seed``), and the same int always gives the same stream;
 - a ``random.Random`` or a numpy ``Generator``: used as is when the wanted kind matches (and
   advanced), otherwise one 64-bit draw from it seeds a new generator of the wanted kind.
@@ -16,6 +16,7 @@ generator.
 
 from __future__ import annotations
 
+import numbers
 import random
 from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
@@ -46,8 +47,8 @@ def seed_int(seed: Seed) -> int:
     from a ``random.Random`` / numpy ``Generator`` (which advances it), or fresh entropy for ``None``."""
     if isinstance(seed, bool):
         raise _bad(seed)
-    if isinstance(seed, int):
-        return seed % _MOD
+    if isinstance(seed, numbers.Integral):  # an int, or a numpy integer taken from an array or a range
+        return int(seed) % _MOD
     if isinstance(seed, random.Random):
         return seed.getrandbits(64)
     if _is_numpy_generator(seed):

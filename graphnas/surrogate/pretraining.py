@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import tempfile
 import warnings
@@ -148,8 +149,9 @@ def pretrain(space: Any, *, graphs: int = 1000, epochs: int = 100, tasks: tuple[
         ``losses`` (final masked-op cross-entropy and structural MSE) and ``state_dict`` (the
         encoder's tensors). Pass it to `GNNSurrogate(pretrained=...)`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"pretrain needs an int seed (it is part of the cache key), got {type(seed).__name__}")
+    seed = int(seed)  # a numpy integer too
     if graphs < 2:
         raise ValueError(f"pretrain needs graphs >= 2, got {graphs}")
     bad = set(tasks) - {"ops", "structure"}
