@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -73,6 +74,27 @@ def test_save_load_round_trip(nb201_data, tmp_path):
     back = GNNSurrogate.load(str(path))
     np.testing.assert_allclose(back.predict(dags[30:40]), model.predict(dags[30:40]), rtol=1e-6)
     assert back.get_params() == {**model.get_params(), "vocabulary": list(space.vocabulary)}
+
+
+def test_bad_sizes_empty_input_and_unreadable_files(nb201_data, tmp_path):
+    """A size that cannot work is refused by name at fit (before: NaN predictions, ZeroDivisionError or a torch
+    error), an empty list predicts empty arrays, and a file torch cannot read says so."""
+    space, dags, y = nb201_data
+    for bad, says in ((dict(ensemble=0, trees=0), "ensemble must be an integer >= 1, got 0"),
+                      (dict(hidden=0), "hidden must be an integer >= 1, got 0"),
+                      (dict(layers=-1), "layers must be an integer >= 1, got -1"),
+                      (dict(trees=1.5), "trees must be an integer >= 0, got 1.5")):
+        with pytest.raises(ValueError, match=re.escape(f"GNNSurrogate: {says}")):
+            GNNSurrogate(**{**TINY, **bad}).fit(dags[:10], y[:10])
+    model = GNNSurrogate(vocabulary=space.vocabulary, seed=0, **TINY).fit(dags[:10], y[:10])
+    mean, std = model.predict([], return_std=True)
+    assert mean.shape == std.shape == (0,) and model.predict_members([]).shape == (3 + 5, 0)
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a torch file")
+    with pytest.raises(ValueError, match="junk.pt is not a graphnas GNNSurrogate file \\(torch could not read it"):
+        GNNSurrogate.load(str(junk))
+    with pytest.raises(FileNotFoundError):
+        GNNSurrogate.load(str(tmp_path / "missing.pt"))
 
 
 def test_calibrate_rescales_std_to_cover_held_out(nb201_data, tmp_path):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from collections.abc import Iterator, Sequence
 from typing import Literal, cast, overload
 
@@ -195,6 +196,11 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         if not (isinstance(self.top_focus, (int, float)) and 0 <= self.top_focus < math.inf):
             raise ValueError(f"top_focus must be a number >= 0 (0: every ranking pair counts the same), "
                              f"got {self.top_focus!r}")
+        for name, least in (("hidden", 1), ("layers", 1), ("ensemble", 1), ("trees", 0), ("epochs", 1),
+                            ("predict_batch", 1), ("max_pairs", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(f"GNNSurrogate: {name} must be an integer >= {least}, got {value!r}")
         for i, d in enumerate(dags):
             if not isinstance(d, DAG):
                 raise TypeError(f"fit expects graphnas.DAG objects; item {i} is a {type(d).__name__}")
@@ -295,6 +301,8 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         self._check_fitted()
         dags = list(X)
         trees = getattr(self, "trees_", None)
+        if not dags:
+            return np.empty((self.ensemble + (trees.members if trees is not None else 0), 0))
         out = np.empty((self.ensemble + (trees.members if trees is not None else 0), len(dags)), dtype=np.float64)
         step = max(1, int(self.predict_batch))
         with _threads(self.n_threads):
@@ -365,7 +373,13 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str) -> GNNSurrogate:
         """Read a surrogate written by `save` (never unpickles arbitrary objects)."""
-        doc = torch.load(path, weights_only=True, map_location="cpu")
+        try:
+            doc = torch.load(path, weights_only=True, map_location="cpu")
+        except OSError:  # no such file, no permission: as it is
+            raise
+        except Exception as err:  # a corrupt or foreign file fails anywhere in torch's (weights-only) reader
+            raise ValueError(f"{path} is not a graphnas GNNSurrogate file (torch could not read it: "
+                             f"{type(err).__name__}: {err})") from err
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a graphnas GNNSurrogate file")
         params = dict(doc["params"])
