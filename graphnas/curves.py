@@ -225,6 +225,8 @@ def extrapolate(curve: Sequence[float] | Array, target_epoch: float, *, epochs: 
                          f"{need} (one more than the parameters of the smallest)")
     if not target_epoch >= x[-1]:
         raise ValueError(f"target_epoch {target_epoch} is before the last observed epoch {x[-1]}")
+    if lower is not None and upper is not None and not lower < upper:
+        raise ValueError(f"lower must be below upper, got lower={lower}, upper={upper}")
     scale = float(np.max(np.abs(y))) or 1.0
     ys = y / scale
     n = len(y)
@@ -532,7 +534,8 @@ class EarlyStopping:
 
     Args:
         delta: stop when P(final > incumbent) < ``delta``.
-        min_points: epochs observed before the first decision (at least 4: the smallest family has 3 parameters).
+        min_points: epochs observed before the first decision (at least 3: the smallest family, ``ilog2``, has 2
+            parameters and needs one point more).
         incumbent: the value to beat at the start (None: nothing is stopped until `update` sets one).
         lower: lower bound of the value (0 for an accuracy in percent).
         upper: upper bound of the value (100 for an accuracy in percent).
@@ -555,9 +558,10 @@ class EarlyStopping:
                  lower: float | None = 0.0, upper: float | None = 100.0, mode: str = "max") -> None:
         if not 0.0 < delta < 1.0:
             raise ValueError(f"delta must be a probability in (0, 1), got {delta}")
-        if min_points < 4:
-            raise ValueError(f"min_points must be at least 4 (the smallest curve family has 3 parameters), "
-                             f"got {min_points}")
+        need = min(f.n_params for f in FAMILIES.values()) + 1
+        if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < need:
+            raise ValueError(f"min_points must be an integer of at least {need} (the smallest curve family has "
+                             f"{need - 1} parameters, and a fit needs one point more), got {min_points!r}")
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         self.delta, self.min_points, self.lower, self.upper, self.mode = delta, min_points, lower, upper, mode

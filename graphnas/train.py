@@ -241,6 +241,8 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}")
     if schedule not in _SCHEDULES:
         raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    if not 0.0 <= drop_path < 1.0:  # also refuses NaN
+        raise ValueError(f"drop_path must be a probability in [0, 1), got {drop_path!r}")
     dev = torch.device(device)
     if (bf16 or channels_last or cuda_graph) and dev.type != "cuda":
         raise ValueError("bf16, channels_last and cuda_graph are CUDA options; pass device='cuda' (this run is on "

@@ -11,7 +11,7 @@ import pytest
 
 from graphnas.benchmarks import train_eval
 from graphnas.benchmarks.objectives import get_objective
-from graphnas.curves import EarlyStopping
+from graphnas.curves import EarlyStopping, extrapolate
 from graphnas.generators import NB201Space
 from graphnas.search import RandomSearch, read_journal, run
 
@@ -59,8 +59,13 @@ def test_bad_curves_and_settings_raise_clear_errors():
         cb(e, v)
     with pytest.raises(ValueError, match="non-finite value .* position 2"):
         cb(5, 50.0)
-    with pytest.raises(ValueError, match="min_points must be at least 4"):
+    with pytest.raises(ValueError, match="min_points must be an integer of at least 3 \\(the smallest curve family "
+                                         "has 2 parameters, and a fit needs one point more\\), got 2"):
         EarlyStopping(min_points=2)
+    assert EarlyStopping(min_points=3).min_points == 3  # what extrapolate itself accepts (ilog2 on 3 points)
+    extrapolate([10.0, 20.0, 25.0], 10)
+    with pytest.raises(ValueError, match="lower must be below upper, got lower=100, upper=0"):
+        extrapolate([10.0, 20.0, 30.0, 35.0, 38.0], 20, lower=100, upper=0)
     with pytest.raises(ValueError, match="delta"):
         EarlyStopping(delta=1.5)
 

@@ -105,6 +105,9 @@ def test_bad_input_is_refused(small):
         train(tiny(), data, epochs=1, optimizer="lbfgs")
     with pytest.raises(TypeError, match="DataLoader"):
         train(tiny(), [1, 2, 3], epochs=1)
+    for p in (1.5, -0.1, float("nan")):  # before: a NaN loss or bernoulli_'s error epochs later
+        with pytest.raises(ValueError, match="drop_path must be a probability in \\[0, 1\\)"):
+            train(tiny(), data, epochs=1, drop_path=p)
 
 
 def test_drop_path_rises_linearly(small):
