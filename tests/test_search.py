@@ -131,6 +131,25 @@ def test_journal_resume_loses_nothing(tmp_path):
     assert len(path.read_text().splitlines()) == 13
 
 
+@pytest.mark.parametrize("make", [
+    lambda: RegularizedEvolution(SPACE, population=5, sample_size=2, seed=1),
+    lambda: BayesianOptimization(SPACE, initial=4, seed=1),
+    lambda: RandomSearch(SPACE, seed=1),
+], ids=["rea", "bo", "random"])
+def test_a_resumed_serial_search_is_the_uninterrupted_one(tmp_path, make):
+    """Same seed, same search, across a kill: each journalled result is re-asked before it is told, so the
+    optimiser's draws follow the first run's (before, evolution and BO went another way after the resume)."""
+    full = run(make(), score, 14)
+    run(make(), score, 6, journal=tmp_path / "j.jsonl")
+    resumed = run(make(), score, 14, journal=tmp_path / "j.jsonl")
+    assert [e.dag for e in resumed.evaluations] == [e.dag for e in full.evaluations]
+    # a journal this optimiser would not have written (a thread pool's, in arrival order): told as it is
+    with ThreadPoolExecutor(2) as pool:
+        run(make(), score, 6, journal=tmp_path / "p.jsonl", executor=pool, ordered=False)
+    again = run(make(), score, 10, journal=tmp_path / "p.jsonl")
+    assert len(again) == 10 and len(set(keys(e.dag for e in again.evaluations))) == 10
+
+
 def test_old_journal_without_arch_is_read(tmp_path):
     path = tmp_path / "v1.jsonl"
     dag = SPACE.sample(0)

@@ -51,6 +51,7 @@ class Optimizer:
         self.rng = as_random(seed)
         self.history: list[tuple[DAG, float]] = []  # every tell, in order (NaN = failed)
         self._asked: set[str] = set()               # canonical keys asked or told
+        self._replay_in_step = True                 # `replay` re-asks until a journal leaves this search's path
 
     # -- ask/tell ----------------------------------------------------------------------
 
@@ -71,6 +72,23 @@ class Optimizer:
         self._asked.add(dag.canonical_key())
         self.history.append((dag, value))
         self._told(dag, value)
+
+    def replay(self, dag: DAG, value: float) -> None:
+        """Tell a result read back from a journal (`graphnas.search.run` resuming), in ask order.
+
+        Each is first asked again, so that the optimiser's random draws and state follow the interrupted
+        run's: a resumed serial search then continues as the uninterrupted one would (same seed, same
+        search). From the first graph this optimiser would not have asked there (a journal of a parallel
+        run, of another seed or another optimiser) it stops asking and tells the rest as they are; that
+        re-ask is forgotten, not counted as asked.
+        """
+        if self._replay_in_step:
+            asked = self.ask(1)
+            if not asked or asked[0].canonical_key() != dag.canonical_key():
+                self._replay_in_step = False
+                for other in asked:
+                    self._asked.discard(other.canonical_key())
+        self.tell(dag, value)
 
     # -- for subclasses ----------------------------------------------------------------
 

@@ -505,8 +505,12 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 indexed = _read_indexed(path)
                 history = History([e for _, e in indexed], space=space)
                 next_index = indexed[-1][0] + 1 if indexed else 0
+                replay = getattr(optimizer, "replay", None)
                 for e in history.evaluations:
-                    _tell(optimizer, e)
+                    if callable(replay) and e.fidelity is None and not callable(getattr(optimizer, "tell_trial", None)):
+                        replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
+                    else:
+                        _tell(optimizer, e)
                 log.info("resumed %d evaluations from %s", len(history), path)
                 _repair_tail(path)
                 fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally

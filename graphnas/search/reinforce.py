@@ -610,6 +610,10 @@ class Reinforce(Optimizer):
 
     # -- tell ----------------------------------------------------------------------------
 
+    def replay(self, dag: DAG, value: float) -> None:
+        """A journal's result: `tell` itself re-draws a replayed ask (its pending batches need its own care)."""
+        self.tell(dag, value)
+
     def tell(self, dag: DAG, value: float) -> None:
         """Record ``dag``'s reward (a real number; NaN for a failed evaluation). A graph that was never asked
         (a journal being replayed) is first re-asked when nothing is pending, so a resumed serial run
