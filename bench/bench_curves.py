@@ -22,6 +22,9 @@ curves 0-99, 1000-1059 and 2000-2119; curves 4000-4199 are held out, and the poo
         --cache bench/curves_digits_heldout.jsonl --train-cache bench/curves_digits_pool.jsonl \
         --train-first-curve 3000 --train-curves 400
 
+``--part coverage`` asks how well the parametric extrapolation's std covers the final accuracy, from the
+first 5, 6, 8, 12 and 16 epochs of the cached curves (the std that `EarlyStopping`'s decision rests on).
+
 Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
 without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
 either way (random search does not look at the results), so the difference is what stopping costs and
@@ -31,6 +34,7 @@ saves: training epochs spent and the best accuracy found.
     python bench/bench_curves.py --part 1 --curves 200
     python bench/bench_curves.py --part 1 --first-curve 50 --curves 50    # the curves not tuned on
     python bench/bench_curves.py --part 2 --min-points 8 --first-seed 5   # later first decision, other seeds
+    python bench/bench_curves.py --part coverage
 """
 
 from __future__ import annotations
@@ -208,6 +212,27 @@ def learned(args, data: list[dict]) -> None:
               + " | ".join(f"{m:.2f}" for m in mae) + f" | {cover} |", flush=True)
 
 
+def coverage(args) -> None:
+    """How well `extrapolate`'s std covers the final accuracy (learning-rate time, as `EarlyStopping` uses it):
+    from the first k epochs of each curve, the share of finals within the predicted mean +- 1 and 2 std, and
+    above mean + 2 std (a run the early-stopping rule would have given up on that went on to a higher value)."""
+    data = curves(args)
+    schedule = cosine_schedule(args.epochs, -(-args.max_train // 64))
+    print(f"\n{len(data)} curves of {args.epochs} epochs: extrapolate (lr time, lower 0, upper 100) from the first k "
+          "epochs; z = (final - mean) / std")
+    print("| observed | within ±1 std | within ±2 std | final above mean + 2 std | below mean - 2 std "
+          "| median std | mean abs error |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    finals = np.array([c["curve"][-1] for c in data])
+    for k in (5, 6, 8, 12, 16):
+        exts = [extrapolate(c["curve"][:k], args.epochs, lower=0.0, upper=100.0, schedule=schedule) for c in data]
+        mean, std = np.array([e.mean for e in exts]), np.array([max(e.std, 1e-9) for e in exts])
+        z = (finals - mean) / std
+        print(f"| first {k} of {args.epochs} | {np.mean(np.abs(z) <= 1):.0%} | {np.mean(np.abs(z) <= 2):.0%} "
+              f"| {np.mean(z > 2):.0%} | {np.mean(z < -2):.0%} | {np.median(std):.2f} "
+              f"| {np.abs(finals - mean).mean():.2f} |", flush=True)
+
+
 def part2(args) -> None:
     space = get_generator("nb201")
     rows = []
@@ -241,7 +266,7 @@ def part2(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("1", "2", "all", "learned"), default="all",
+    ap.add_argument("--part", choices=("1", "2", "all", "learned", "coverage"), default="all",
                     help="learned: only part 1's learned predictor (no parametric fits)")
     ap.add_argument("--curves", type=int, default=100)
     ap.add_argument("--first-curve", type=int, default=0,
@@ -266,6 +291,8 @@ def main() -> None:
         part1(args)
     if args.part == "learned":
         learned(args, curves(args))
+    if args.part == "coverage":
+        coverage(args)
     if args.part in ("2", "all"):
         part2(args)
 

@@ -532,6 +532,11 @@ class EarlyStopping:
     process (a process pool, Ray, Dask) gets a copy that sees the incumbent of its submission and whose
     updates are lost, so run the evaluations in this process or on threads.
 
+    Early in a run the extrapolation can be far too sure and too low: on 100 digits curves of 24 epochs, 78% of
+    the finals lay above its mean + 2 std when it saw 5 epochs, 2% when it saw 16
+    (docs/benchmarks/multifidelity.md). For short runs that sit near chance and then rise, set ``min_points`` to
+    about two thirds of the run.
+
     Args:
         delta: stop when P(final > incumbent) < ``delta``.
         min_points: epochs observed before the first decision (at least 3: the smallest family, ``ilog2``, has 2
