@@ -346,3 +346,14 @@ def test_nb201_network_draws_each_stage_of_cells_once():
     assert to_dot(net, expand=True).count("c<SUB>k-1</SUB>") == 15
     width, height = svg_px(render(net))
     assert width <= dotmod.MAX_WIDTH and height <= dotmod.MAX_HEIGHT + 1
+
+
+def test_expand_all_as_the_cli_spells_it_and_bad_values_are_refused():
+    from graphnas.genotypes import DARTS_V2
+    from graphnas.models import darts_cifar
+
+    net = darts_cifar(DARTS_V2, C=4, layers=3)
+    assert to_dot(net, expand="all") == to_dot(net, expand=True) != to_dot(net)
+    for bad in ("some", -1, 1.5):
+        with pytest.raises(ValueError, match="expand must be None, True, 'all' or a number of levels >= 0"):
+            to_dot(net, expand=bad)

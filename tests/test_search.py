@@ -150,6 +150,16 @@ def test_a_resumed_serial_search_is_the_uninterrupted_one(tmp_path, make):
     assert len(again) == 10 and len(set(keys(e.dag for e in again.evaluations))) == 10
 
 
+def test_ask_takes_a_whole_number(tmp_path):
+    from graphnas.search import Reinforce
+
+    for opt in (RandomSearch(SPACE, seed=0), BayesianOptimization(SPACE, seed=0), Reinforce(SPACE, seed=0)):
+        for bad in (1.5, -1, True, "2"):
+            with pytest.raises(ValueError, match=r"ask\(n\) needs a whole number n >= 0"):
+                opt.ask(bad)
+        assert len(opt.ask(np.int64(2))) == 2  # a numpy integer is a whole number
+
+
 def test_old_journal_without_arch_is_read(tmp_path):
     path = tmp_path / "v1.jsonl"
     dag = SPACE.sample(0)

@@ -109,6 +109,13 @@ def test_fractional_channels_or_stride_are_refused_not_truncated(params, what):
         == Shape(8, 2)
 
 
+def test_a_missing_param_is_named():
+    g = DAG([Node("input"), Node("chain_conv", {"kernel": [3, 3]})], [(0, 1)])
+    with pytest.raises(GraphError, match=r"node 1 \('chain_conv'\): op 'chain_conv' needs the param 'filters'; "
+                                         r"it has \{'kernel': \(3, 3\)\}"):
+        to_torch(g)
+
+
 def test_fixed_channel_op_asked_to_widen_is_refused():
     g = DAG([Node("input"), Node("maxpool3x3", {"C": 16})], [(0, 1)])
     with pytest.raises(GraphError, match=r"node 1 \('maxpool3x3'\).*cannot output 16"):

@@ -479,7 +479,7 @@ def _header(rankdir: str, *, compact: bool, legend: str | None, size: tuple[floa
 
 
 def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, legend: bool | None = None,
-           compact_above: int = 16, expand: bool | int | None = None, fit: bool = True,
+           compact_above: int = 16, expand: bool | int | str | None = None, fit: bool = True,
            max_width: float = MAX_WIDTH, max_height: float = MAX_HEIGHT) -> str:
     """The Graphviz DOT source drawing ``obj``; needs no Graphviz installation.
 
@@ -503,7 +503,8 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
             each distinct one in full once; a run of equal ones stacked one after another
             (with the nodes preparing their inputs) is drawn as one, captioned ``6 × normal cell``,
             and a nested DAG drawn already is one box saying where it is drawn. ``True``: every
-            nested DAG in full. An int ``n``: ``n`` levels in full, deeper ones as boxes.
+            nested DAG in full (``"all"`` too, as the CLI's ``--expand all``). An int ``n``: ``n`` levels in
+            full, deeper ones as boxes.
         fit: scale the drawing down to ``max_width`` x ``max_height`` where it is larger
             (Graphviz's ``size``); ``False`` gives the natural size.
         max_width: the widest drawing, in CSS pixels (900: a notebook cell).
@@ -523,6 +524,10 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {direction!r}")
     if fit and not (max_width > 0 and max_height > 0):
         raise ValueError(f"max_width and max_height must be positive, got {max_width!r} and {max_height!r}")
+    if isinstance(expand, str) and expand.lower() == "all":  # as the CLI spells it (--expand all)
+        expand = True
+    if not (expand is None or isinstance(expand, bool) or isinstance(expand, int) and expand >= 0):
+        raise ValueError(f"expand must be None, True, 'all' or a number of levels >= 0, got {expand!r}")
     writer = _Writer(compact_above=compact_above, expand=expand)
     indent = 1 if title is None else 2
     writer.dag(obj, "", indent, 0)

@@ -322,7 +322,9 @@ def _build_op(node: Node, shape: Shape, label: str) -> tuple[nn.Module, Shape]:
     try:
         C_out = spec.channels(shape.C, params)
         stride = whole(params.pop("stride", 1), "stride")
-    except (KeyError, TypeError, ValueError) as err:
+    except KeyError as err:  # a param the op's channel rule needs
+        raise GraphError(f"{label}: op {op!r} needs the param {err.args[0]!r}; it has {dict(node.params)}") from None
+    except (TypeError, ValueError) as err:
         raise GraphError(f"{label}: bad params {dict(node.params)}: {err}") from None
     params.pop("C", None)
     if C_out < 1 or stride < 1:

@@ -14,6 +14,7 @@ A *space* is any object with ``sample(seed) -> DAG`` and
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +31,13 @@ class Space(Protocol):
     def sample(self, seed: Any = None) -> DAG: ...
 
     def mutate(self, dag: DAG, seed: Any = None) -> DAG: ...
+
+
+def check_count(n: Any, what: str) -> int:
+    """``n`` as an int, or ValueError: a number of graphs or trials to ask for is a whole number >= 0."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"{what}(n) needs a whole number n >= 0, got {n!r}")
+    return int(n)
 
 
 class Optimizer:
@@ -57,8 +65,7 @@ class Optimizer:
 
     def ask(self, n: int = 1) -> list[DAG]:
         """``n`` new distinct graphs to evaluate (fewer only if the space seems exhausted)."""
-        if n < 0:
-            raise ValueError(f"ask(n) needs n >= 0, got {n}")
+        n = check_count(n, "ask")
         out = self._ask_many(n)
         for dag in out:
             self._asked.add(dag.canonical_key())

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphnas.dag import DAG
-from graphnas.search.base import Optimizer
+from graphnas.search.base import Optimizer, check_count
 from graphnas.search.loop import Evaluation, Trial
 from graphnas.search.registry import register_optimizer
 
@@ -99,8 +99,7 @@ class MultiFidelityOptimizer(Optimizer):
 
     def ask_trials(self, n: int = 1) -> list[Trial]:
         """Up to ``n`` trials (fewer when a synchronous schedule must wait for results)."""
-        if n < 0:
-            raise ValueError(f"ask_trials(n) needs n >= 0, got {n}")
+        n = check_count(n, "ask_trials")
         out: list[Trial] = []
         while len(out) < n:
             trial = self._next()

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphnas.dag import DAG, GraphError
-from graphnas.search.base import Optimizer
+from graphnas.search.base import Optimizer, check_count
 from graphnas.search.loop import Evaluation, Trial
 from graphnas.search.registry import register_optimizer
 
@@ -170,7 +170,7 @@ class NASH(Optimizer):
     def ask_trials(self, n: int = 1) -> list[Trial]:
         """The root first; then the children of the current parent, a generation at a time (fewer while the
         generation in flight is not yet scored)."""
-        if n < 1:
+        if check_count(n, "ask_trials") < 1:
             return []
         if not self._root_asked:
             self._root_asked = True
