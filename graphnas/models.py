@@ -447,7 +447,14 @@ def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None =
     if regime == "small":
         x = net.add(Node("relu_conv_bn", {"C": C, "kernel": 3, "stride": 2}), [x])
     for k, (frac, mult) in enumerate(_REGIMES[regime]):
-        graph = _random_graph(generator, max(2, int(n * frac)), gp, base + k)
+        size = max(2, int(n * frac))
+        try:
+            graph = _random_graph(generator, size, gp, base + k)
+        except (ValueError, TypeError) as err:
+            if type(err) not in (ValueError, TypeError):  # e.g. an unknown generator: its own message says it all
+                raise
+            what = "" if size == n else f" (N/{round(1 / frac)} of n={n}, in the {regime} regime)"
+            raise type(err)(f"randwire stage {k + 1} has {size} nodes{what}: {err}") from None
         x = net.add(_stage(graph, C * mult), [x])
     x = net.add(Node("conv1x1-bn-relu", {"C": 1280}), [x])
     x = net.add("global_avg_pool", [x])

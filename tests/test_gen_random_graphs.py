@@ -77,6 +77,8 @@ def test_ws_without_rewiring_is_the_clockwise_ring():
 def test_randwire_dag_orients_low_to_high():
     dag = randwire_dag(4, [(2, 0), (1, 3)])
     assert dag.edges == ((0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 5))
+    with pytest.raises(ValueError, match=r"edge \(0, 1\) appears twice"):  # in the caller's numbering
+        randwire_dag(3, [(0, 1), (1, 0)])
 
 
 def test_er_edge_count_and_clustering_match_theory():

@@ -95,6 +95,12 @@ def test_randwire_ws_small_matches_the_paper_within_two_percent():
     assert abs(flops / 583e6 - 1) < 0.02, flops
 
 
+def test_randwire_names_the_stage_whose_graph_cannot_be_drawn():
+    with pytest.raises(ValueError, match=r"randwire stage 1 has 4 nodes \(N/2 of n=8, in the regular regime\): "
+                                         r"WS needs an even k"):
+        models.randwire(n=8, regime="regular")
+
+
 def test_randwire_stage_nodes_fed_by_the_input_are_strided():
     dag = models.randwire(n=12, C=8, num_classes=5, regime="regular")
     stage = dag.nodes[2].op

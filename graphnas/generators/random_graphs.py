@@ -61,11 +61,15 @@ def randwire_dag(n: int, edges: Iterable[tuple[int, int]]) -> DAG:
     has_in = [False] * n
     has_out = [False] * n
     out: list[tuple[int, int]] = []
+    seen: set[tuple[int, int]] = set()
     for u, v in edges:
         if u > v:
             u, v = v, u
         if u == v or u < 0 or v >= n:
             raise ValueError(f"edge ({u}, {v}) is a self-loop or names a node outside 0..{n - 1}")
+        if (u, v) in seen:
+            raise ValueError(f"edge ({u}, {v}) appears twice (an undirected graph has each edge once)")
+        seen.add((u, v))
         has_out[u] = True
         has_in[v] = True
         out.append((u + 1, v + 1))
