@@ -196,7 +196,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         if not (isinstance(self.top_focus, (int, float)) and 0 <= self.top_focus < math.inf):
             raise ValueError(f"top_focus must be a number >= 0 (0: every ranking pair counts the same), "
                              f"got {self.top_focus!r}")
-        for name, least in (("hidden", 1), ("layers", 1), ("ensemble", 1), ("trees", 0), ("epochs", 1),
+        for name, least in (("hidden", 1), ("layers", 1), ("ensemble", 1), ("trees", 0), ("epochs", 0),
                             ("predict_batch", 1), ("max_pairs", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
