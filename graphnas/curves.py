@@ -40,6 +40,7 @@ True
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -564,9 +565,10 @@ class EarlyStopping:
         if not 0.0 < delta < 1.0:
             raise ValueError(f"delta must be a probability in (0, 1), got {delta}")
         need = min(f.n_params for f in FAMILIES.values()) + 1
-        if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < need:
+        if isinstance(min_points, bool) or not isinstance(min_points, (int, numbers.Integral)) or min_points < need:
             raise ValueError(f"min_points must be an integer of at least {need} (the smallest curve family has "
                              f"{need - 1} parameters, and a fit needs one point more), got {min_points!r}")
+        min_points = int(min_points)  # a numpy integer too
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         self.delta, self.min_points, self.lower, self.upper, self.mode = delta, min_points, lower, upper, mode

@@ -63,6 +63,7 @@ def test_bad_curves_and_settings_raise_clear_errors():
                                          "has 2 parameters, and a fit needs one point more\\), got 2"):
         EarlyStopping(min_points=2)
     assert EarlyStopping(min_points=3).min_points == 3  # what extrapolate itself accepts (ilog2 on 3 points)
+    assert EarlyStopping(min_points=np.int64(5)).min_points == 5
     extrapolate([10.0, 20.0, 25.0], 10)
     with pytest.raises(ValueError, match="lower must be below upper, got lower=100, upper=0"):
         extrapolate([10.0, 20.0, 30.0, 35.0, 38.0], 20, lower=100, upper=0)

@@ -95,11 +95,17 @@ def test_derive_refuses_weights_that_are_not_one_number_per_candidate(space):
     n = len(space.candidates) if hasattr(space, "candidates") else len(NB201_OPS)
     good = {k: ([0.4, 0.6] if ":out<-" in k else torch.linspace(0, 1, n)) for k in space.choice_keys()}
     assert space.contains(space.derive(good))  # tensors are fine
-    for bad, says in (([0.1, 0.9], f"weights must be {n} finite numbers, one per candidate, got 2"),
+    for bad, says in (([0.1, 0.9], f"weights must be {n} numbers (no NaN), one per candidate, got 2"),
                       ("abc", f"weights must be {n} numbers, one per candidate, got 'abc'"),
-                      ([float("nan")] * n, f"weights must be {n} finite numbers")):
+                      ([float("nan")] * n, f"weights must be {n} numbers (no NaN)")):
         with pytest.raises(GraphError, match=re.escape(f"choice '{key}': {says}")):
             space.derive({**good, key: bad})
+    # -inf marks a candidate that must not be taken; a torch ParameterDict is a mapping too
+    forbid = {**good, key: torch.linspace(0, 1, n).index_fill(0, torch.tensor([n - 1]), float("-inf"))}
+    assert space.derive(forbid) != space.derive(good)
+    params = torch.nn.ParameterDict({k.replace(".", "_"): torch.nn.Parameter(torch.as_tensor(v, dtype=torch.float))
+                                     for k, v in good.items()})
+    assert space.derive(params) == space.derive(good)
 
 
 def test_darts_derivation_rule_hand_worked():

@@ -354,6 +354,9 @@ def test_expand_all_as_the_cli_spells_it_and_bad_values_are_refused():
 
     net = darts_cifar(DARTS_V2, C=4, layers=3)
     assert to_dot(net, expand="all") == to_dot(net, expand=True) != to_dot(net)
+    import numpy as np
+
+    assert to_dot(net, expand=np.int64(1)) == to_dot(net, expand=1)
     for bad in ("some", -1, 1.5):
         with pytest.raises(ValueError, match="expand must be None, True, 'all' or a number of levels >= 0"):
             to_dot(net, expand=bad)

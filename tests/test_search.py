@@ -146,8 +146,14 @@ def test_a_resumed_serial_search_is_the_uninterrupted_one(tmp_path, make):
     # a journal this optimiser would not have written (a thread pool's, in arrival order): told as it is
     with ThreadPoolExecutor(2) as pool:
         run(make(), score, 6, journal=tmp_path / "p.jsonl", executor=pool, ordered=False)
-    again = run(make(), score, 10, journal=tmp_path / "p.jsonl")
+    opt = make()
+    again = run(opt, score, 10, journal=tmp_path / "p.jsonl")
     assert len(again) == 10 and len(set(keys(e.dag for e in again.evaluations))) == 10
+    assert not getattr(opt, "_asked_dags", {})  # the abandoned re-ask is not left in flight (BO's believer fits)
+    # a journal that already fills the budget is told as it is: nothing is asked again
+    done = make()
+    done.ask = None  # type: ignore[method-assign]
+    assert len(run(done, score, 14, journal=tmp_path / "j.jsonl")) == 14
 
 
 def test_ask_takes_a_whole_number(tmp_path):

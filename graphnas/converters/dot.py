@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import html
 import logging
+import numbers
 import os
 import re
 import shutil
@@ -526,8 +527,10 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
         raise ValueError(f"max_width and max_height must be positive, got {max_width!r} and {max_height!r}")
     if isinstance(expand, str) and expand.lower() == "all":  # as the CLI spells it (--expand all)
         expand = True
-    if not (expand is None or isinstance(expand, bool) or isinstance(expand, int) and expand >= 0):
+    if not (expand is None or isinstance(expand, bool) or isinstance(expand, numbers.Integral) and expand >= 0):
         raise ValueError(f"expand must be None, True, 'all' or a number of levels >= 0, got {expand!r}")
+    if not isinstance(expand, bool) and isinstance(expand, numbers.Integral):
+        expand = int(expand)  # a numpy integer too
     writer = _Writer(compact_above=compact_above, expand=expand)
     indent = 1 if title is None else 2
     writer.dag(obj, "", indent, 0)

@@ -85,10 +85,11 @@ def check_path(choices: Mapping[str, Sequence[str]], path: Any) -> dict[str, int
 
 def check_weights(counts: Mapping[str, int], weights: Any) -> dict[str, list[float]]:
     """``weights`` (choice key -> one weight per candidate) as plain lists of floats; GraphError naming the key
-    for a missing or unknown key, or a value that is not ``counts[key]`` finite numbers."""
-    if not isinstance(weights, Mapping):
+    for a missing or unknown key, or a value that is not ``counts[key]`` numbers, or holds a NaN (``-inf`` may
+    mark a candidate that must not be taken)."""
+    if not (callable(getattr(weights, "keys", None)) and callable(getattr(weights, "__getitem__", None))):
         raise GraphError(f"architecture weights are a mapping from choice key to one weight per candidate, got "
-                         f"{type(weights).__name__}")
+                         f"{type(weights).__name__}")  # a dict, or a torch ParameterDict
     check_path(dict.fromkeys(counts, ("",)), dict.fromkeys(weights, 0))
     out = {}
     for key, n in counts.items():
@@ -99,8 +100,8 @@ def check_weights(counts: Mapping[str, int], weights: Any) -> dict[str, list[flo
             values = [float(v) for v in (w.tolist() if hasattr(w, "tolist") else w)]
         except (TypeError, ValueError):
             raise GraphError(f"choice {key!r}: weights must be {n} numbers, one per candidate, got {w!r}") from None
-        if len(values) != n or not all(math.isfinite(v) for v in values):
-            raise GraphError(f"choice {key!r}: weights must be {n} finite numbers, one per candidate, got "
+        if len(values) != n or any(math.isnan(v) for v in values):
+            raise GraphError(f"choice {key!r}: weights must be {n} numbers (no NaN), one per candidate, got "
                              f"{len(values)}: {values}")
         out[key] = values
     return out

@@ -94,8 +94,13 @@ class Optimizer:
             if not asked or asked[0].canonical_key() != dag.canonical_key():
                 self._replay_in_step = False
                 for other in asked:
-                    self._asked.discard(other.canonical_key())
+                    self._forget_ask(other)
         self.tell(dag, value)
+
+    def _forget_ask(self, dag: DAG) -> None:
+        """Undo an ask that will never be evaluated (a `replay` that left the journal's path). A subclass that
+        keeps its own record of graphs in flight drops it here too."""
+        self._asked.discard(dag.canonical_key())
 
     # -- for subclasses ----------------------------------------------------------------
 

@@ -420,6 +420,12 @@ class BayesianOptimization(Optimizer):
             return 1.0
         return float(np.quantile(self._errors[-self.calibration_window:], 0.6827))
 
+    def _forget_ask(self, dag: DAG) -> None:
+        super()._forget_ask(dag)
+        key = dag.canonical_key()
+        self._asked_dags.pop(key, None)  # no longer in flight: no believer fit on it, no background fit for it
+        self._predicted.pop(key, None)
+
     def _told(self, dag: DAG, value: float) -> None:
         key = dag.canonical_key()
         self._asked_dags.pop(key, None)

@@ -505,7 +505,8 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 indexed = _read_indexed(path)
                 history = History([e for _, e in indexed], space=space)
                 next_index = indexed[-1][0] + 1 if indexed else 0
-                replay = getattr(optimizer, "replay", None)
+                # re-asked only if the search goes on: a journal that fills the budget is told as it is
+                replay = getattr(optimizer, "replay", None) if len(history) < budget else None
                 for e in history.evaluations:
                     if callable(replay) and e.fidelity is None and not callable(getattr(optimizer, "tell_trial", None)):
                         replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
