@@ -439,16 +439,14 @@ class _GenotypeMixin:
     def from_genotype(self, genotype: Genotype) -> DAG:
         """The cell-pair DAG of a `graphnas.genotypes.Genotype`; GraphError if it is not a member (its number of
         blocks, ops, inputs or concat lists differ from the space's)."""
-        cells = []
-        for which, pairs, concat in (("normal", genotype.normal, genotype.normal_concat),
-                                     ("reduce", genotype.reduce, genotype.reduce_concat)):
-            blocks = _blocks_from_pairs(pairs, which)
-            self._check_blocks([cast(Block, tuple(b)) for b in blocks], f"{which} cell")  # type: ignore[attr-defined]
+        normal, reduce = _blocks_from_pairs(genotype.normal, "normal"), _blocks_from_pairs(genotype.reduce, "reduce")
+        dag = self.from_blocks(normal, reduce)  # type: ignore[attr-defined]  # refuses blocks of another space
+        for which, blocks, concat in (("normal", normal, genotype.normal_concat),
+                                      ("reduce", reduce, genotype.reduce_concat)):
             if list(concat) != self.concat_of(blocks):  # type: ignore[attr-defined]
                 raise GraphError(f"{which} cell: concat {list(concat)} differs from the space's "
                                  f"{self.concat_of(blocks)}")  # type: ignore[attr-defined]
-            cells.append(blocks)
-        return self.from_blocks(*cells)  # type: ignore[attr-defined]
+        return dag
 
     def to_genotype(self, dag: DAG) -> Genotype:
         """The `graphnas.genotypes.Genotype` of a member."""

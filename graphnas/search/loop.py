@@ -505,10 +505,13 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 indexed = _read_indexed(path)
                 history = History([e for _, e in indexed], space=space)
                 next_index = indexed[-1][0] + 1 if indexed else 0
-                # re-asked only if the search goes on: a journal that fills the budget is told as it is
-                replay = getattr(optimizer, "replay", None) if len(history) < budget else None
+                # re-asked only if the search goes on (a journal that fills the budget is told as it is), and not
+                # for optimisers of trials (multi-fidelity, NASH), whose tell_trial takes what they need
+                replay = getattr(optimizer, "replay", None)
+                if len(history) >= budget or callable(getattr(optimizer, "tell_trial", None)):
+                    replay = None
                 for e in history.evaluations:
-                    if callable(replay) and e.fidelity is None and not callable(getattr(optimizer, "tell_trial", None)):
+                    if callable(replay) and e.fidelity is None:
                         replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
                     else:
                         _tell(optimizer, e)

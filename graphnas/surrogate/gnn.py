@@ -301,8 +301,6 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         self._check_fitted()
         dags = list(X)
         trees = getattr(self, "trees_", None)
-        if not dags:
-            return np.empty((self.ensemble + (trees.members if trees is not None else 0), 0))
         out = np.empty((self.ensemble + (trees.members if trees is not None else 0), len(dags)), dtype=np.float64)
         step = max(1, int(self.predict_batch))
         with _threads(self.n_threads):
@@ -311,7 +309,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
                 b = self.featurizer_.batch(chunk, self.live_only)
                 pred = self.model_(b, bidirectional_operator(b.edge_index, len(b.x)))
                 out[:self.ensemble, start:start + len(chunk)] = pred.double().numpy()
-        if trees is not None:
+        if trees is not None and dags:  # the trees' predict refuses an empty list
             out[self.ensemble:] = trees.predict(dags)
         return out * self.y_scale_ + self.y_mean_
 
