@@ -34,11 +34,11 @@ function returning a DAG.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, seed_int
 from graphnas.registry import Registry
@@ -169,7 +169,7 @@ def _with_drop_path(cell: DAG, p: float) -> DAG:
 def _positive(**sizes: Any) -> None:
     """Refuse a size that is not a positive integer, naming the parameter (``C must be ... got 0``)."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        if not is_integer(value, 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 

@@ -120,3 +120,25 @@ def test_subpackages_are_lazy_attributes():
     assert out[0] == "False"  # generators, search and benchmarks do not import torch
     assert out[1] == "GNNSurrogate graphnas.models" and out[2] == "True"
     assert out[3] == "[]"
+
+
+def test_counts_and_sizes_take_numpy_integers_and_refuse_bools():
+    """Every count, size and budget is checked by one rule (`graphnas._checks.is_integer`): a numpy integer
+    taken from an array is the int it holds, everywhere, and a bool or a float is refused by name."""
+    from graphnas._checks import is_integer
+    from graphnas.generators import NB201Space
+    from graphnas.search import BayesianOptimization, SuccessiveHalving
+    from graphnas.search.multifidelity import ModelBasedHyperband
+
+    assert is_integer(np.int64(3), 1) and is_integer(np.uint8(0), 0) and is_integer(7)
+    assert not is_integer(True) and not is_integer(np.bool_(True)) and not is_integer(2.0) and not is_integer(0, 1)
+    space = NB201Space()
+    assert BayesianOptimization(space, initial=np.int64(5), top_k=np.arange(4)[3]).top_k == 3
+    assert SuccessiveHalving(space, n_initial=np.int64(4)).n_initial == 4
+    mb = ModelBasedHyperband(space, min_points=np.int64(3), batch=np.int64(2))
+    assert mb.min_points == [3, 3] and mb.batch == 2 and type(mb.batch) is int
+    for make, says in ((lambda: BayesianOptimization(space, initial=True), "initial must be an integer >= 0"),
+                       (lambda: SuccessiveHalving(space, n_initial=2.0), "n_initial must be an integer >= 1"),
+                       (lambda: ModelBasedHyperband(space, batch=np.bool_(True)), "batch must be an integer >= 1")):
+        with pytest.raises(ValueError, match=says):
+            make()

@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any, TextIO
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 
 __all__ = ["NB201Table"]
@@ -174,7 +175,7 @@ class NB201Table:
             fidelity_metrics = (dict(self.PACKAGED_FIDELITIES) if self.path is None
                                 else {} if own is None else {own: self.metric})
         for epochs, column in fidelity_metrics.items():
-            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            if not is_integer(epochs, 1):
                 raise ValueError(f"fidelity_metrics: the fidelities are training epochs (integers >= 1), "
                                  f"got {epochs!r}")
             if column not in self.metrics:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 from graphnas.registry import UnknownNameError
 
@@ -77,8 +78,9 @@ def digits_objective(dag: DAG, *, fidelity: dict[str, Any] | None = None, epochs
         raise ValueError(f"the digits objective does not support fidelity {', '.join(map(repr, unknown))}; its "
                          f"fidelities are {', '.join(f'{k} ({v})' for k, v in DIGITS_FIDELITIES.items())}")
     e = fid.get("epochs", epochs)
-    if isinstance(e, bool) or not isinstance(e, int) or e < 1:
+    if not is_integer(e, 1):
         raise ValueError(f"the digits objective's fidelity 'epochs' must be {DIGITS_FIDELITIES['epochs']}, got {e!r}")
+    e = int(e)  # a numpy integer too
     fraction, width = fid.get("fraction", 1.0), fid.get("width", 1.0)
     for key, v, top in (("fraction", fraction, 1.0), ("width", width, math.inf)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v <= top:

@@ -14,10 +14,10 @@ A *space* is any object with ``sample(seed) -> DAG`` and
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 from graphnas.generators._random import as_random
 
@@ -35,7 +35,7 @@ class Space(Protocol):
 
 def check_count(n: Any, what: str) -> int:
     """``n`` as an int, or ValueError: a number of graphs or trials to ask for is a whole number >= 0."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+    if not is_integer(n, 0):
         raise ValueError(f"{what}(n) needs a whole number n >= 0, got {n!r}")
     return int(n)
 

@@ -54,13 +54,13 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import numbers
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 from graphnas.search.acquisition import get_acquisition
 from graphnas.search.base import Optimizer
@@ -136,7 +136,7 @@ class BayesianOptimization(Optimizer):
                                    ("calibration_window", calibration_window, 2),
                                    ("max_train", 2 if max_train is None else max_train, 2),
                                    ("warm_train", 2 if warm_train is None else warm_train, 2)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            if not is_integer(value, least):
                 raise ValueError(f"BayesianOptimization: {name} must be an integer >= {least}, got {value!r}")
         if not 0 <= refit_fraction < 1:
             raise ValueError(f"BayesianOptimization: refit_fraction must be in [0, 1), got {refit_fraction!r}")

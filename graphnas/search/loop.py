@@ -41,7 +41,6 @@ import itertools
 import json
 import logging
 import math
-import numbers
 import os
 import threading
 import time
@@ -50,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 
 __all__ = ["Evaluation", "History", "Trial", "journal_lock", "run", "read_journal"]
@@ -478,7 +478,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
         TypeError: ``executor`` is not a ``concurrent.futures.Executor`` (it has no ``submit``).
         RuntimeError: another search holds the journal's lock.
     """
-    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
+    if not is_integer(budget, 0):
         raise ValueError(f"budget must be an integer >= 0 (the total number of evaluations), got {budget!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")

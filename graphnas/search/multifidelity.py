@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG
 from graphnas.search.base import Optimizer, check_count
 from graphnas.search.loop import Evaluation, Trial
@@ -202,10 +203,9 @@ class SuccessiveHalving(MultiFidelityOptimizer):
                  eta: float = 3, n_initial: int | None = None, fidelity: Mapping[str, Any] | None = None,
                  seed: Any = 0) -> None:
         super().__init__(space, resource=resource, levels=levels, eta=eta, fidelity=fidelity, seed=seed)
-        if n_initial is not None and (isinstance(n_initial, bool) or not isinstance(n_initial, int)
-                                      or n_initial < 1):
+        if n_initial is not None and not is_integer(n_initial, 1):
             raise ValueError(f"{type(self).__name__}: n_initial must be an integer >= 1, got {n_initial!r}")
-        self.n_initial = n_initial
+        self.n_initial = None if n_initial is None else int(n_initial)
         self._brackets: list[_Bracket] = []
         self._bracket_of: dict[str, _Bracket] = {}
         self._count = 0  # brackets started
@@ -350,13 +350,15 @@ class _ModelBased:
 
         if not 0.0 <= random_fraction <= 1.0:
             raise ValueError(f"random_fraction must lie in [0, 1], got {random_fraction}")
-        need = [min_points] * len(self.rungs) if isinstance(min_points, int) else list(min_points)
-        if len(need) != len(self.rungs) or any(isinstance(m, bool) or not isinstance(m, int) or m < 2 for m in need):
+        given: list[Any] = ([min_points] * len(self.rungs) if is_integer(min_points)
+                            else list(min_points) if isinstance(min_points, Sequence) else [])
+        if len(given) != len(self.rungs) or not all(is_integer(m, 2) for m in given):
             raise ValueError(f"min_points must be an integer >= 2 or one per level ({len(self.rungs)}), got "
                              f"{min_points!r}")
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        if not is_integer(batch, 1):
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-        self.min_points, self.random_fraction, self.batch = need, float(random_fraction), batch
+        need = [int(m) for m in given]
+        self.min_points, self.random_fraction, self.batch = need, float(random_fraction), int(batch)
         self._proposals: list[DAG] = []
         self._bo = BayesianOptimization(space, surrogate, acquisition, initial=min(need), refit_every=refit_every,
                                         seed=seed)

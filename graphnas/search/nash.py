@@ -43,6 +43,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, GraphError
 from graphnas.search.base import Optimizer, check_count
 from graphnas.search.loop import Evaluation, Trial
@@ -136,7 +137,7 @@ class NASH(Optimizer):
         super().__init__(space, seed=seed)
         for name, value in (("children", children), ("morphs", morphs), ("child_epochs", child_epochs),
                             ("root_epochs", root_epochs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_integer(value, 1):
                 raise ValueError(f"NASH: {name} must be an integer >= 1, got {value!r}")
         self.store = os.fspath(store)
         os.makedirs(self.store, exist_ok=True)

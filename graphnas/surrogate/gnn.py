@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Literal, cast, overload
 
@@ -40,6 +39,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from graphnas._checks import is_integer
 from graphnas.converters.features import Featurizer, GraphBatch
 from graphnas.dag import DAG
 from graphnas.generators._random import Seed, as_torch, seed_int
@@ -199,7 +199,7 @@ class GNNSurrogate(RegressorMixin, BaseEstimator):
         for name, least in (("hidden", 1), ("layers", 1), ("ensemble", 1), ("trees", 0), ("epochs", 0),
                             ("predict_batch", 1), ("max_pairs", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            if not is_integer(value, least):
                 raise ValueError(f"GNNSurrogate: {name} must be an integer >= {least}, got {value!r}")
         for i, d in enumerate(dags):
             if not isinstance(d, DAG):

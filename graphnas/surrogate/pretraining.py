@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import numbers
 import os
 import tempfile
 import warnings
@@ -41,6 +40,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from graphnas._checks import is_integer
 from graphnas.converters.features import Featurizer, GraphBatch
 from graphnas.generators._random import as_torch, seed_int
 from graphnas.surrogate.layers import BiGINConv, EnsembleLinear, bidirectional_operator
@@ -149,7 +149,7 @@ def pretrain(space: Any, *, graphs: int = 1000, epochs: int = 100, tasks: tuple[
         ``losses`` (final masked-op cross-entropy and structural MSE) and ``state_dict`` (the
         encoder's tensors). Pass it to `GNNSurrogate(pretrained=...)`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_integer(seed):
         raise TypeError(f"pretrain needs an int seed (it is part of the cache key), got {type(seed).__name__}")
     seed = int(seed)  # a numpy integer too
     if graphs < 2:
