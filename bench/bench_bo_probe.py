@@ -49,7 +49,8 @@ Modes (``--mode``):
 `HammingGP` on every result: `HybridBO`) and ``hybm:w=W`` (each GNN member moved by the share W towards the GP's mean);
 ``climb:r=R`` (R rounds of acquisition search: the 5 candidates with the highest expected improvement each
 give 20 more one-step mutations: `Climb`), ``earlyclimb:n=N`` (the same, 2 rounds, while fewer than N results
-exist) and ``wideclimb:r=R`` (from the 10 best candidates, 10 mutations each: `WideClimb`).
+exist) and ``wideclimb:r=R`` (from the 10 best candidates, 10 mutations each: `WideClimb`); ``xover:n=N``
+(N more candidates, each a uniform recombination of two of the ``top_k`` best graphs: `Crossover`).
 
     python bench/bench_bo_probe.py --mode ceiling
     python bench/bench_bo_probe.py --mode trace --seeds 2 5 --every 3
@@ -602,6 +603,31 @@ class WideClimb(Climb):
     keep, per = 10, 10
 
 
+class Crossover(BayesianOptimization):
+    """BO whose candidates also hold ``n`` recombinations of the ``top_k`` best graphs: each child takes
+    every decision (an edge's op) from one of two different parents, drawn at random. Per-edge effects
+    explain about half the order of NB201's near-top cells (``--mode additive``), so two good cells
+    may hold between them the good choices of a better one that lies several mutations from either."""
+
+    n = 40
+
+    def _candidates(self, data: list[tuple[DAG, float]], share: float = 1.0,
+                    held: set[str] | None = None) -> list[DAG]:
+        out = super()._candidates(data, share, held)
+        ranked = [d for d, _ in sorted(data, key=lambda dv: -dv[1])[: self.top_k]]
+        if len(ranked) < 2:
+            return out
+        codes = [self.space.encode(d) for d in ranked]
+
+        def children() -> Iterator[DAG]:
+            for _ in range(self.n):
+                a, b = self.rng.sample(range(len(codes)), 2)
+                yield self.space.decode([codes[a][i] if self.rng.random() < 0.5 else codes[b][i]
+                                         for i in range(len(codes[a]))])
+
+        return out + self._unasked(children(), (held or set()) | {d.canonical_key() for d in out})
+
+
 class ColdRefits(BayesianOptimization):
     """BO whose surrogate is fitted from scratch (fresh members, all of the capped training set, the cold
     fit's epochs) whenever ``every`` more results arrived since the last cold fit, and warm between them:
@@ -753,7 +779,7 @@ _ONE_NUMBER: dict[str, tuple[type[BayesianOptimization], str, str, type, float]]
     "scale": (ScaledSpread, "spread", "f=", float, 0.5), "hybm": (HybridBO, "blend", "w=", float, 0.5),
     "clip": (ClippedSpread, "quantile", "q=", float, 0.5), "climb": (Climb, "rounds", "r=", int, 2),
     "earlyclimb": (Climb, "until", "n=", int, 20), "wideclimb": (WideClimb, "rounds", "r=", int, 1),
-    "hyb": (HybridBO, "k", "k=", int, 5)}
+    "hyb": (HybridBO, "k", "k=", int, 5), "xover": (Crossover, "n", "n=", int, 40)}
 
 
 def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
@@ -809,7 +835,7 @@ def make(space: Any, variant: str, seed: int) -> BayesianOptimization:
         raise SystemExit(f"unknown variant {variant!r}: base, yj, nbr:full_k=K, top:frac=F, wlgp, scale:f=F, boot, "
                          "hgp, lhs, warmtop:k=K, adamkeep, warmlr:lr=L, loopcopy, alt:k=K, hedge:eta=E, plugin, "
                          "pi:xi=X, eixi:xi=X, meanpar, cold:k=K, clip:q=Q, hyb:k=K, hybm:w=W, climb:r=R, "
-                         "earlyclimb:n=N, wideclimb:r=R, zc:n=N, zcfade:n=N "
+                         "earlyclimb:n=N, wideclimb:r=R, xover:n=N, zc:n=N, zcfade:n=N "
                          "or zcin (with --proxies)")
     return bo
 
