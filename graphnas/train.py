@@ -149,6 +149,17 @@ def _logits(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out  # (logits, aux_logits): the main head
 
 
+def _loss(out: Any, y: torch.Tensor, loss_fn: Callable[..., torch.Tensor],
+          auxiliary_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the training loss, the main logits) of a model's output: with an auxiliary head (``(logits, aux)``), its
+    loss weighted by ``auxiliary_weight`` is added, as DARTS and NASNet train it."""
+    logits = _logits(out)
+    loss = loss_fn(logits.float(), y)
+    if auxiliary_weight and isinstance(out, (tuple, list)) and len(out) > 1 and out[1] is not None:
+        loss = loss + auxiliary_weight * loss_fn(out[1].float(), y)
+    return loss, logits
+
+
 def evaluate(model: nn.Module, data: Any, *, batch_size: int = 512, device: str | torch.device = "cpu",
              loss_fn: Callable[..., torch.Tensor] | None = None, channels_last: bool = False) -> dict[str, float]:
     """``{"loss", "accuracy"}`` (accuracy in percent) of ``model`` in eval mode on ``data`` (as in `train`)."""
@@ -185,8 +196,9 @@ def _check_shape(model: nn.Module, x: torch.Tensor) -> None:
 def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 4, batch_size: int = 64,
           optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 5e-4,
           schedule: str = "cosine", grad_clip: float | None = 5.0, drop_path: float = 0.0,
-          params: Sequence[nn.Parameter] | None = None, seed: Seed = 0, device: str = "cpu", bf16: bool = False,
-          channels_last: bool = False, cuda_graph: bool = False, progress: bool = False,
+          auxiliary_weight: float = 0.4, params: Sequence[nn.Parameter] | None = None, seed: Seed = 0,
+          device: str = "cpu", bf16: bool = False, channels_last: bool = False, cuda_graph: bool = False,
+          progress: bool = False,
           on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None,
           before_step: Callable[[Step], None] | None = None, checkpoint: str | os.PathLike[str] | None = None,
           resume: bool = False, extra: Mapping[str, Any] | None = None, tag: str = "",
@@ -206,9 +218,12 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         weight_decay: L2 weight decay.
         optimizer: ``"sgd"`` (Nesterov momentum) or ``"adam"``.
         schedule: ``"cosine"`` (per step, to zero at the end) or ``"constant"``.
-        grad_clip: the gradient norm limit (``None``: no clipping).
+        grad_clip: the gradient norm limit, > 0 (``None``: no clipping).
         drop_path: the final drop-path probability of the model's ``drop_path`` nodes, rising linearly over
-            the epochs as in DARTS.
+            the epochs as in DARTS. A model without such nodes (one not built with ``drop_path`` > 0, e.g.
+            `graphnas.models.darts_cifar`'s) is refused: the setting would do nothing.
+        auxiliary_weight: the weight of the auxiliary head's loss for a model that returns ``(logits, aux)``
+            in training (DARTS' and NASNet's networks built with ``auxiliary=True``); 0.4 as in DARTS.
         params: the parameters to train (default: all that require gradients; a supernet passes its weights).
         seed: batch order, dropout and drop-path draws.
         device: ``"cpu"`` (default) or a CUDA device; ``bf16``, ``channels_last`` and ``cuda_graph`` (a whole
@@ -229,9 +244,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
             objective passes the one its initial weights came from.
 
     Raises:
-        TrainingDiverged: the loss became NaN or infinite (the message names epoch and step).
+        TrainingDiverged: the loss became NaN or infinite (the message names epoch and step), or an epoch
+            ended with weights or a validation loss that are not finite.
         ValueError: bad settings, data that does not fit the network, a checkpoint of another run.
     """
+    from graphnas._checks import check_nonnegative
     from graphnas._torch_rng import local_generator
     from graphnas.benchmarks.digits import _draws_in_training
 
@@ -243,6 +260,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
     if not 0.0 <= drop_path < 1.0:  # also refuses NaN
         raise ValueError(f"drop_path must be a probability in [0, 1), got {drop_path!r}")
+    check_nonnegative("train", lr=lr, momentum=momentum, weight_decay=weight_decay,
+                      auxiliary_weight=auxiliary_weight)
+    if grad_clip is not None and (isinstance(grad_clip, bool) or not isinstance(grad_clip, (int, float))
+                                  or not 0.0 < grad_clip < math.inf):
+        raise ValueError(f"grad_clip must be a gradient norm > 0 (None: no clipping), got {grad_clip!r}")
     dev = torch.device(device)
     if (bf16 or channels_last or cuda_graph) and dev.type != "cuda":
         raise ValueError("bf16, channels_last and cuda_graph are CUDA options; pass device='cuda' (this run is on "
@@ -285,7 +307,11 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
     draws_random = _draws_in_training(model)
     if cuda_graph and opt is None:
         raise ValueError("cuda_graph needs parameters to train")
-    stepper = _GraphStep(model, opt, loss_fn, grad_clip, trainable) if cuda_graph and opt is not None else None
+    if drop_path and not _has_drop_path(model):
+        raise ValueError("drop_path > 0 but the model has no drop_path nodes: build it with drop_path > 0 (e.g. "
+                         "graphnas.models.darts_cifar(genotype, drop_path=0.2)), or train with drop_path=0")
+    stepper = (_GraphStep(model, opt, loss_fn, grad_clip, trainable, auxiliary_weight)
+               if cuda_graph and opt is not None else None)
     bar = _Progress(progress, total_steps, first_epoch * steps_per_epoch)
     try:
         for epoch in range(first_epoch, epochs):
@@ -317,8 +343,7 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
                         loss, out = stepper(x, y)
                     else:
                         with torch.autocast(dev.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
-                            out = _logits(model(x))
-                            loss = loss_fn(out.float(), y)
+                            loss, out = _loss(model(x), y, loss_fn, auxiliary_weight)
                         if opt is not None:
                             opt.zero_grad(set_to_none=True)
                             loss.backward()
@@ -344,9 +369,15 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
             train_loss = (cpu_total if dev.type == "cpu" else float(losses.sum())) / count
             metrics: dict[str, float] = {"epoch": float(epoch + 1), "train_loss": train_loss,
                                          "train_accuracy": 100.0 * int(correct) / count, "lr": float(cur_lr)}
+            if trainable and not all(bool(torch.isfinite(p).all()) for p in trainable):
+                raise TrainingDiverged(f"the weights are no longer finite after epoch {epoch + 1} (its last step "
+                                       "diverged): lower the learning rate or clip gradients")
             if val is not None:
                 ev = evaluate(model, val, device=dev, loss_fn=loss_fn, channels_last=channels_last)
                 metrics["val_loss"], metrics["val_accuracy"] = ev["loss"], ev["accuracy"]
+                if not math.isfinite(ev["loss"]):
+                    raise TrainingDiverged(f"the validation loss became {ev['loss']} after epoch {epoch + 1}: "
+                                           "the network's outputs are not finite (lower the learning rate)")
             metrics["seconds"] = time.perf_counter() - t0
             result.history.append(metrics)
             # on_epoch first: what it records in the `extra` objects belongs in this epoch's checkpoint
@@ -374,16 +405,15 @@ class _GraphStep:
     """A whole training step (forward, loss, backward, clipping, optimizer step) captured as one CUDA graph."""
 
     def __init__(self, model: nn.Module, opt: torch.optim.Optimizer, loss_fn: Callable[..., torch.Tensor],
-                 grad_clip: float | None, params: list[nn.Parameter]) -> None:
+                 grad_clip: float | None, params: list[nn.Parameter], auxiliary_weight: float = 0.0) -> None:
         self.model, self.opt, self.loss_fn, self.clip, self.params = model, opt, loss_fn, grad_clip, params
+        self.auxiliary_weight = auxiliary_weight
         self.graph: Any = None
         for g in opt.param_groups:  # a tensor lr can change between replays
             g["lr"] = torch.tensor(float(g["lr"]), device=params[0].device)
 
     def _step(self) -> None:
-        out = _logits(self.model(self.x))
-        self.out = out
-        self.loss = self.loss_fn(out.float(), self.y)
+        self.loss, self.out = _loss(self.model(self.x), self.y, self.loss_fn, self.auxiliary_weight)
         self.loss.backward()
         if self.clip is not None:
             nn.utils.clip_grad_norm_(self.params, self.clip, foreach=True)
@@ -483,3 +513,9 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+def _has_drop_path(model: nn.Module) -> bool:
+    from graphnas.ops import DropPath
+
+    return any(isinstance(m, DropPath) for m in model.modules())

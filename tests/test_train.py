@@ -121,3 +121,52 @@ def test_drop_path_rises_linearly(small):
     train(model, data, epochs=2, batch_size=96, drop_path=0.3,
           before_step=lambda s: seen.append(next(m.p for m in s.model.modules() if isinstance(m, DropPath))))
     assert seen[0] == 0.0 and seen[-1] == pytest.approx(0.15)
+
+
+def test_bad_optimiser_settings_are_refused_by_name(small):
+    """A negative gradient clip trained backwards and a NaN learning rate returned NaN weights as a result."""
+    data, _ = small
+    for kw, says in ((dict(grad_clip=-1.0), "grad_clip must be a gradient norm > 0"),
+                     (dict(grad_clip=0), "grad_clip must be a gradient norm > 0"),
+                     (dict(lr=float("nan")), "lr must be a finite number >= 0"),
+                     (dict(lr=-0.1), "lr must be a finite number >= 0"),
+                     (dict(weight_decay=-1.0), "weight_decay must be a finite number >= 0"),
+                     (dict(auxiliary_weight=float("inf")), "auxiliary_weight must be a finite number >= 0")):
+        with pytest.raises(ValueError, match=says):
+            train(tiny(), data, epochs=1, **kw)
+    with pytest.raises(ValueError, match="drop_path > 0 but the model has no drop_path nodes"):
+        train(tiny(), data, epochs=1, drop_path=0.2)  # before: silently no drop-path
+
+
+def test_weights_ruined_by_the_last_step_are_a_divergence_not_a_result(small):
+    data, val = small
+
+    def finite_loss_nan_gradient(out, y):  # sqrt(|0|)'s gradient is infinite: the update leaves NaN weights
+        return nn.functional.cross_entropy(out, y) + 0.0 * (out - out.detach()).abs().sqrt().sum()
+
+    for v in (val, None):  # with or without validation data
+        with pytest.raises(TrainingDiverged, match="weights are no longer finite after epoch 1"):
+            train(tiny(), (data[0][:64], data[1][:64]), v, epochs=1, batch_size=64, grad_clip=None,
+                  loss_fn=finite_loss_nan_gradient)
+
+
+class _WithAuxHead(nn.Module):
+    """A classifier returning ``(logits, aux)`` in training, as DARTS' networks with ``auxiliary=True`` do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.head, self.aux = nn.Linear(64, 16), nn.Linear(16, 10), nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.body(x.flatten(1)))
+        return (self.head(h), self.aux(h)) if self.training else (self.head(h), None)
+
+
+def test_the_auxiliary_head_is_trained_with_its_weight(small):
+    data, _ = small
+    for weight, moves in ((0.4, True), (0.0, False)):
+        torch.manual_seed(0)
+        model = _WithAuxHead()
+        before = model.aux.weight.detach().clone()
+        train(model, data, epochs=1, batch_size=64, auxiliary_weight=weight, weight_decay=0.0)
+        assert (not torch.equal(before, model.aux.weight)) is moves
