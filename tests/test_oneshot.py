@@ -130,6 +130,16 @@ def test_bad_input():
         DARTS(NASNetSpace())
     with pytest.raises(ValueError, match="order must be 1 or 2"):
         DARTS(NB201Space(), order=3)
+    # refused in the constructor by name, not after the supernet trained (IndexError) or not at all
+    for make, says in ((lambda: ENAS(NB201Space(), n_final=0), "ENAS: n_final must be an integer >= 1, got 0"),
+                       (lambda: ENAS(NB201Space(), controller_batch=0), "controller_batch must be an integer >= 1"),
+                       (lambda: ENAS(NB201Space(), controller_steps=-1), "controller_steps must be an integer >= 1"),
+                       (lambda: DARTS(NB201Space(), grad_clip=-1), "DARTS: grad_clip must be a finite number >= 0"),
+                       (lambda: DARTS(NB201Space(), arch_lr=-1), "DARTS: arch_lr must be a finite number >= 0"),
+                       (lambda: DARTS(NB201Space(), lr=float("nan")), "DARTS: lr must be a finite number >= 0"),
+                       (lambda: RandomPaths(NB201Space(), epochs=0), "RandomPaths: epochs must be an integer >= 1")):
+        with pytest.raises(ValueError, match=says):
+            make()
 
 
 def test_result_in_a_notebook(space):

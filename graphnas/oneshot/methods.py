@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from graphnas._checks import check_integers, check_nonnegative
 from graphnas.converters.mixed import arch_of, arch_parameters, set_choice_mode, weight_parameters
 from graphnas.dag import DAG
 from graphnas.generators._random import Seed, as_random, seed_int
@@ -83,6 +84,13 @@ class _OneShot:
                  progress: bool = False, data: SupernetData | None = None, max_train: int | None = None,
                  network: Callable[[DAG], DAG] | None = None, in_channels: int = 1,
                  checkpoint: str | os.PathLike[str] | None = None) -> None:
+        owner = type(self).__name__
+        check_integers(owner, 1, epochs=epochs, batch_size=batch_size, C=C, N=N, in_channels=in_channels)
+        check_nonnegative(owner, lr=lr, weight_decay=weight_decay)
+        if grad_clip is not None:
+            check_nonnegative(owner, grad_clip=grad_clip)
+            if not grad_clip > 0:
+                raise ValueError(f"{owner}: grad_clip must be a gradient norm > 0 (None: no clipping), got 0")
         space.supernet()  # a space without one says so now, not after the first epoch
         self.space = space
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
@@ -149,6 +157,9 @@ class DARTS(_OneShot):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         if mode not in ("relaxed", "gumbel"):
             raise ValueError(f"mode must be 'relaxed' or 'gumbel', got {mode!r}")
+        check_nonnegative("DARTS", arch_lr=arch_lr, arch_weight_decay=arch_weight_decay)
+        if not (isinstance(tau, (int, float)) and 0.0 < tau < float("inf")):
+            raise ValueError(f"DARTS: tau must be a temperature > 0, got {tau!r}")
         super().__init__(space, **kwargs)
         self.order, self.arch_lr, self.arch_weight_decay, self.choice_mode = order, arch_lr, arch_weight_decay, mode
         self.tau = tau
@@ -283,6 +294,9 @@ class ENAS(_OneShot):
     def __init__(self, space: Any, *, controller_steps: int = 10, controller_batch: int = 4,
                  controller_lr: float = 5e-3, entropy_weight: float = 1e-4, hidden_size: int = 64,
                  n_final: int = 16, **kwargs: Any) -> None:
+        check_integers("ENAS", 1, controller_steps=controller_steps, controller_batch=controller_batch,
+                       hidden_size=hidden_size, n_final=n_final)
+        check_nonnegative("ENAS", controller_lr=controller_lr, entropy_weight=entropy_weight)
         super().__init__(space, **kwargs)
         self.controller_steps, self.controller_batch, self.n_final = controller_steps, controller_batch, n_final
         self.controller_lr, self.entropy_weight, self.hidden_size = controller_lr, entropy_weight, hidden_size
