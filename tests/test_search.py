@@ -166,6 +166,26 @@ def test_ask_takes_a_whole_number(tmp_path):
         assert len(opt.ask(np.int64(2))) == 2  # a numpy integer is a whole number
 
 
+def test_tell_refuses_a_graph_told_twice_or_of_another_space():
+    """A second tell of one graph counted twice (an extra population member, a second policy update), and a
+    graph of another space was taken until the next ask failed far from the cause."""
+    from graphnas.generators import DARTSSpace
+    from graphnas.search import Reinforce
+
+    for opt in (RandomSearch(SPACE, seed=0), RegularizedEvolution(SPACE, population=4, sample_size=2, seed=0),
+                Reinforce(SPACE, seed=0)):
+        dag = opt.ask(1)[0]
+        opt.tell(dag, 1.0)
+        with pytest.raises(ValueError, match=r"\.tell: this graph was told before"):
+            opt.tell(SPACE.from_string(SPACE.to_string(dag)), 2.0)  # the same graph, another object
+        with pytest.raises(ValueError, match=r"\.tell: the graph is not a member of this optimiser's space "
+                                             r"\(NB201Space\): not a NAS-Bench-201 cell"):
+            opt.tell(DARTSSpace().sample(0), 1000.0)
+        assert len(opt.history) == 1
+        opt.tell(SPACE.sample(12345), 0.5)  # a member it did not ask for (the caller's own) is still taken
+        assert len(opt.history) == 2
+
+
 def test_old_journal_without_arch_is_read(tmp_path):
     path = tmp_path / "v1.jsonl"
     dag = SPACE.sample(0)

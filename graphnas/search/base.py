@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from graphnas._checks import is_integer
-from graphnas.dag import DAG
+from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import as_random
 
 __all__ = ["Optimizer", "Space"]
@@ -59,6 +59,7 @@ class Optimizer:
         self.rng = as_random(seed)
         self.history: list[tuple[DAG, float]] = []  # every tell, in order (NaN = failed)
         self._asked: set[str] = set()               # canonical keys asked or told
+        self._told_keys: set[str] = set()           # canonical keys told
         self._replay_in_step = True                 # `replay` re-asks until a journal leaves this search's path
 
     # -- ask/tell ----------------------------------------------------------------------
@@ -76,9 +77,30 @@ class Optimizer:
         if not isinstance(dag, DAG):
             raise TypeError(f"tell expects a graphnas.DAG, got {type(dag).__name__}")
         value = float(value)
-        self._asked.add(dag.canonical_key())
+        key = dag.canonical_key()
+        self._check_tell(dag, key)
+        self._asked.add(key)
+        self._told_keys.add(key)
         self.history.append((dag, value))
         self._told(dag, value)
+
+    def _check_tell(self, dag: DAG, key: str) -> None:
+        """Refuse a graph told before (its result would count twice) and one of another space (the next ask
+        would fail far from the cause). Graphs this optimiser asked for are members already: only the others
+        (a journal, a caller's own graphs) are checked, where the space can check them."""
+        name = type(self).__name__
+        if key in self._told_keys:
+            raise ValueError(f"{name}.tell: this graph was told before; each graph is evaluated once and its first "
+                             "result stands")
+        if key in self._asked:
+            return
+        try:
+            self.space.check(dag)
+        except (NotImplementedError, AttributeError):
+            return
+        except GraphError as err:
+            raise ValueError(f"{name}.tell: the graph is not a member of this optimiser's space "
+                             f"({type(self.space).__name__}): {err}") from None
 
     def replay(self, dag: DAG, value: float) -> None:
         """Tell a result read back from a journal (`graphnas.search.run` resuming), in ask order.

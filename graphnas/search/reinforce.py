@@ -622,6 +622,7 @@ class Reinforce(Optimizer):
         if not isinstance(dag, DAG):
             raise TypeError(f"tell expects a graphnas.DAG, got {type(dag).__name__}")
         key = dag.canonical_key()
+        self._check_tell(dag, key)  # before the re-draw below: a refused graph leaves the policy's draws alone
         if key not in self._pending and not self._pending and key not in self._asked:
             asked = self.ask(1)
             if asked and asked[0].canonical_key() != key:  # not what this policy draws: forget the draw
