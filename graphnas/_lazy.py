@@ -43,3 +43,18 @@ def quiet_pyg_import() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")
         yield
+
+
+@contextlib.contextmanager
+def untouched_import() -> Iterator[None]:
+    """Import inside this block and leave the process as it was: the first ``import sklearn.datasets`` of a
+    process draws from Python's global ``random`` (one of its imports seeds it) and adds warning filters. A
+    lazy import inside graphnas must not do either behind the caller's back, so both are restored after it."""
+    import random
+
+    state = random.getstate()
+    try:
+        with warnings.catch_warnings():
+            yield
+    finally:
+        random.setstate(state)

@@ -142,3 +142,18 @@ def test_counts_and_sizes_take_numpy_integers_and_refuse_bools():
                        (lambda: ModelBasedHyperband(space, batch=np.bool_(True)), "batch must be an integer >= 1")):
         with pytest.raises(ValueError, match=says):
             make()
+
+
+def test_loading_digits_leaves_the_global_random_and_warning_filters_alone():
+    """scikit-learn's first import seeds Python's global random and adds warning filters; graphnas imports it
+    lazily and must not pass either on to the caller (a fresh process: the import happens once)."""
+    code = ("import random, warnings, torch, torch_geometric\n"
+            "state, filters = random.getstate(), list(warnings.filters)\n"
+            "import graphnas.surrogate\n"
+            "from graphnas.benchmarks.digits import load_digits_split\n"
+            "from graphnas.curves import CurvePredictor\n"
+            "load_digits_split()\n"
+            "CurvePredictor()._candidates(3)\n"
+            "print(random.getstate() == state, warnings.filters == filters)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]

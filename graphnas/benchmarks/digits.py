@@ -60,8 +60,12 @@ class DigitsSplit:
 @lru_cache(maxsize=4)
 def _digits_arrays(val_fraction: float, split_seed: int) -> tuple[Any, Any, Any, Any]:
     import numpy as np
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+
+    from graphnas._lazy import untouched_import
+
+    with untouched_import():
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
 
     data = load_digits()
     x = (data.images.astype(np.float32) / 16.0)[:, None, :, :]
@@ -254,7 +258,7 @@ def train_digits_model(dag_or_model: DAG | nn.Module, dataset: str = "digits", *
     acc = accuracy(model, data.x_val, data.y_val)
     seconds = time.perf_counter() - start
     log.debug("train_eval: %.2f%% in %.1f s (%d params)", acc, seconds, params)
-    result = {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": float(params),
+    result = {"value": acc, "val_accuracy": acc, "train_loss": train_loss, "params": params,
               "seconds": seconds}
     if on_epoch is not None:
         result.update(epochs_run=run.epochs, stopped=run.stopped_early)

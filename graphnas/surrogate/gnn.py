@@ -35,16 +35,19 @@ from typing import Literal, cast, overload
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from graphnas._checks import is_integer
+from graphnas._lazy import untouched_import
 from graphnas.converters.features import Featurizer, GraphBatch
 from graphnas.dag import DAG
 from graphnas.generators._random import Seed, as_torch, seed_int
 from graphnas.surrogate.layers import BiGINConv, EnsembleLinear, bidirectional_operator
 from graphnas.surrogate.trees import WLTrees
+
+with untouched_import():  # scikit-learn's first import draws from the global random
+    from sklearn.base import BaseEstimator, RegressorMixin
 
 __all__ = ["GNNSurrogate"]
 

@@ -20,10 +20,13 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingRegressor
 
+from graphnas._lazy import untouched_import
 from graphnas.converters.features import Featurizer
 from graphnas.dag import DAG
+
+with untouched_import():  # scikit-learn's first import draws from the global random
+    from sklearn.ensemble import GradientBoostingRegressor
 
 __all__ = ["WLTrees", "wl_counts"]
 
