@@ -82,3 +82,9 @@ def test_onnx_export_errors_are_one_exception(tmp_path):
     with pytest.raises(ExportError, match="ONNX export failed"):
         export_onnx(bad, torch.zeros(1, 3), tmp_path / "bad.onnx")
     assert bad.training
+    # an example the network cannot take: the cause, not the exporter's coloured steps
+    net = torch.nn.Conv2d(8, 4, 3).train()
+    with pytest.raises(ExportError, match=r"example input of shape \(1, 3, 8, 8\) does not run through the "
+                                          r"module \(RuntimeError: .*channels") as err:
+        export_onnx(net, torch.zeros(1, 3, 8, 8), tmp_path / "conv.onnx")
+    assert "\x1b[" not in str(err.value) and net.training

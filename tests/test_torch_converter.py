@@ -287,3 +287,12 @@ def test_any_random_dag_compiles_and_runs(dag):
     for o, node in zip(outs, dag.outputs):
         shape = gm.graphnas_shapes[node]
         assert o.shape[1] == shape.C and o.shape[2] == 32 // shape.scale
+
+
+def test_a_genotype_given_to_to_torch_points_to_the_network_it_makes():
+    from graphnas.converters.torch import to_torch
+    from graphnas.genotypes import get_genotype
+
+    for cell in (get_genotype("DARTS_V2"), "darts_v2"):
+        with pytest.raises(TypeError, match=r"got (Genotype|str): a genotype .*graphnas.models.darts_cifar"):
+            to_torch(cell)

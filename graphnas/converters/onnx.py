@@ -54,16 +54,33 @@ def export_onnx(module: Any, example: Any, path: str | Path) -> Path:
     onnx_log.setLevel(logging.ERROR)
     module.eval()
     try:
+        try:
+            with torch.no_grad():
+                module(example)
+        except Exception as err:  # noqa: BLE001 - the example must run before the exporter traces it
+            raise ExportError(f"ONNX export: the example input of shape {tuple(example.shape)} does not run "
+                              f"through the module ({type(err).__name__}: {_first_line(err)}); pass an input the "
+                              "network takes, e.g. torch.zeros(1, in_channels, H, W)") from err
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (example,), str(path), dynamo=True, verbose=False, input_names=["x"],
                               output_names=["y"], dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
                               external_data=False)
+    except ExportError:
+        raise
     except Exception as err:  # noqa: BLE001 - any exporter failure becomes one clear error
-        first = str(err).splitlines()[0] if str(err) else ""
-        raise ExportError(f"ONNX export failed: {type(err).__name__}: {first}") from err
+        cause = err.__cause__ or err
+        raise ExportError(f"ONNX export failed: {type(cause).__name__}: {_first_line(cause)}") from err
     finally:
         onnx_log.setLevel(level)
         for m, training in modes:
             m.training = training
     return Path(path)
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of an exception's message, without the exporter's terminal colour codes."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    return text.strip().splitlines()[0] if text.strip() else ""

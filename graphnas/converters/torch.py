@@ -101,7 +101,12 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
     ```
     """
     if not isinstance(dag, DAG):
-        raise TypeError(f"to_torch expects a graphnas.DAG, got {type(dag).__name__}")
+        hint = ""
+        if type(dag).__name__ == "Genotype" or isinstance(dag, str):
+            hint = (": a genotype (or its name) is a cell, not a network; compile the network it makes, e.g. "
+                    "to_torch(graphnas.models.darts_cifar(genotype)), or read any supported format with "
+                    "graphnas.as_dag(...) first")
+        raise TypeError(f"to_torch expects a graphnas.DAG, got {type(dag).__name__}{hint}")
     if align not in _ALIGN:
         raise ValueError(f"align must be one of {_ALIGN}, got {align!r}")
     shapes = _input_shapes(dag, in_channels)

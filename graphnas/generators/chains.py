@@ -6,7 +6,10 @@ plus skip connections chosen by *anchor points*: layer i may take the output of
 any earlier layer. Node form: node 0 is the ``input``; layer i is node i, op
 ``chain_conv`` with ``params={"kernel": [h, w], "filters": f, "stride": s}`` and
 combine ``concat`` (NAS-RL concatenates a layer's inputs in depth, padding
-smaller ones with zeros to the largest spatial size); the last node is an
+smaller ones with zeros to the largest spatial size; graphnas's compiler instead
+brings finer inputs down to the coarsest by average pooling, its one alignment
+rule for every DAG, so with ``strides`` other than ``(1,)`` a compiled chain is
+coarser than NAS-RL's where layers of two sizes meet); the last node is an
 ``identity``/``concat`` output that joins every layer no later layer reads
 ("all layer outputs that have not been connected are concatenated" before
 the classifier).
