@@ -177,3 +177,25 @@ def test_a_sample_trains_on_digits_as_a_stage():
     result = train_eval(dag, epochs=2, seed=0)
     assert result["value"] > 20  # above chance (10%): it learns
     assert result == {**train_eval(dag, epochs=2, seed=0), "seconds": result["seconds"]}
+
+
+def test_mutate_draws_the_move_a_full_list_of_moves_would_give():
+    """mutate counts the moves instead of listing them (seconds per mutation at n=1000 before); it must pick
+    exactly the move that rng.choice over `_moves`' lists picks, for the same seed."""
+    from graphnas.generators._random import as_random
+
+    def listed(space, dag, seed):
+        rng = as_random(seed)
+        edges = space.to_edges(dag)
+        moves = {kind: m for kind, m in space._moves(edges).items() if m}
+        kind = rng.choice(sorted(moves))
+        return space.from_edges(space._apply(edges, rng.choice(moves[kind])))
+
+    for n, generator in ((6, "ws"), (9, "er"), (12, "ba")):
+        space = RandWireSpace(n=n, generator=generator)
+        for seed in range(25):
+            dag = space.sample(seed)
+            for step in range(3):
+                child = space.mutate(dag, 100 * seed + step)
+                assert child == listed(space, dag, 100 * seed + step)
+                dag = child
