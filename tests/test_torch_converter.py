@@ -296,3 +296,16 @@ def test_a_genotype_given_to_to_torch_points_to_the_network_it_makes():
     for cell in (get_genotype("DARTS_V2"), "darts_v2"):
         with pytest.raises(TypeError, match=r"got (Genotype|str): a genotype .*graphnas.models.darts_cifar"):
             to_torch(cell)
+
+
+def test_a_seed_gives_the_same_initial_weights_and_leaves_the_global_generator_alone():
+    from graphnas.converters.torch import to_torch
+    from graphnas.models import nb201
+
+    net = nb201("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|", C=4, N=1)
+    state = torch.get_rng_state()
+    a, b, c = to_torch(net, seed=7), to_torch(net, seed=7), to_torch(net, seed=8)
+    assert torch.equal(torch.get_rng_state(), state)
+    wa, wb, wc = (dict(m.state_dict()) for m in (a, b, c))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa if wa[k].is_floating_point() and wa[k].numel() > 1)

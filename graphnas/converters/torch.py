@@ -69,7 +69,7 @@ class Shape:
 
 
 def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "project",
-             class_name: str = "DAGModule") -> fx.GraphModule:
+             class_name: str = "DAGModule", seed: Any = None) -> fx.GraphModule:
     """Compile ``dag`` into a ``torch.fx.GraphModule``.
 
     Args:
@@ -78,6 +78,9 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
         in_channels: the channels of each input (one int for all inputs).
         align: ``"project"`` (the documented rule above) or ``"error"``.
         class_name: the name of the generated class (shown in ``repr`` and ``.code``).
+        seed: the initial weights' seed (an int, ``random.Random`` or numpy ``Generator``): the same seed, the
+            same weights, drawn from a generator of their own. ``None`` (default): torch's global generator, as
+            ``nn.Module`` constructors draw (``torch.manual_seed`` then decides).
 
     Returns:
         A ``GraphModule`` taking one tensor per input node and returning the
@@ -110,7 +113,14 @@ def to_torch(dag: DAG, in_channels: int | Sequence[int] = 3, *, align: str = "pr
     if align not in _ALIGN:
         raise ValueError(f"align must be one of {_ALIGN}, got {align!r}")
     shapes = _input_shapes(dag, in_channels)
-    gm, _ = _compile(dag, shapes, align, class_name, top=True, where="")
+    if seed is None:
+        gm, _ = _compile(dag, shapes, align, class_name, top=True, where="")
+    else:
+        from graphnas._torch_rng import local_generator
+        from graphnas.generators._random import as_torch
+
+        with local_generator(as_torch(seed)):
+            gm, _ = _compile(dag, shapes, align, class_name, top=True, where="")
     bind_choices(gm)  # a supernet: one `arch` submodule for its choice nodes (graphnas.converters.mixed)
     return gm
 
