@@ -534,7 +534,9 @@ class Reinforce(Optimizer):
         max_attempts: samples drawn per requested graph before ``ask`` falls back to random samples
             of the space (a converged policy keeps proposing what was already asked); the first ``n`` new
             ones in the order drawn are kept. They are drawn in two batches (``n``, then the rest of the
-            allowance if some were repeats), the same rule as drawing one at a time.
+            allowance if some were repeats), the same rule as drawing one at a time. A random member is
+            evaluated and told like any other, but left out of the policy gradient: REINFORCE's gradient
+            holds only for the policy's own draws.
         seed: seeds the controller and the fallback sampling.
         **controller: ``hidden_size``, ``lr``, ``entropy_weight``, ``baseline_decay``, ``temperature``,
             ``tanh_constant`` (see `Controller`).
@@ -555,7 +557,8 @@ class Reinforce(Optimizer):
         self.failure_reward = failure_reward
         self.max_attempts = max_attempts
         self.controller = Controller(space, policy=policy, seed=self._seed(), **controller)
-        self._pending: dict[str, tuple[int, list[int]]] = {}  # canonical key -> (batch, choices)
+        # canonical key -> (batch, choices; None for a random fallback member, which the policy did not draw)
+        self._pending: dict[str, tuple[int, list[int] | None]] = {}
         self._open: dict[int, list[Any]] = {}  # batch -> [graphs still to be told, [(choices, reward)]]
         self._next_batch = 0
         self._ready: list[tuple[list[int], float]] = []
@@ -575,7 +578,7 @@ class Reinforce(Optimizer):
 
     def _ask_many(self, n: int) -> list[DAG]:
         taken = set(self._asked)
-        out: list[tuple[str, DAG, list[int]]] = []
+        out: list[tuple[str, DAG, list[int] | None]] = []
         # Up to max_attempts draws per requested graph, kept in the order drawn: the first n new ones. They are
         # drawn in two batches (n, then all the rest if some were repeats) rather than one at a time: the same
         # i.i.d. draws, so the same rule, at the cost of about two samples when the policy keeps repeating itself.
@@ -599,13 +602,13 @@ class Reinforce(Optimizer):
             key = dag.canonical_key()
             if key not in taken:
                 taken.add(key)
-                out.append((key, dag, self.space.encode(dag)))
+                out.append((key, dag, None))  # not the policy's draw: told, but left out of its gradient
         if out:
             b = self._next_batch
             self._next_batch += 1
             self._open[b] = [len(out), []]
-            for key, _, choices in out:
-                self._pending[key] = (b, choices)
+            for key, _, drawn in out:
+                self._pending[key] = (b, drawn)
         return [dag for _, dag, _ in out]
 
     # -- tell ----------------------------------------------------------------------------
@@ -648,7 +651,7 @@ class Reinforce(Optimizer):
             b, choices = entry
         reward = value if math.isfinite(value) else self.failure_reward
         batch = self._open[b]
-        if reward is not None:
+        if reward is not None and choices is not None:
             batch[1].append((choices, reward))
         batch[0] -= 1
         if batch[0] == 0:
