@@ -225,7 +225,8 @@ def darts_cifar(genotype: Any, C: int = 36, layers: int = 20, num_classes: int =
     (``factorized_reduce`` for the input from before a reduction). With
     ``auxiliary=True`` DARTS' auxiliary head after cell ``2*layers//3`` is a
     second output; ``drop_path > 0`` adds ``drop_path`` nodes in the cells. Compiled
-    (``graphnas.to_torch``), it is DARTS' ``NetworkCIFAR``: logits, or ``(logits, aux_logits)``.
+    (``graphnas.to_torch``), it is DARTS' ``NetworkCIFAR``: logits, or ``(logits, aux_logits)`` in training
+    and ``(logits, None)`` in eval mode; `graphnas.train` adds the auxiliary loss (``auxiliary_weight``, 0.4).
     """
     return _darts_dag(genotype, C, layers, num_classes, auxiliary, drop_path, imagenet=False)
 

@@ -551,7 +551,8 @@ def max_pool_2x2(C_in: int, C_out: int, stride: int) -> nn.Module:
 class AuxiliaryHead(nn.Module):
     """DARTS' auxiliary classifier: ReLU, 5x5 average pooling, 1x1 conv-BN-ReLU to 128, 2x2 conv to 768
     (with BN on CIFAR, without on ImageNet, as DARTS), ReLU, linear. Whatever spatial extent is left after
-    the 2x2 conv is averaged (DARTS assumes 1x1)."""
+    the 2x2 conv is averaged (DARTS assumes 1x1). It only serves training: in eval mode it computes nothing
+    and gives ``None``, so the network returns ``(logits, None)`` there, as DARTS' does."""
 
     def __init__(self, C_in: int, num_classes: int, pool_stride: int, bn: bool) -> None:
         super().__init__()
@@ -567,7 +568,9 @@ class AuxiliaryHead(nn.Module):
         # the 5x5 pooling then the 2x2 conv need at least 2x2 after pooling
         self.min_size = 5 + pool_stride
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | None:
+        if not self.training:
+            return None
         if x.shape[-2] < self.min_size or x.shape[-1] < self.min_size:
             raise ValueError(f"DARTS' auxiliary head needs an input of at least {self.min_size}x{self.min_size}, "
                              f"got {x.shape[-2]}x{x.shape[-1]}")

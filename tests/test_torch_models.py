@@ -60,6 +60,8 @@ def test_darts_imagenet_auxiliary_head_is_darts_own():
     assert count_params(net) == 4_718_752 + 1_260_776
     logits, aux = net.train()(torch.randn(2, 3, 224, 224))
     assert logits.shape == aux.shape == (2, 1000)
+    logits, aux = net.eval()(torch.randn(1, 3, 224, 224))  # eval: the head computes nothing, as DARTS'
+    assert logits.shape == (1, 1000) and aux is None
 
 
 def test_nb201_all_conv3x3_has_the_published_parameter_count():
