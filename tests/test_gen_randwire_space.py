@@ -199,3 +199,18 @@ def test_mutate_draws_the_move_a_full_list_of_moves_would_give():
                 child = space.mutate(dag, 100 * seed + step)
                 assert child == listed(space, dag, 100 * seed + step)
                 dag = child
+
+
+def test_bad_settings_are_refused_at_construction():
+    """Before, each of these constructed and failed at the first sample (the last with watts_strogatz's
+    'unexpected keyword argument')."""
+    from graphnas.generators import ChainSpace
+
+    for make, says in ((lambda: RandWireSpace(generator="foo"), "generator function such as ws, er or ba"),
+                       (lambda: RandWireSpace(n=1), "needs n >= 2 internal nodes"),
+                       (lambda: RandWireSpace(params={"q": 1}), "generator 'ws' takes n, k, p; got 'q'"),
+                       (lambda: get_generator("ws", n=8, q=2), "generator 'ws' takes n, k, p; got 'q'"),
+                       (lambda: get_generator("er", n=8, seed=1), "give seed to sample"),
+                       (lambda: ChainSpace(num_layers=0), "num_layers must be a positive int")):
+        with pytest.raises(ValueError, match=says):
+            make()

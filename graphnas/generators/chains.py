@@ -71,6 +71,7 @@ class ChainSpace(SearchSpace):
         self.filters = tuple(filters)
         self.strides = tuple(strides)
         self.keep_chain = keep_chain
+        self._validate_params()  # refused now, not at the first sample
 
     def __repr__(self) -> str:
         return (f"ChainSpace(num_layers={self.num_layers}, heights={self.heights}, widths={self.widths}, "

@@ -82,6 +82,8 @@ class RandWireSpace(SearchSpace):
         self.generator = generator
         self.n = n
         self.params = params
+        self._validate()
+        self._generator()  # an unknown generator or parameter is refused now, not at the first sample
 
     def __repr__(self) -> str:
         return f"RandWireSpace(generator={self.generator!r}, n={self.n}, params={self.generator_params()!r})"

@@ -59,6 +59,14 @@ class FunctionGenerator:
     """A registered function with its parameters bound: ``sample(seed)`` calls it."""
 
     def __init__(self, name: str, fn: Callable[..., DAG], params: dict[str, Any]) -> None:
+        import inspect
+
+        takes = inspect.signature(fn).parameters
+        unknown = [k for k in params if k not in takes or k == "seed"]
+        if unknown and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in takes.values()):
+            accepted = ", ".join(k for k in takes if k != "seed")
+            raise ValueError(f"generator {name!r} takes {accepted}; got {', '.join(map(repr, unknown))}"
+                             + (" (give seed to sample())" if "seed" in unknown else ""))
         self.name = name
         self.fn = fn
         self.params = dict(params)
