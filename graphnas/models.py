@@ -439,6 +439,8 @@ def randwire(generator: str = "ws", generator_params: Mapping[str, Any] | None =
     Then a 1x1 conv-BN-ReLU to 1280 channels, global pooling and a linear classifier.
     """
     _positive(n=n, C=C, num_classes=num_classes)
+    if C < 2:
+        raise ValueError(f"C must be at least 2 (the stem's first conv has C/2 channels), got {C}")
     if regime not in _REGIMES:
         raise ValueError(f"regime must be one of {sorted(_REGIMES)}, got {regime!r}")
     gp = {"k": 4, "p": 0.75} if generator_params is None else dict(generator_params)

@@ -101,6 +101,8 @@ def test_randwire_names_the_stage_whose_graph_cannot_be_drawn():
     with pytest.raises(ValueError, match=r"randwire stage 1 has 4 nodes \(N/2 of n=8, in the regular regime\): "
                                          r"WS needs an even k"):
         models.randwire(n=8, regime="regular")
+    with pytest.raises(ValueError, match=r"C must be at least 2 \(the stem's first conv has C/2 channels\), got 1"):
+        models.randwire(n=8, C=1)  # before: an internal node's 'channels must be positive, got C=0'
 
 
 def test_randwire_stage_nodes_fed_by_the_input_are_strided():
