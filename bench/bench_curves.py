@@ -23,10 +23,12 @@ curves 0-99, 1000-1059 and 2000-2119; curves 4000-4199 are held out, and the poo
         --train-first-curve 3000 --train-curves 400
 
 ``--part coverage`` asks how well the parametric extrapolation's std covers the final accuracy, from the
-first 5, 6, 8, 12 and 16 epochs of the cached curves (the std that `EarlyStopping`'s decision rests on).
+first 5, 6, 8, 12 and 16 epochs of the cached curves (the std that `EarlyStopping`'s raw decision rests on),
+and how well the calibration on finished runs that `EarlyStopping` applies by default covers it.
 
 Part 2 runs random search on digits (``--search-evals`` cells, ``--search-epochs`` epochs each) with and
-without `graphnas.curves.EarlyStopping` (delta ``--delta``), ``--seeds`` seeds: the same cells are drawn
+without `graphnas.curves.EarlyStopping` (delta ``--delta``; ``--calibration-runs``: its ``calibration_runs``,
+0 for the raw extrapolation, one search for each), ``--seeds`` seeds: the same cells are drawn
 either way (random search does not look at the results), so the difference is what stopping costs and
 saves: training epochs spent and the best accuracy found.
 
@@ -34,6 +36,7 @@ saves: training epochs spent and the best accuracy found.
     python bench/bench_curves.py --part 1 --curves 200
     python bench/bench_curves.py --part 1 --first-curve 50 --curves 50    # the curves not tuned on
     python bench/bench_curves.py --part 2 --min-points 8 --first-seed 5   # later first decision, other seeds
+    python bench/bench_curves.py --part 2 --calibration-runs 0 5          # raw and calibrated beside no stopping
     python bench/bench_curves.py --part coverage
 """
 
@@ -215,7 +218,15 @@ def learned(args, data: list[dict]) -> None:
 def coverage(args) -> None:
     """How well `extrapolate`'s std covers the final accuracy (learning-rate time, as `EarlyStopping` uses it):
     from the first k epochs of each curve, the share of finals within the predicted mean +- 1 and 2 std, and
-    above mean + 2 std (a run the early-stopping rule would have given up on that went on to a higher value)."""
+    above mean + 2 std (a run the early-stopping rule would have given up on that went on to a higher value).
+
+    Then the calibration `EarlyStopping` applies by default: n curves stand for the runs that finished, their
+    residuals (final - forecast) at k give a Student-t predictive (mean residual, n - 1 degrees of freedom,
+    scale std * sqrt(1 + 1/n)) for every other curve; 300 seeded draws of the n curves. Printed: the share of
+    finals above the 95% upper bound (the rule's decision at delta = 0.05), and within the 68.3% interval."""
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
     data = curves(args)
     schedule = cosine_schedule(args.epochs, -(-args.max_train // 64))
     print(f"\n{len(data)} curves of {args.epochs} epochs: extrapolate (lr time, lower 0, upper 100) from the first k "
@@ -224,44 +235,72 @@ def coverage(args) -> None:
           "| median std | mean abs error |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     finals = np.array([c["curve"][-1] for c in data])
+    residuals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k in (5, 6, 8, 12, 16):
         exts = [extrapolate(c["curve"][:k], args.epochs, lower=0.0, upper=100.0, schedule=schedule) for c in data]
         mean, std = np.array([e.mean for e in exts]), np.array([max(e.std, 1e-9) for e in exts])
+        residuals[k] = (finals - mean, std)
         z = (finals - mean) / std
         print(f"| first {k} of {args.epochs} | {np.mean(np.abs(z) <= 1):.0%} | {np.mean(np.abs(z) <= 2):.0%} "
               f"| {np.mean(z > 2):.0%} | {np.mean(z < -2):.0%} | {np.median(std):.2f} "
               f"| {np.abs(finals - mean).mean():.2f} |", flush=True)
+    sizes = (3, 5, 10, 20)
+    print(f"\nabove the 95% upper bound (within the 68.3% interval): the raw normal, and calibrated on n finished "
+          f"curves ({', '.join(map(str, sizes))}), 300 draws each")
+    print("| observed | raw | " + " | ".join(f"calibrated, n = {n}" for n in sizes) + " |")
+    print("|---|---:|" + "---:|" * len(sizes))
+    rng = np.random.default_rng(0)
+    for k, (r, std) in residuals.items():
+        cells = [f"{np.mean(r > norm.ppf(0.95) * std):.0%} ({np.mean(np.abs(r) <= std):.0%})"]
+        for n in sizes:
+            above, within = [], []
+            for _ in range(300):
+                order = rng.permutation(len(r))
+                cal, test = r[order[:n]], r[order[n:]]
+                m, scale = cal.mean(), cal.std(ddof=1) * math.sqrt(1 + 1 / n)
+                above.append(np.mean(test > m + student_t.ppf(0.95, n - 1) * scale))
+                within.append(np.mean(np.abs(test - m) <= student_t.ppf(0.8413, n - 1) * scale))
+            cells.append(f"{np.mean(above):.1%} ({np.mean(within):.0%})")
+        print(f"| first {k} of {args.epochs} | " + " | ".join(cells) + " |", flush=True)
 
 
 def part2(args) -> None:
     space = get_generator("nb201")
+    settings: list[int | None] = [None, *args.calibration_runs]  # None: no early stopping
+
+    def name(cal: int | None) -> str:
+        return ("without early stopping" if cal is None else "early stopping, raw extrapolation" if cal == 0
+                else f"early stopping, calibrated on {cal} finished runs")
+
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for stop in (False, True):
-            stopper = EarlyStopping(delta=args.delta, min_points=args.min_points) if stop else None
+        for cal in settings:
+            stopper = (None if cal is None else
+                       EarlyStopping(delta=args.delta, min_points=args.min_points, calibration_runs=cal))
             objective = get_objective("digits", epochs=args.search_epochs, seed=seed, C=args.channels,
                                       max_train=args.max_train, early_stopping=stopper)
             t = time.perf_counter()
             h = run(RandomSearch(space, seed=seed), objective, args.search_evals)
             spent = sum(e.cost for e in h.evaluations if e.cost is not None)
-            rows.append({"seed": seed, "stop": stop, "epochs": spent, "best": h.best_value,
+            rows.append({"seed": seed, "cal": cal, "epochs": spent, "best": h.best_value,
                          "stopped": len(h.stopped), "seconds": time.perf_counter() - t})
-            print(f"seed {seed} early stopping={stop}: best {h.best_value:.2f}%, {spent:.0f} epochs, "
+            print(f"seed {seed} {name(cal)}: best {h.best_value:.2f}%, {spent:.0f} epochs, "
                   f"{len(h.stopped)} stopped, {rows[-1]['seconds']:.0f} s", flush=True)
-    print(f"\nrandom search, {args.search_evals} cells x {args.search_epochs} epochs, {args.seeds} seeds, "
-          f"delta={args.delta}")
+    print(f"\nrandom search, {args.search_evals} cells x {args.search_epochs} epochs, seeds {args.first_seed}-"
+          f"{args.first_seed + args.seeds - 1}, delta={args.delta}, min_points={args.min_points}")
     print("| | epochs spent (mean) | best accuracy % (mean ± std) | runs stopped (mean) | same best as without |")
     print("|---|---:|---:|---:|---:|")
-    for stop in (False, True):
-        rs = [r for r in rows if r["stop"] == stop]
-        same = sum(r["best"] == o["best"] for r, o in zip(rs, [r for r in rows if not r["stop"]]))
+    base_rows = [r for r in rows if r["cal"] is None]
+    base = statistics.mean(r["epochs"] for r in base_rows)
+    for cal in settings:
+        rs = [r for r in rows if r["cal"] == cal]
+        same = sum(r["best"] == o["best"] for r, o in zip(rs, base_rows))
         bests = [r["best"] for r in rs]
-        print(f"| {'with' if stop else 'without'} early stopping | {statistics.mean(r['epochs'] for r in rs):.1f} | "
+        spent = statistics.mean(r["epochs"] for r in rs)
+        saved = "" if cal is None else f" ({1 - spent / base:.1%} saved)"
+        print(f"| {name(cal)} | {spent:.1f}{saved} | "
               f"{statistics.mean(bests):.2f} ± {statistics.stdev(bests) if len(bests) > 1 else 0:.2f} | "
               f"{statistics.mean(r['stopped'] for r in rs):.1f} | {same}/{len(rs)} |")
-    base = statistics.mean(r["epochs"] for r in rows if not r["stop"])
-    saved = 1 - statistics.mean(r["epochs"] for r in rows if r["stop"]) / base
-    print(f"epochs saved: {saved:.1%}")
 
 
 def main() -> None:
@@ -285,6 +324,8 @@ def main() -> None:
     ap.add_argument("--search-epochs", type=int, default=12)
     ap.add_argument("--delta", type=float, default=0.05)
     ap.add_argument("--min-points", type=int, default=5)
+    ap.add_argument("--calibration-runs", type=int, nargs="+", default=[0, 5],
+                    help="part 2: EarlyStopping's calibration_runs, each beside no stopping (0: the raw extrapolation)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.part in ("1", "all"):

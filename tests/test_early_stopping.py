@@ -35,7 +35,7 @@ def test_on_epoch_returning_true_stops_training():
 def test_early_stopping_decides_on_the_extrapolated_curve():
     hopeless = [90 - 40 * e ** -0.8 for e in range(1, 21)]
     rising = [99 - 60 * e ** -1.0 for e in range(1, 21)]
-    stopper = EarlyStopping(delta=0.05, incumbent=95.0)
+    stopper = EarlyStopping(delta=0.05, incumbent=95.0, calibration_runs=0)  # the raw extrapolation decides
     cb = stopper.callback(100)
     assert not any(cb(e, v) for e, v in enumerate(hopeless[:4], start=1))  # min_points=5: no decision before
     assert cb(5, hopeless[4])
@@ -69,10 +69,41 @@ def test_bad_curves_and_settings_raise_clear_errors():
         extrapolate([10.0, 20.0, 30.0, 35.0, 38.0], 20, lower=100, upper=0)
     with pytest.raises(ValueError, match="delta"):
         EarlyStopping(delta=1.5)
+    for bad in (1, -1, 2.0, True):
+        with pytest.raises(ValueError, match="calibration_runs must be 0 .* or an integer >= 2"):
+            EarlyStopping(calibration_runs=bad)
+
+
+def test_calibration_learns_from_finished_runs_how_far_off_early_forecasts_are():
+    """A curve that sits near chance and then rises (as digits runs do) reads as levelled off at first: the raw
+    extrapolation stops it though it ends far above the incumbent. Calibrated, nothing is stopped at an epoch
+    until ``calibration_runs`` finished runs left a residual there; then such a run is kept, and a run that
+    stays flat is still stopped, later."""
+    def rising(top):
+        return [10.0, 10.5, 10.0, 10.5, 25.0, 40.0, 55.0, 68.0, 80.0, top]
+
+    raw = EarlyStopping(delta=0.05, min_points=4, incumbent=50.0, calibration_runs=0).callback(10)
+    assert any(raw(e, v) for e, v in enumerate(rising(90.0), start=1)) and raw.decision["stopped_at"] == 4
+
+    rule = EarlyStopping(delta=0.05, min_points=4, incumbent=50.0, calibration_runs=2)
+    for i, top in enumerate((88.0, 92.0)):  # too few residuals yet: these run to the end and are learnt from
+        cb = rule.callback(10)
+        assert not any(cb(e, v) for e, v in enumerate(rising(top), start=1))
+        assert cb.decision["calibrated_on"] == i and cb.decision["prob_beat"] is None
+    assert sorted(rule.residuals) == [(10, e) for e in range(4, 10)]
+    assert all(len(r) == 2 for r in rule.residuals.values()) and min(rule.residuals[(10, 4)]) > 30
+    cb = rule.callback(10)
+    assert not any(cb(e, v) for e, v in enumerate(rising(90.0), start=1))
+    assert cb.decision["calibrated_on"] == 2 and cb.decision["prob_beat"] > 0.05
+    flat = rule.callback(10)
+    assert any(flat(e, 10.0 + 0.5 * (e % 2)) for e in range(1, 11))
+    assert 4 < flat.decision["stopped_at"] < 10 and flat.decision["predicted"] < 50.0
+    assert rule.callback(20)(4, 10.0) is False  # runs of another length learn their own residuals
 
 
 def test_a_search_records_stopped_evaluations_as_such(tmp_path):
-    stopper = EarlyStopping(delta=0.2, min_points=4, incumbent=99.5)  # nothing on 64 images reaches 99.5 %
+    # nothing on 64 images reaches 99.5 %; the raw extrapolation decides from the first run on
+    stopper = EarlyStopping(delta=0.2, min_points=4, incumbent=99.5, calibration_runs=0)
     objective = get_objective("digits", epochs=7, max_train=64, early_stopping=stopper)
     journal = tmp_path / "j.jsonl"
     h = run(RandomSearch(NB201Space(), seed=0), objective, budget=2, journal=journal)
@@ -91,7 +122,7 @@ def test_early_stopping_with_the_runs_schedule_decides_in_learning_rate_time():
 
     lr = cosine_schedule(40, 10)
     curve = 90 - 60 * np.exp(-0.15 * lr_time(lr))  # flattens as the cosine schedule decays: heads for ~87
-    stopper = EarlyStopping(delta=0.05, incumbent=90.0)
+    stopper = EarlyStopping(delta=0.05, incumbent=90.0, calibration_runs=0)
     cb = stopper.callback(40, schedule=lr)
     stop = next(e for e, v in enumerate(curve, start=1) if cb(e, float(v)))  # the training loop stops here
     assert stop == cb.decision["stopped_at"] >= 5 and cb.decision["prob_beat"] < 0.05
