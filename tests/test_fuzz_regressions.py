@@ -52,10 +52,11 @@ def test_drop_path_probability_is_checked(p: float) -> None:
 
 
 def test_auxiliary_head_refuses_a_too_small_input_clearly() -> None:
-    gm = to_torch(DAG(["input", Node("darts_aux_head_cifar", {"C": 10})], [(0, 1)]), 8)
-    assert gm.eval()(torch.randn(1, 8, 8, 8)).shape == (1, 10)
+    gm = to_torch(DAG(["input", Node("darts_aux_head_cifar", {"C": 10})], [(0, 1)]), 8).train()
+    assert gm(torch.randn(2, 8, 8, 8)).shape == (2, 10)
     with pytest.raises(ValueError, match="auxiliary head needs an input of at least 8x8, got 5x5"):
-        gm(torch.randn(1, 8, 5, 5))
+        gm(torch.randn(2, 8, 5, 5))
+    assert gm.eval()(torch.randn(1, 8, 5, 5)) is None  # in eval mode the head computes nothing, as DARTS'
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000, '{"a":' * 100_000])
@@ -138,8 +139,9 @@ def test_resume_cuts_an_unreadable_last_line_before_appending(tmp_path) -> None:
     from graphnas.search import RandomSearch, read_journal, run
 
     path = tmp_path / "j.jsonl"
+    line = {**_eval_line(), "dag": NB201Space().sample(0).to_dict()}  # a member: the optimiser is told it
     path.write_bytes(json.dumps({"format": "graphnas.journal", "version": 1}).encode() + b"\n"
-                     + json.dumps(_eval_line()).encode() + b"\n" + b'{"index": 1, \xff\xfe\n')
+                     + json.dumps(line).encode() + b"\n" + b'{"index": 1, \xff\xfe\n')
     run(RandomSearch(NB201Space(), seed=0), lambda d: 1.0, 3, journal=path)
     assert len(read_journal(path)) == 3
 
