@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import sys
 import time
@@ -151,8 +152,8 @@ def _logits(out: Any) -> torch.Tensor:
 
 def _loss(out: Any, y: torch.Tensor, loss_fn: Callable[..., torch.Tensor],
           auxiliary_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the training loss, the main logits) of a model's output: with an auxiliary head (``(logits, aux)``), its
-    loss weighted by ``auxiliary_weight`` is added, as DARTS and NASNet train it."""
+    """(the training loss, the main logits) of a model's output: for a model with an auxiliary head
+    (``auxiliary_weight`` > 0, see `train`) the loss of its ``(logits, aux)`` second output, weighted, is added."""
     logits = _logits(out)
     loss = loss_fn(logits.float(), y)
     if auxiliary_weight and isinstance(out, (tuple, list)) and len(out) > 1 and out[1] is not None:
@@ -222,8 +223,10 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         drop_path: the final drop-path probability of the model's ``drop_path`` nodes, rising linearly over
             the epochs as in DARTS. A model without such nodes (one not built with ``drop_path`` > 0, e.g.
             `graphnas.models.darts_cifar`'s) is refused: the setting would do nothing.
-        auxiliary_weight: the weight of the auxiliary head's loss for a model that returns ``(logits, aux)``
-            in training (DARTS' and NASNet's networks built with ``auxiliary=True``); 0.4 as in DARTS.
+        auxiliary_weight: the weight of the auxiliary head's loss, 0.4 as in DARTS, for a model with DARTS'
+            auxiliary head (`graphnas.models.darts_cifar` / ``darts_imagenet`` with ``auxiliary=True``, which
+            return ``(logits, aux)`` in training). Any other model's further outputs (several outputs of a
+            compiled DAG, an embedding) are not trained on: only the first is the logits.
         params: the parameters to train (default: all that require gradients; a supernet passes its weights).
         seed: batch order, dropout and drop-path draws.
         device: ``"cpu"`` (default) or a CUDA device; ``bf16``, ``channels_last`` and ``cuda_graph`` (a whole
@@ -262,8 +265,8 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
         raise ValueError(f"drop_path must be a probability in [0, 1), got {drop_path!r}")
     check_nonnegative("train", lr=lr, momentum=momentum, weight_decay=weight_decay,
                       auxiliary_weight=auxiliary_weight)
-    if grad_clip is not None and (isinstance(grad_clip, bool) or not isinstance(grad_clip, (int, float))
-                                  or not 0.0 < grad_clip < math.inf):
+    if grad_clip is not None and (isinstance(grad_clip, bool) or not isinstance(grad_clip, numbers.Real)
+                                  or not 0.0 < float(grad_clip) < math.inf):
         raise ValueError(f"grad_clip must be a gradient norm > 0 (None: no clipping), got {grad_clip!r}")
     dev = torch.device(device)
     if (bf16 or channels_last or cuda_graph) and dev.type != "cuda":
@@ -307,7 +310,9 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
     draws_random = _draws_in_training(model)
     if cuda_graph and opt is None:
         raise ValueError("cuda_graph needs parameters to train")
-    if drop_path and not _has_drop_path(model):
+    if not _has_module(model, "AuxiliaryHead"):
+        auxiliary_weight = 0.0  # a second output that is no auxiliary classifier is no target of the loss
+    if drop_path and not _has_module(model, "DropPath"):
         raise ValueError("drop_path > 0 but the model has no drop_path nodes: build it with drop_path > 0 (e.g. "
                          "graphnas.models.darts_cifar(genotype, drop_path=0.2)), or train with drop_path=0")
     stepper = (_GraphStep(model, opt, loss_fn, grad_clip, trainable, auxiliary_weight)
@@ -515,7 +520,9 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 
-def _has_drop_path(model: nn.Module) -> bool:
-    from graphnas.ops import DropPath
+def _has_module(model: nn.Module, name: str) -> bool:
+    """Whether ``model`` holds a `graphnas.ops` module of class ``name`` (``DropPath``, ``AuxiliaryHead``)."""
+    import graphnas.ops
 
-    return any(isinstance(m, DropPath) for m in model.modules())
+    cls = getattr(graphnas.ops, name)
+    return any(isinstance(m, cls) for m in model.modules())

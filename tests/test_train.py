@@ -150,23 +150,29 @@ def test_weights_ruined_by_the_last_step_are_a_divergence_not_a_result(small):
                   loss_fn=finite_loss_nan_gradient)
 
 
-class _WithAuxHead(nn.Module):
-    """A classifier returning ``(logits, aux)`` in training, as DARTS' networks with ``auxiliary=True`` do."""
+class _WithEmbedding(nn.Module):
+    """A classifier that also returns an embedding (4 wide, for 10 classes): not an auxiliary classifier."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.body, self.head, self.aux = nn.Linear(64, 16), nn.Linear(16, 10), nn.Linear(16, 10)
+        self.body, self.head = nn.Linear(64, 4), nn.Linear(4, 10)
 
     def forward(self, x):
-        h = torch.relu(self.body(x.flatten(1)))
-        return (self.head(h), self.aux(h)) if self.training else (self.head(h), None)
+        z = torch.relu(self.body(x.flatten(1)))
+        return self.head(z), z
 
 
 def test_the_auxiliary_head_is_trained_with_its_weight(small):
-    data, _ = small
+    from graphnas.genotypes import get_genotype
+    from graphnas.models import darts_cifar
+
+    x, y = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 10
     for weight, moves in ((0.4, True), (0.0, False)):
-        torch.manual_seed(0)
-        model = _WithAuxHead()
-        before = model.aux.weight.detach().clone()
-        train(model, data, epochs=1, batch_size=64, auxiliary_weight=weight, weight_decay=0.0)
-        assert (not torch.equal(before, model.aux.weight)) is moves
+        model = graphnas.to_torch(darts_cifar(get_genotype("DARTS_V2"), C=4, layers=3, auxiliary=True), seed=0)
+        aux = [p for n, p in model.named_parameters() if "classifier" in n and p.shape[-1] == 768][0]
+        before = aux.detach().clone()
+        train(model, (x, y), epochs=1, batch_size=4, auxiliary_weight=weight, weight_decay=0.0)
+        assert (not torch.equal(before, aux)) is moves
+    # a second output that is no auxiliary head (an embedding) is not trained on as if it were logits
+    data, _ = small
+    train(_WithEmbedding(), data, epochs=1, batch_size=64)
