@@ -508,7 +508,8 @@ def compile_(
                         f"{first}") from None
     what = write_model(module, example[:1], output, network=net, in_channels=chans,
                        command=f"graphnas compile {source} --model {model}")
-    out_shape = tuple(out.shape) if isinstance(out, torch.Tensor) else [tuple(o.shape) for o in out]
+    out_shape = (tuple(out.shape) if isinstance(out, torch.Tensor)  # None: an auxiliary head in eval mode
+                 else [tuple(o.shape) for o in out if o is not None])
     _console(stderr=True).print(
         f"wrote {output} ({what}): {count_params(module):,} parameters, "
         f"{count_flops(module, shape) / 1e6:.2f} M multiply-adds at input {shape}, output {out_shape}")

@@ -532,3 +532,12 @@ def test_a_budget_the_journal_already_holds_says_nothing_new_was_run(capsys, tmp
     assert "already holds 5 evaluations (--budget 3): nothing new was run" in " ".join(out.split())
     code, out, err = cli(capsys, *base, "--budget", "6")
     assert code == 0 and "nothing new was run" not in out
+
+
+def test_compile_a_network_with_an_auxiliary_head(capsys, tmp_path):
+    """In eval mode DARTS' auxiliary head gives None; the summary line reports the outputs there are (before:
+    a traceback after the model file was written)."""
+    code, _, err = cli(capsys, "compile", "DARTS_V2", "--model", "darts", "--C", "8", "--layers", "5",
+                       "--auxiliary", "true", "-o", tmp_path / "m.pt")
+    assert code == 0, err
+    assert "output [(2, 10)]" in err  # the example batch of 2, the main head alone

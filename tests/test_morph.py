@@ -217,3 +217,12 @@ def test_a_foreign_state_dict_is_refused_naming_the_key():
         add_skip(dag, state, 0, 2, in_channels=5)  # a state of the 4-channel module
     with pytest.raises(GraphError, match="node 7 does not exist"):
         deepen(dag, state, 7, in_channels=C_IN)
+
+
+def test_output_difference_of_networks_with_an_auxiliary_head():
+    from graphnas import models
+    from graphnas.genotypes import get_genotype
+
+    net = models.darts_cifar(get_genotype("DARTS_V2"), C=4, layers=3, auxiliary=True)
+    state = to_torch(net, seed=0).state_dict()
+    assert output_difference(net, state, net, state, in_channels=3, size=32) == 0.0
