@@ -225,18 +225,23 @@ def test_beats_nothing_but_runs_beside_random_search():
 
 def test_random_fallback_members_are_told_but_not_learnt_from():
     """A policy that keeps repeating itself gets random members to evaluate; they are not its draws, so
-    REINFORCE's gradient must not use them (before: encoded and learnt from as if the policy drew them)."""
+    REINFORCE's gradient must not use them (before: encoded and learnt from as if the policy drew them).
+    Its repeats of told graphs are its draws: learnt from at their known reward, so it keeps learning."""
     from graphnas.generators import NB201Space
     from graphnas.search import Reinforce
 
     opt = Reinforce(NB201Space(), policy="independent", max_attempts=1, seed=0)
-    opt.controller.sample = lambda k: [opt.space.encode(first)] * k  # a policy that has collapsed onto one cell
     first = opt.space.sample(0)
-    asked = opt.ask(1)
-    assert asked[0] == first
+    opt.controller.sample = lambda k: [opt.space.encode(first)] * k  # a policy that has collapsed onto one cell
+    updates = []
+    real_update = opt.controller.update
+    opt.controller.update = lambda rewards, choices: (updates.append((list(rewards), choices)),
+                                                      real_update(rewards, choices))
+    assert opt.ask(1) == [first]
     opt.tell(first, 1.0)
-    assert opt.controller.updates == 1
     fallback = opt.ask(1)[0]  # the policy draws `first` again: a random member instead
     assert fallback != first
     opt.tell(fallback, 5.0)
-    assert opt.controller.updates == 1 and len(opt.history) == 2
+    assert len(opt.history) == 2
+    assert [r for r, _ in updates] == [[1.0], [1.0]]  # the repeat, at first's reward; never the fallback's 5.0
+    assert all(c == [opt.space.encode(first)] for _, c in updates)

@@ -534,8 +534,10 @@ class Reinforce(Optimizer):
         max_attempts: samples drawn per requested graph before ``ask`` falls back to random samples
             of the space (a converged policy keeps proposing what was already asked); the first ``n`` new
             ones in the order drawn are kept. They are drawn in two batches (``n``, then the rest of the
-            allowance if some were repeats), the same rule as drawing one at a time. A random member is
-            evaluated and told like any other, but left out of the policy gradient: REINFORCE's gradient
+            allowance if some were repeats), the same rule as drawing one at a time. A draw that repeats a
+            graph already told is learnt from at its known reward (no evaluation), as NAS-RL's controller
+            learns from every sample; so a policy that keeps repeating itself still learns. A random member
+            is evaluated and told like any other, but left out of the policy gradient: REINFORCE's gradient
             holds only for the policy's own draws.
         seed: seeds the controller and the fallback sampling.
         **controller: ``hidden_size``, ``lr``, ``entropy_weight``, ``baseline_decay``, ``temperature``,
@@ -562,6 +564,7 @@ class Reinforce(Optimizer):
         self._open: dict[int, list[Any]] = {}  # batch -> [graphs still to be told, [(choices, reward)]]
         self._next_batch = 0
         self._ready: list[tuple[list[int], float]] = []
+        self._rewards: dict[str, float] = {}  # canonical key -> the reward it was told (failures: failure_reward)
         self._keys: dict[tuple[int, ...], tuple[str, DAG]] = {}
 
     # -- ask -----------------------------------------------------------------------------
@@ -595,6 +598,8 @@ class Reinforce(Optimizer):
                     out.append((key, dag, choices))
                     if len(out) == n:
                         break
+                elif key in self._rewards:  # a repeat of a told graph: learnt from at its known reward, as
+                    self._ready.append((choices, self._rewards[key]))  # NAS-RL's controller does, no evaluation
         attempts = 0
         while len(out) < n and attempts < 200 * n:  # the policy keeps repeating itself: random members
             attempts += 1
@@ -650,6 +655,8 @@ class Reinforce(Optimizer):
         else:
             b, choices = entry
         reward = value if math.isfinite(value) else self.failure_reward
+        if reward is not None:
+            self._rewards[key] = reward
         batch = self._open[b]
         if reward is not None and choices is not None:
             batch[1].append((choices, reward))
