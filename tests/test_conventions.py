@@ -157,3 +157,17 @@ def test_loading_digits_leaves_the_global_random_and_warning_filters_alone():
             "print(random.getstate() == state, warnings.filters == filters)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
+
+
+def test_spaces_and_graph_functions_take_numpy_integers_and_refuse_bools():
+    from graphnas.generators import ChainSpace, NB101Space, RandWireSpace, get_generator
+
+    assert RandWireSpace(n=np.int64(8)).n == 8 and ChainSpace(num_layers=np.int64(3)).num_layers == 3
+    assert NB101Space(max_vertices=np.int64(5), max_edges=np.int64(6)).sample(0) is not None
+    for name, kw in (("ws", dict(n=np.int64(10), k=np.int64(4), p=0.5)), ("ba", dict(n=np.int64(10), m=np.int64(2))),
+                     ("er", dict(n=np.int64(10), p=0.3))):
+        assert get_generator(name, **kw).sample(0) is not None
+    for make in (lambda: ChainSpace(num_layers=True), lambda: ChainSpace(filters=(True, 24)),
+                 lambda: RandWireSpace(n=True)):
+        with pytest.raises(ValueError):
+            make()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from math import comb, prod
 from typing import Any, cast
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
@@ -91,7 +92,7 @@ class _CellPairSpace(SearchSpace):
     def _validate_params(self) -> None:
         if not self.ops or len(set(self.ops)) != len(self.ops) or not all(isinstance(o, str) and o for o in self.ops):
             raise ValueError(f"ops must be distinct non-empty strings, got {self.ops!r}")
-        if not isinstance(self.num_blocks, int) or self.num_blocks < 1:
+        if not is_integer(self.num_blocks, 1):
             raise ValueError(f"num_blocks must be a positive int, got {self.num_blocks!r}")
         if not self.combines or not set(self.combines) <= {"sum", "concat", "mean", "weighted_sum"}:
             raise ValueError(f"combines must be a non-empty subset of the DAG combine rules, got {self.combines!r}")

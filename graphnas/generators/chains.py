@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from math import prod
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
@@ -72,17 +73,20 @@ class ChainSpace(SearchSpace):
         self.strides = tuple(strides)
         self.keep_chain = keep_chain
         self._validate_params()  # refused now, not at the first sample
+        self.num_layers = int(num_layers)  # numpy integers too
+        self.heights, self.widths, self.filters, self.strides = (
+            tuple(int(v) for v in vs) for vs in (self.heights, self.widths, self.filters, self.strides))
 
     def __repr__(self) -> str:
         return (f"ChainSpace(num_layers={self.num_layers}, heights={self.heights}, widths={self.widths}, "
                 f"filters={self.filters}, strides={self.strides}, keep_chain={self.keep_chain})")
 
     def _validate_params(self) -> None:
-        if not isinstance(self.num_layers, int) or self.num_layers < 1:
+        if not is_integer(self.num_layers, 1):
             raise ValueError(f"num_layers must be a positive int, got {self.num_layers!r}")
         for name in ("heights", "widths", "filters", "strides"):
             values = getattr(self, name)
-            if not values or not all(isinstance(v, int) and v > 0 for v in values) or len(set(values)) != len(values):
+            if not values or not all(is_integer(v, 1) for v in values) or len(set(values)) != len(values):
                 raise ValueError(f"{name} must be distinct positive ints, got {values!r}")
 
     # -- layers <-> DAG ---------------------------------------------------------

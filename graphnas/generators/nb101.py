@@ -27,6 +27,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.converters.adjacency import from_adjacency, on_io_paths, to_adjacency
 from graphnas.dag import DAG, GraphError, Node
 from graphnas.generators._random import Seed, as_random
@@ -71,9 +72,9 @@ class NB101Space(SearchSpace):
 
     def _validate_params(self) -> None:
         # with fewer than 2 vertices or no edge the space is empty, and sample() would redraw forever
-        if not isinstance(self.max_vertices, int) or isinstance(self.max_vertices, bool) or self.max_vertices < 2:
+        if not is_integer(self.max_vertices, 2):
             raise ValueError(f"max_vertices must be an int >= 2, got {self.max_vertices!r}")
-        if not isinstance(self.max_edges, int) or isinstance(self.max_edges, bool) or self.max_edges < 1:
+        if not is_integer(self.max_edges, 1):
             raise ValueError(f"max_edges must be an int >= 1, got {self.max_edges!r}")
 
     # -- conversions ------------------------------------------------------------

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, Node
 from graphnas.generators._random import Seed, as_numpy, as_random
 from graphnas.generators.registry import register_generator
@@ -56,8 +57,9 @@ def randwire_dag(n: int, edges: Iterable[tuple[int, int]]) -> DAG:
     (index 0) feeds every node of in-degree 0 and an ``identity``/``mean`` node
     (index n+1) takes every node of out-degree 0. Graph node ``i`` becomes DAG node ``i + 1``.
     """
-    if not isinstance(n, int) or n < 1:
+    if not is_integer(n, 1):
         raise ValueError(f"n must be a positive int, got {n!r}")
+    n = int(n)
     has_in = [False] * n
     has_out = [False] * n
     out: list[tuple[int, int]] = []
@@ -86,8 +88,9 @@ def erdos_renyi(n: int, p: float, seed: Seed = None) -> DAG:
     """
     import numpy as np
 
-    if not isinstance(n, int) or n < 1:
+    if not is_integer(n, 1):
         raise ValueError(f"ER needs n >= 1 nodes, got {n!r}")
+    n = int(n)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"ER needs a probability 0 <= p <= 1, got {p!r}")
     rng = as_numpy(seed)
@@ -106,8 +109,9 @@ def barabasi_albert(n: int, m: int, seed: Seed = None) -> DAG:
     """
     import networkx as nx
 
-    if not isinstance(n, int) or not isinstance(m, int) or not 1 <= m < n:
+    if not is_integer(n) or not is_integer(m) or not 1 <= m < n:
         raise ValueError(f"BA needs integers 1 <= m < n, got n={n!r}, m={m!r}")
+    n, m = int(n), int(m)
     g = nx.barabasi_albert_graph(n, m, seed=as_random(seed))
     # networkx starts from star_graph(m): centre 0 (the first added node), leaves 1..m (the initial nodes)
     def index(label: int) -> int:
@@ -124,8 +128,9 @@ def watts_strogatz(n: int, k: int, p: float, seed: Seed = None) -> DAG:
     """
     import networkx as nx
 
-    if not isinstance(n, int) or not isinstance(k, int):
+    if not is_integer(n) or not is_integer(k):
         raise ValueError(f"WS needs integers n and k, got n={n!r}, k={k!r}")
+    n, k = int(n), int(k)
     if k < 2 or k % 2 or k >= n:
         raise ValueError(f"WS needs an even k with 2 <= k < n, got n={n!r}, k={k!r}")
     if not 0.0 <= p <= 1.0:

@@ -37,6 +37,7 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from graphnas._checks import is_integer
 from graphnas.dag import DAG, GraphError
 from graphnas.generators._random import Seed, as_random
 from graphnas.generators.base import SearchSpace
@@ -83,6 +84,7 @@ class RandWireSpace(SearchSpace):
         self.n = n
         self.params = params
         self._validate()
+        self.n = int(n)  # a numpy integer too
         self._generator()  # an unknown generator or parameter is refused now, not at the first sample
 
     def __repr__(self) -> str:
@@ -97,7 +99,7 @@ class RandWireSpace(SearchSpace):
         return params
 
     def _validate(self) -> None:
-        if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 2:
+        if not is_integer(self.n, 2):
             raise ValueError(f"RandWireSpace needs n >= 2 internal nodes, got n={self.n!r}")
         if self.params is not None and not isinstance(self.params, Mapping):
             raise ValueError(f"params must be a mapping of the generator's parameters, got {self.params!r}")
