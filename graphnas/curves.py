@@ -556,6 +556,9 @@ class EarlyStopping:
     every epoch, learning from 3 to 20 finished runs. It cannot promise that a search keeps its best run: on
     digits searches of 10 runs it kept it in 7 of 10 (the raw rule in 5), saving 19% of the epochs (43%).
     ``calibration_runs=0`` decides on the raw extrapolation (its normal mean and std) from the first decision on.
+    Only runs that were not stopped leave residuals (the sample leans towards curves that looked good early),
+    and they live in memory: a search resumed from its journal calibrates afresh. When calibrated, a decision's
+    ``predicted_std`` is the Student-t scale.
 
     Args:
         delta: stop when P(final > incumbent) < ``delta``.
