@@ -718,6 +718,10 @@ def search(
     from graphnas.search import run
     from graphnas.search.loop import arch_string
 
+    if stopper is not None and not fresh and (out / "journal.jsonl").exists():
+        from graphnas.search import read_journal
+
+        stopper.resume(read_journal(out / "journal.jsonl"))  # the incumbent and residuals of the runs done
     pool, close = _search_executor(executor, workers, address, cpus_per_eval, gpus_per_eval, timeout)
     with _progress_bar() as bar:
         task = bar.add_task(f"{optimizer} on {space}", total=budget, info="")

@@ -556,9 +556,10 @@ class EarlyStopping:
     every epoch, learning from 3 to 20 finished runs. It cannot promise that a search keeps its best run: on
     digits searches of 10 runs it kept it in 7 of 10 (the raw rule in 5), saving 19% of the epochs (43%).
     ``calibration_runs=0`` decides on the raw extrapolation (its normal mean and std) from the first decision on.
-    Only runs that were not stopped leave residuals (the sample leans towards curves that looked good early),
-    and they live in memory: a search resumed from its journal calibrates afresh. When calibrated, a decision's
-    ``predicted_std`` is the Student-t scale.
+    Only runs that were not stopped leave residuals (the sample leans towards curves that looked good early).
+    They live in this object; the journal keeps each run's forecasts, and `resume` rebuilds the residuals and
+    the incumbent from it (``graphnas search --early-stop`` does so when it resumes a journal). When
+    calibrated, a decision's ``predicted_std`` is the Student-t scale.
 
     Args:
         delta: stop when P(final > incumbent) < ``delta``.
@@ -616,6 +617,29 @@ class EarlyStopping:
         return (f"EarlyStopping(delta={self.delta}, min_points={self.min_points}, incumbent={self.incumbent}, "
                 f"calibration_runs={self.calibration_runs})")
 
+    def resume(self, history: Any) -> int:
+        """Rebuild the incumbent and the residuals from a search read back from its journal
+        (`graphnas.search.read_journal`, or the `History` that `run` returned): a resumed search then decides
+        as the uninterrupted one would have, instead of calibrating afresh. Each completed evaluation raises
+        the incumbent, and its recorded forecasts (``info["decision"]["forecasts"]``) give their residuals.
+        Returns the number of runs whose residuals were learnt."""
+        sign = 1.0 if self.mode == "max" else -1.0
+        learnt = 0
+        for e in getattr(history, "evaluations", history):
+            if e.status != "ok":
+                continue
+            info = e.info or {}
+            curve, decision = info.get("curve"), info.get("decision") or {}
+            final = curve[-1] if curve else e.value
+            if final is None or not math.isfinite(final):
+                continue
+            self.update(final)
+            forecasts, target = decision.get("forecasts"), decision.get("target_epoch")
+            if forecasts and target:
+                self._learn(int(target), sign * float(final), {int(k): sign * float(v) for k, v in forecasts})
+                learnt += 1
+        return learnt
+
     def _learn(self, target_epoch: int, final: float, forecasts: Mapping[int, float]) -> None:
         """A run of ``target_epoch`` epochs finished at ``final`` (in the rule's sign) after these forecasts."""
         with self._lock:
@@ -658,8 +682,11 @@ class _StopCallback:
         self.rule, self.target_epoch, self.schedule = rule, target_epoch, schedule
         self.curve: list[float] = []
         self.forecasts: dict[int, float] = {}  # epoch -> the extrapolated final, in the rule's sign
+        # the journal keeps the decision: its forecasts ([epoch, extrapolated final] pairs, in the value's own
+        # sign) let `EarlyStopping.resume` rebuild the residuals of a search read back from its journal
         self.decision: dict[str, Any] = {"stopped_at": None, "prob_beat": None, "predicted": None,
-                                         "predicted_std": None, "incumbent": None, "calibrated_on": None}
+                                         "predicted_std": None, "incumbent": None, "calibrated_on": None,
+                                         "target_epoch": target_epoch, "forecasts": []}
 
     def __call__(self, epoch: int, value: float) -> bool:
         self.curve.append(float(value))
@@ -677,6 +704,7 @@ class _StopCallback:
                           epochs=np.arange(epoch - len(self.curve) + 1, epoch + 1, dtype=float),
                           schedule=self.schedule, **bounds)
         self.forecasts[int(epoch)] = ext.mean
+        self.decision["forecasts"].append([int(epoch), sign * ext.mean])
         if incumbent is None:  # nothing to beat yet; the forecast still counts once this run finishes
             return False
         if rule.calibration_runs:

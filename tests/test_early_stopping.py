@@ -147,3 +147,32 @@ def test_the_digits_objective_passes_its_cosine_schedule(monkeypatch):
     objective = get_objective("digits", epochs=4, max_train=100, early_stopping=EarlyStopping())
     objective(NB201Space().from_string(CELL))
     assert np.allclose(seen["schedule"], curves.cosine_schedule(4, 2))  # 100 images in batches of 64: 2 steps
+
+
+def test_resume_rebuilds_the_incumbent_and_residuals_from_the_journal(tmp_path, monkeypatch):
+    """The residuals and the incumbent live in the stopper; the journal keeps each run's forecasts, so a
+    search resumed from it decides as the uninterrupted one would (before: it calibrated afresh)."""
+    stopper = EarlyStopping(delta=0.05, min_points=4, calibration_runs=2)
+    objective = get_objective("digits", epochs=6, max_train=64, early_stopping=stopper)
+    journal = tmp_path / "j.jsonl"
+    h = run(RandomSearch(NB201Space(), seed=0), objective, budget=3, journal=journal)
+    fresh = EarlyStopping(delta=0.05, min_points=4, calibration_runs=2)
+    assert fresh.resume(read_journal(journal)) == sum(e.status == "ok" for e in h.evaluations) >= 2
+    assert fresh.incumbent == stopper.incumbent
+    assert sorted(fresh.residuals) == sorted(stopper.residuals) == [(6, 4), (6, 5)]
+    for key, values in stopper.residuals.items():
+        assert fresh.residuals[key] == pytest.approx(values)
+    # the command line resumes its stopper from the journal it continues
+    import graphnas.curves as curves
+    from graphnas.cli import main
+
+    seen = []
+    real = curves.EarlyStopping.resume
+    monkeypatch.setattr(curves.EarlyStopping, "resume", lambda self, hist: seen.append(real(self, hist)) or seen[-1])
+    args = ["search", "--objective", "digits", "--optimizer", "random", "--epochs", "7", "--early-stop", "0.05",
+            "--out", str(tmp_path / "out"), "--seed", "0"]
+    for budget in ("1", "2"):
+        with pytest.raises(SystemExit) as done:
+            main(args + ["--budget", budget])
+        assert done.value.code in (0, None)
+    assert seen == [1]  # the second command learnt from the first one's finished run
