@@ -171,3 +171,12 @@ def test_spaces_and_graph_functions_take_numpy_integers_and_refuse_bools():
                  lambda: RandWireSpace(n=True)):
         with pytest.raises(ValueError):
             make()
+
+
+def test_cell_spaces_store_numpy_sizes_as_ints():
+    """A numpy num_blocks made size() overflow in int64 arithmetic (DARTSSpace(steps=np.int64(5)))."""
+    from graphnas.generators import DARTSSpace, NB101Space
+
+    assert DARTSSpace(steps=np.int64(5)).size() == DARTSSpace(steps=5).size() == 581685621309591487290000
+    space = NB101Space(max_vertices=np.int64(7), max_edges=np.int64(9))
+    assert type(space.max_vertices) is int and type(space.max_edges) is int

@@ -82,7 +82,7 @@ class _CellPairSpace(SearchSpace):
 
     def __init__(self, *, ops: Sequence[str], num_blocks: int, combines: Sequence[str] = ("sum",)) -> None:
         self.ops = tuple(ops)
-        self.num_blocks = num_blocks
+        self.num_blocks = int(num_blocks) if is_integer(num_blocks) else num_blocks  # a numpy integer: its int
         self.combines = tuple(combines)
         self.vocabulary = self.ops
 

@@ -64,8 +64,9 @@ class NB101Space(SearchSpace):
     vocabulary = NB101_OPS
 
     def __init__(self, *, max_vertices: int = 7, max_edges: int = 9) -> None:
-        self.max_vertices = max_vertices
-        self.max_edges = max_edges
+        # a numpy integer is stored as its int (the checks, in _validate_params, name a bad value)
+        self.max_vertices = int(max_vertices) if is_integer(max_vertices) else max_vertices
+        self.max_edges = int(max_edges) if is_integer(max_edges) else max_edges
 
     def __repr__(self) -> str:
         return f"NB101Space(max_vertices={self.max_vertices}, max_edges={self.max_edges})"
