@@ -528,9 +528,12 @@ class Reinforce(Optimizer):
     Args:
         space: has ``decisions(prefix)``, ``encode(dag)`` and ``decode(choices)``.
         policy: ``"lstm"`` or ``"independent"`` (see `Controller`).
-        batch_size: the policy steps once this many results of fully-told ``ask`` batches are in.
+        batch_size: the policy steps once this many samples are in: results of fully-told ``ask`` batches,
+            and the draws that repeated a told graph (learnt at its reward, below). A policy that keeps
+            repeating itself therefore steps at every tell, on a batch of mostly those repeats.
         failure_reward: the reward of a failed (NaN) evaluation; ``None`` (default) leaves it out of
-            the gradient.
+            the gradient, and its repeats too: a policy that keeps drawing a graph that failed learns nothing
+            from them, so set a ``failure_reward`` where failures are common.
         max_attempts: samples drawn per requested graph before ``ask`` falls back to random samples
             of the space (a converged policy keeps proposing what was already asked); the first ``n`` new
             ones in the order drawn are kept. They are drawn in two batches (``n``, then the rest of the
