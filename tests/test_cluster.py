@@ -154,7 +154,9 @@ def test_a_worker_spawned_late_that_dies_breaks_its_pool_at_once(seed, tmp_path,
     fate = {SPACE.to_ops(e.dag)[0]: e for e in h.evaluations}
     assert fate["none"].error.startswith("worker lost (BrokenProcessPool")
     assert fate["skip_connect"].error == "timed out after 20 s"
-    assert told["none"] < 12, f"the dead worker was seen only after {told['none']:.1f} s (the hanger's timeout: 20 s)"
+    # the bug this guards against shows the dead worker only at the hanger's 20 s timeout; two slowed spawns of
+    # workers that import torch took up to 12.6 s on a loaded 2-core machine, so the bound sits between the two
+    assert told["none"] < 18, f"the dead worker was seen only after {told['none']:.1f} s (the hanger's timeout: 20 s)"
 
 
 class FlakyExecutor(cf.Executor):
