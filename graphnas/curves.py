@@ -623,7 +623,6 @@ class EarlyStopping:
         as the uninterrupted one would have, instead of calibrating afresh. Each completed evaluation raises
         the incumbent, and its recorded forecasts (``info["decision"]["forecasts"]``) give their residuals.
         Returns the number of runs whose residuals were learnt."""
-        sign = 1.0 if self.mode == "max" else -1.0
         learnt = 0
         for e in getattr(history, "evaluations", history):
             if e.status != "ok":
@@ -636,15 +635,17 @@ class EarlyStopping:
             self.update(final)
             forecasts, target = decision.get("forecasts"), decision.get("target_epoch")
             if forecasts and target:
-                self._learn(int(target), sign * float(final), {int(k): sign * float(v) for k, v in forecasts})
+                self._learn(int(target), float(final), forecasts)
                 learnt += 1
         return learnt
 
-    def _learn(self, target_epoch: int, final: float, forecasts: Mapping[int, float]) -> None:
-        """A run of ``target_epoch`` epochs finished at ``final`` (in the rule's sign) after these forecasts."""
+    def _learn(self, target_epoch: int, final: float, forecasts: Sequence[Sequence[float]]) -> None:
+        """A run of ``target_epoch`` epochs finished at ``final`` after these ``[epoch, forecast]`` pairs (both
+        values as the run reports them: a decision's ``forecasts``); the residuals are kept in the rule's sign."""
+        sign = 1.0 if self.mode == "max" else -1.0
         with self._lock:
-            for epoch, forecast in forecasts.items():
-                self.residuals.setdefault((target_epoch, epoch), []).append(final - forecast)
+            for epoch, forecast in forecasts:
+                self.residuals.setdefault((target_epoch, int(epoch)), []).append(sign * (final - float(forecast)))
 
     def _calibrated(self, target_epoch: int, epoch: int) -> list[float]:
         with self._lock:
@@ -681,7 +682,6 @@ class _StopCallback:
                  ) -> None:
         self.rule, self.target_epoch, self.schedule = rule, target_epoch, schedule
         self.curve: list[float] = []
-        self.forecasts: dict[int, float] = {}  # epoch -> the extrapolated final, in the rule's sign
         # the journal keeps the decision: its forecasts ([epoch, extrapolated final] pairs, in the value's own
         # sign) let `EarlyStopping.resume` rebuild the residuals of a search read back from its journal
         self.decision: dict[str, Any] = {"stopped_at": None, "prob_beat": None, "predicted": None,
@@ -693,8 +693,8 @@ class _StopCallback:
         rule = self.rule
         sign = 1.0 if rule.mode == "max" else -1.0
         if epoch >= self.target_epoch:  # finished: its forecasts' residuals calibrate the rule for later runs
-            if self.forecasts and math.isfinite(value):
-                rule._learn(self.target_epoch, sign * float(value), self.forecasts)
+            if self.decision["forecasts"] and math.isfinite(value):
+                rule._learn(self.target_epoch, float(value), self.decision["forecasts"])
             return False
         incumbent = rule.incumbent
         if len(self.curve) < rule.min_points or (incumbent is None and not rule.calibration_runs):
@@ -703,7 +703,6 @@ class _StopCallback:
         ext = extrapolate(sign * np.asarray(self.curve), self.target_epoch,
                           epochs=np.arange(epoch - len(self.curve) + 1, epoch + 1, dtype=float),
                           schedule=self.schedule, **bounds)
-        self.forecasts[int(epoch)] = ext.mean
         self.decision["forecasts"].append([int(epoch), sign * ext.mean])
         if incumbent is None:  # nothing to beat yet; the forecast still counts once this run finishes
             return False
