@@ -76,9 +76,12 @@ class Optimizer:
         """Record that ``dag`` scored ``value`` (higher is better; NaN for a failed evaluation)."""
         if not isinstance(dag, DAG):
             raise TypeError(f"tell expects a graphnas.DAG, got {type(dag).__name__}")
-        value = float(value)
         key = dag.canonical_key()
         self._check_tell(dag, key)
+        self._record(dag, key, float(value))
+
+    def _record(self, dag: DAG, key: str, value: float) -> None:
+        """`tell` after `_check_tell`: a subclass that checks first (before its own work) records through this."""
         self._asked.add(key)
         self._told_keys.add(key)
         self.history.append((dag, value))

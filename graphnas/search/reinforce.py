@@ -641,7 +641,7 @@ class Reinforce(Optimizer):
                 b, _ = self._pending.pop(other)
                 del self._open[b]
                 self._asked.discard(other)
-        super().tell(dag, value)
+        self._record(dag, key, float(value))
 
     def _told(self, dag: DAG, value: float) -> None:
         key = dag.canonical_key()
