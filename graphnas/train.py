@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from graphnas._checks import check_nonnegative
 from graphnas.generators._random import Seed, as_torch, seed_int
 
 __all__ = ["Step", "TrainResult", "TrainingDiverged", "train"]
@@ -150,6 +151,14 @@ def _logits(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out  # (logits, aux_logits): the main head
 
 
+def _has_module(model: nn.Module, name: str) -> bool:
+    """Whether ``model`` holds a `graphnas.ops` module of class ``name`` (``DropPath``, ``AuxiliaryHead``)."""
+    import graphnas.ops
+
+    cls = getattr(graphnas.ops, name)
+    return any(isinstance(m, cls) for m in model.modules())
+
+
 def _loss(out: Any, y: torch.Tensor, loss_fn: Callable[..., torch.Tensor],
           auxiliary_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(the training loss, the main logits) of a model's output: for a model with an auxiliary head
@@ -251,7 +260,6 @@ def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 
             ended with weights or a validation loss that are not finite.
         ValueError: bad settings, data that does not fit the network, a checkpoint of another run.
     """
-    from graphnas._checks import check_nonnegative
     from graphnas._torch_rng import local_generator
     from graphnas.benchmarks.digits import _draws_in_training
 
@@ -518,11 +526,3 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
-
-
-def _has_module(model: nn.Module, name: str) -> bool:
-    """Whether ``model`` holds a `graphnas.ops` module of class ``name`` (``DropPath``, ``AuxiliaryHead``)."""
-    import graphnas.ops
-
-    cls = getattr(graphnas.ops, name)
-    return any(isinstance(m, cls) for m in model.modules())
