@@ -102,7 +102,7 @@ class Optimizer:
         except (NotImplementedError, AttributeError):
             return
         except GraphError as err:
-            raise ValueError(f"{name}.tell: the graph is not a member of this optimiser's space "
+            raise GraphError(f"{name}.tell: the graph is not a member of this optimiser's space "
                              f"({type(self.space).__name__}): {err}") from None
 
     def replay(self, dag: DAG, value: float) -> None:
