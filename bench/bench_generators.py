@@ -7,6 +7,11 @@ median of the repeats is reported. Also checks, once, that every arch string of
 the NAS-Bench-201 table round-trips through :class:`NB201Space`.
 
     python bench/bench_generators.py [--repeats 7] [--nb201 TABLE.csv]   (default: the packaged NB201 table)
+    python bench/bench_generators.py --mutate     # RandWireSpace.mutate against listing every move first
+
+``--mutate`` times `RandWireSpace.mutate` (which counts the moves and draws one) beside the rule it keeps:
+list every move (`RandWireSpace._moves`), then ``rng.choice`` a kind and a move. Both draw the same move
+for the same seed (checked on every timed call).
 """
 
 from __future__ import annotations
@@ -87,10 +92,41 @@ def check_nb201(path: str | None) -> str:
             f"{len(bad)} fail; {distinct} distinct DAGs ({dt:.1f} s)")
 
 
+def mutate_bench(repeats: int) -> list[str]:
+    from graphnas.generators import RandWireSpace
+    from graphnas.generators._random import as_random
+
+    def listed(space: RandWireSpace, dag: object, seed: int) -> object:
+        rng = as_random(seed)
+        edges = space.to_edges(dag)
+        moves = {kind: m for kind, m in space._moves(edges).items() if m}
+        kind = rng.choice(sorted(moves))
+        return space.from_edges(space._apply(edges, rng.choice(moves[kind])))
+
+    lines = ["| RandWire WS graph nodes n | edges | mutate (ms, median) | listing every move first (ms) | speed-up |",
+             "|---:|---:|---:|---:|---:|"]
+    for n in (32, 150, 300, 1000):
+        space = RandWireSpace(n=n, generator="ws")
+        dag = space.sample(0)
+        new, old = [], []
+        for seed in range(repeats):
+            t = time.perf_counter()
+            a = space.mutate(dag, seed)
+            new.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            b = listed(space, dag, seed)
+            old.append(time.perf_counter() - t)
+            assert a == b, f"n={n}, seed {seed}: the two rules drew different moves"
+        m_new, m_old = statistics.median(new) * 1e3, statistics.median(old) * 1e3
+        lines.append(f"| {n} | {len(space.to_edges(dag))} | {m_new:.1f} | {m_old:.1f} | {m_old / m_new:.0f}x |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--nb201", default=None, help="a NAS-Bench-201 CSV table (default: the packaged one)")
+    parser.add_argument("--mutate", action="store_true", help="only time RandWireSpace.mutate (see above)")
     args = parser.parse_args()
     try:  # the generators do not use torch; keep any BLAS-threaded code single-threaded all the same
         import torch
@@ -100,6 +136,9 @@ def main() -> None:
         pass
     print(f"# python {platform.python_version()}, networkx {nx.__version__}, igraph {ig.__version__}, "
           f"{os.cpu_count()} CPUs, repeats={args.repeats}")
+    if args.mutate:
+        print("\n".join(mutate_bench(args.repeats)))
+        return
     for line in bench(args.repeats):
         print(line)
     print()
