@@ -89,6 +89,8 @@ def module_dag(module: Any) -> DAG:
 
     import torch
 
+    from graphnas.converters.torch import check_input
+
     nodes: list[Node] = []
     edges: list[tuple[int, int]] = []
     index: dict[Any, int] = {}
@@ -98,6 +100,8 @@ def module_dag(module: Any) -> DAG:
         args = [a for a in _flat(fx_node.args) if a in index]
         if fx_node.op == "output":
             outputs = list(dict.fromkeys(index[a] for a in args))
+            continue
+        if fx_node.target is check_input:  # the module's check of its input, not a step of the network
             continue
         if fx_node.op == "placeholder":
             node = Node("input")

@@ -192,15 +192,16 @@ def evaluate(model: nn.Module, data: Any, *, batch_size: int = 512, device: str 
 
 def _check_shape(model: nn.Module, x: torch.Tensor) -> None:
     """Run one batch through ``model``: a clear error where the data does not fit the network."""
+    was = model.training
     try:
         with torch.no_grad():
-            was = model.training
             model.eval()
             model(x[:2])
-            model.train(was)
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:  # ValueError: a compiled DAG's own input check
         raise ValueError(f"the data does not fit the network: a batch of shape {tuple(x.shape)} fails in the "
                          f"forward pass ({str(err).splitlines()[0]})") from None
+    finally:
+        model.train(was)
 
 
 def train(model: nn.Module, data: Any = None, val: Any = None, *, epochs: int = 4, batch_size: int = 64,

@@ -245,6 +245,27 @@ def test_state_dict_keys_stable_pickle_and_deepcopy():
     torch.testing.assert_close(b.eval()(x), a(x))
 
 
+def test_a_wrong_input_is_refused_naming_it_and_the_fix_also_after_pickling():
+    two = DAG([Node("input"), Node("input"), Node("nor_conv_3x3", {"C": 4}), Node("identity", combine="concat")],
+              [(0, 2), (1, 3), (2, 3)], inputs=[0, 1])
+    gm = to_torch(two, in_channels=[3, 1])
+    good = (torch.randn(2, 3, 8, 8), torch.randn(2, 1, 8, 8))
+    assert gm(*good).shape == (2, 5, 8, 8)
+    assert "check_input(x0, 0, 0, 3)" in gm.code and "check_input(x1, 1, 1, 1)" in gm.code
+    for clone in (gm, pickle.loads(pickle.dumps(gm)), copy.deepcopy(gm)):
+        # channels: before, a convolution's error (or none at all, for an input no conv reads first)
+        with pytest.raises(ValueError, match=r"input 1 \(node 1\) must have shape \(N, 1, H, W\).*"
+                                             r"got \(2, 3, 8, 8\).*in_channels=3"):
+            clone(good[0], good[0])
+        with pytest.raises(ValueError, match=r"input 0 .*got \(3, 8, 8\): .*x.unsqueeze\(0\)"):
+            clone(good[0][0], good[1])  # one image without its batch dimension
+        with pytest.raises(ValueError, match=r"got \(2, 3\): .*feature maps"):
+            clone(torch.randn(2, 3), good[1])
+        with pytest.raises(TypeError, match="input 0 .*torch.Tensor.*got list"):
+            clone([1.0], good[1])
+        torch.testing.assert_close(clone.eval()(*good), gm.eval()(*good))
+
+
 def test_count_flops_counts_conv_and_linear_multiply_adds():
     g = DAG([Node("input"), Node("conv_bn", {"C": 8}), Node("global_avg_pool"), Node("linear", {"C": 10})],
             [(0, 1), (1, 2), (2, 3)])

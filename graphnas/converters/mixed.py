@@ -253,7 +253,9 @@ def bind_choices(gm: torch.fx.GraphModule) -> None:
     for m in ops:
         m.bind(arch)
     graph = gm.graph
-    first = next(n for n in graph.nodes if n.op != "placeholder")
+    from graphnas.converters.torch import check_input  # the inputs are checked before anything is drawn
+
+    first = next(n for n in graph.nodes if n.op != "placeholder" and n.target is not check_input)
     with graph.inserting_before(first):
         graph.create_node("call_module", "arch", (), {}, name="draw_choices")
     gm.recompile()

@@ -30,6 +30,9 @@ shape it cannot take always raise `GraphError` naming the node.
 
 Several outputs: a nested DAG concatenates them along channels (as
 `DAG.flatten` does); the top-level module returns them as a tuple.
+
+The top-level module's first line per input is `check_input`: an input that is not an
+``(N, in_channels, H, W)`` tensor raises ``ValueError`` naming it, before any op runs.
 """
 
 from __future__ import annotations
@@ -141,6 +144,36 @@ def _input_shapes(dag: DAG, in_channels: int | Sequence[int]) -> list[Shape]:
             which = "" if isinstance(in_channels, numbers.Number) else f" (input {i}, node {dag.inputs[i]})"
             raise GraphError(f"in_channels must be a positive integer{which}, got {c!r}")
     return [Shape(int(c)) for c in chans]
+
+
+def check_input(x: Any, k: int, node: int, channels: int) -> None:
+    """The compiled module's first line for each input: ``x`` must be an ``(N, channels, H, W)`` tensor.
+
+    A mismatch raises ``ValueError`` naming the input, its node and the ``in_channels`` the module was
+    compiled for, instead of a convolution's error deep inside (or, for a 3-d tensor, a batch of one
+    read as channels). Under ``torch.compile`` and ``torch.export`` the check is traced away.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"input {k} (node {node}) must be a torch.Tensor of shape (N, {channels}, H, W), "
+                        f"got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != channels:
+        got = tuple(x.shape)
+        if x.dim() == 3 and x.shape[0] == channels:
+            fix = "a single image needs a batch dimension: x.unsqueeze(0)"
+        elif x.dim() == 4:
+            fix = f"compile with to_torch(dag, in_channels={x.shape[1]}) for {x.shape[1]}-channel input"
+        else:
+            fix = "the compiled module takes feature maps (N, C, H, W)"
+        raise ValueError(f"input {k} (node {node}) must have shape (N, {channels}, H, W) (the module was "
+                         f"compiled with in_channels={channels}), got {got}: {fix}")
+
+
+class _Tracer(fx.Tracer):
+    """The tracer a pickled module is rebuilt with: `check_input` stays one call, as compiled."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("autowrap_functions", (check_input,))
+        super().__init__(*args, **kwargs)
 
 
 def _where(where: str, i: int, node: Node) -> str:
@@ -266,6 +299,8 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         name = "x" if len(dag.inputs) == 1 else f"x{k}"
         values[i] = b.graph.placeholder(name)
         shapes[i] = in_shapes[k]
+        if top:  # a wrong input fails here, naming the input and the in_channels it was compiled for
+            b.fn(check_input, (values[i], k, i, in_shapes[k].C), name=f"check_{name}")
     for i, node in enumerate(dag.nodes):
         if i in values:
             continue
@@ -308,6 +343,7 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
                                  "concat")
         result, rshape = b.combine(len(dag), label, "concat", ov, os_, "out")
         b.graph.output(result)
+    b.graph._tracer_cls = _Tracer  # unpickling re-traces the code; keep check_input a call there
     gm = fx.GraphModule(b.root, b.graph, class_name=class_name)
     # nn.Module.__setattr__ is typed for Tensor | Module values only; plain attributes are fine at runtime
     gm.graphnas_shapes = dict(shapes)  # type: ignore[assignment]
