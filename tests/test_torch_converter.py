@@ -266,6 +266,24 @@ def test_a_wrong_input_is_refused_naming_it_and_the_fix_also_after_pickling():
         torch.testing.assert_close(clone.eval()(*good), gm.eval()(*good))
 
 
+def test_an_input_node_with_an_op_applies_it_as_flatten_does():
+    # before: an input node's op was dropped, so this was a 1x1 conv on the raw input (40 parameters)
+    g = DAG([Node("nor_conv_3x3", {"C": 16}), Node("nor_conv_1x1", {"C": 8})], [(0, 1)])
+    gm = to_torch(g)
+    assert "node_0 = self.node_0(x)" in gm.code and gm.graphnas_shapes[0] == Shape(16)
+    assert count_params(gm) == count_params(to_torch(DAG([Node("input")] + list(g.nodes), [(0, 1), (1, 2)])))
+    inner = DAG([Node("input"), Node("nor_conv_3x3", {"C": 4}), Node("nor_conv_1x1", {"C": 6})],
+                [(0, 1), (0, 2)])
+    outer = DAG([Node(inner), Node("identity", combine="concat")], [(0, 1)])
+    x = torch.randn(1, 3, 4, 4)
+    assert to_torch(outer)(x).shape == to_torch(outer.flatten())(x).shape == (1, 10, 4, 4)
+    assert count_params(to_torch(outer)) == count_params(to_torch(outer.flatten()))
+    two = DAG([Node("input"), Node("input"), Node("identity", combine="concat")], [(0, 2), (1, 2)], inputs=[0, 1])
+    with pytest.raises(GraphError, match=r"node 0 \(nested DAG\): a nested DAG with 2 inputs on an input node.*"
+                                         r"flatten"):
+        to_torch(DAG([Node(two), Node("nor_conv_1x1")], [(0, 1)]))
+
+
 def test_count_flops_counts_conv_and_linear_multiply_adds():
     g = DAG([Node("input"), Node("conv_bn", {"C": 8}), Node("global_avg_pool"), Node("linear", {"C": 10})],
             [(0, 1), (1, 2), (2, 3)])

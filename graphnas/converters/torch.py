@@ -295,6 +295,19 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         b.alignments.extend(getattr(sub, "graphnas_alignments", []))
         return b.call(name, tuple(inputs)), out_shape
 
+    def apply_to_input(i: int, node: Node) -> tuple[fx.Node, Shape]:
+        """The value of input node ``i`` whose op is not ``input``: its op (or nested DAG) on the input."""
+        label = _where(where, i, node)
+        if isinstance(node.op, DAG):
+            if len(node.op.inputs) > 1:
+                raise GraphError(f"{label}: a nested DAG with {len(node.op.inputs)} inputs on an input node "
+                                 "takes one network input; compile dag.flatten(), whose inputs are its inputs, "
+                                 "or give the network an input node per cell input")
+            return add_cell(i, node.op, [values[i]], [shapes[i]])
+        module, out_shape = (_build_choice if node.op == CHOICE else _build_op)(node, shapes[i], label)
+        b.add_module(f"node_{i}", module)
+        return b.call(f"node_{i}", (values[i],)), out_shape
+
     for k, i in enumerate(dag.inputs):
         name = "x" if len(dag.inputs) == 1 else f"x{k}"
         values[i] = b.graph.placeholder(name)
@@ -303,6 +316,8 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
             b.fn(check_input, (values[i], k, i, in_shapes[k].C), name=f"check_{name}")
     for i, node in enumerate(dag.nodes):
         if i in values:
+            if node.op not in ("input", "identity"):  # an input node with an op applies it to the input
+                values[i], shapes[i] = apply_to_input(i, node)
             continue
         label = _where(where, i, node)
         preds = dag.predecessors(i)
