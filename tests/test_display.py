@@ -70,6 +70,19 @@ def test_compiled_module_is_shown_and_its_code_highlighted():
         module_dag(object())
 
 
+def test_compiled_randwire_graphs_and_supernets_are_shown():
+    # before: weighted_sum's weights and a supernet's self.arch() became nodes with no input, and DAG refused them
+    from graphnas.benchmarks.digits import digits_network
+    from graphnas.generators import NB201Space
+
+    ws = module_dag(graphnas.to_torch(graphnas.generators.watts_strogatz(16, 4, 0.75, seed=0), 4))
+    assert ws.inputs == (0,) and "check_input" not in ws.ops and not any(op.startswith("weights") for op in ws.ops)
+    supernet = graphnas.to_torch(digits_network(NB201Space().supernet(), C=4), in_channels=1)
+    dag = module_dag(supernet)
+    assert "ArchParameters" not in dag.ops and any("MixedOp" in n.op.ops for n in dag.nodes if n.is_nested)
+    assert ET.fromstring(graphnas.show(supernet).svg).tag == SVG + "svg"
+
+
 def test_dag_shows_itself_in_a_notebook():
     bundle = graphnas.as_dag(ARCH)._repr_mimebundle_()
     assert "image/svg+xml" in bundle and "text/plain" in bundle
