@@ -934,6 +934,8 @@ def oneshot(
 
     if aux_skip and method != "darts":
         raise UserError(f"--aux-skip is an option of --method darts, not {method}")
+    if order != 1 and method != "darts":
+        raise UserError(f"--order is an option of --method darts, not {method}")
     if fresh and (out / "supernet.pt").exists():
         (out / "supernet.pt").unlink()
     try:

@@ -29,6 +29,13 @@ def test_oneshot_writes_cell_pictures_model_and_report(capsys, tmp_path):
     assert summary["derived"]["arch"] == NB201Space().to_string(cell)
     assert len(summary["supernet"]["history"]) == 2
     assert summary["derived"]["arch"] in (out / "report.md").read_text()
+    # before: resumed and recorded order 2 / aux_skip 1 for a supernet trained with neither
+    for other in (["--order", "2"], ["--aux-skip", "1"]):
+        code, _, err = cli(capsys, "oneshot", "--space", "nb201", "--method", "darts", "--epochs", "2",
+                           "--final-epochs", "1", "--max-train", "96", "-C", "4", "--out", out, "--no-progress",
+                           *other)
+        assert_one_line_error(code, err, "checkpoint of another run")
+    assert json.loads((out / "summary.json").read_text()) == summary
 
 
 def test_oneshot_refuses_a_space_without_supernet(capsys, tmp_path):
@@ -36,6 +43,8 @@ def test_oneshot_refuses_a_space_without_supernet(capsys, tmp_path):
     assert_one_line_error(code, err, "has no supernet")
     code, _, err = cli(capsys, "oneshot", "--method", "enas", "--aux-skip", "1", "--out", tmp_path / "y")
     assert_one_line_error(code, err, "--aux-skip is an option of --method darts")
+    code, _, err = cli(capsys, "oneshot", "--method", "random", "--order", "2", "--out", tmp_path / "z")
+    assert_one_line_error(code, err, "--order is an option of --method darts")
 
 
 @pytest.mark.parametrize("method", ["enas", "random"])

@@ -130,6 +130,8 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
                               **(options or {})}
     if method == "darts":
         kwargs["order"] = order
+    elif order != 1:
+        raise ValueError(f"order is a setting of method 'darts' (first or second order), not of {method!r}")
     searcher = METHODS[method](sp, **kwargs)
     result = searcher.search(resume=resume)
     dag = result.dag

@@ -99,9 +99,16 @@ class _OneShot:
         self.data = data if data is not None else split_digits(max_train)
 
     def _tag(self) -> str:
+        """What a checkpoint must match to be resumed: every setting that changes the supernet's training."""
         keys = ",".join(self.space.choice_keys()) if hasattr(self.space, "choice_keys") else ""
+        own = "".join(f":{k}={v}" for k, v in self._settings().items())
         return (f"{self.method}:{type(self.space).__name__}:C={self.C}:N={self.N}:epochs={self.epochs}:"
-                f"batch={self.batch_size}:lr={self.lr}:seed={self.seed}:{keys}")
+                f"batch={self.batch_size}:lr={self.lr}:wd={self.weight_decay}:clip={self.grad_clip}:"
+                f"seed={self.seed}{own}:{keys}")
+
+    def _settings(self) -> dict[str, Any]:
+        """The method's own settings that change how the supernet trains (they are in the checkpoint's tag)."""
+        return {}
 
     def _model(self) -> nn.Module:
         model = build_supernet(self.space, C=self.C, N=self.N, seed=self.seed, network=self.network,
@@ -150,6 +157,10 @@ class DARTS(_OneShot):
     """
 
     method = "darts"
+
+    def _settings(self) -> dict[str, Any]:
+        return {"order": self.order, "arch_lr": self.arch_lr, "arch_wd": self.arch_weight_decay,
+                "mode": self.choice_mode, "tau": self.tau, "aux_skip": self.aux_skip}
 
     def __init__(self, space: Any, *, order: int = 1, arch_lr: float = 3e-3, arch_weight_decay: float = 1e-3,
                  mode: str = "relaxed", tau: float = 1.0, aux_skip: float = 0.0, **kwargs: Any) -> None:
@@ -300,6 +311,10 @@ class ENAS(_OneShot):
         super().__init__(space, **kwargs)
         self.controller_steps, self.controller_batch, self.n_final = controller_steps, controller_batch, n_final
         self.controller_lr, self.entropy_weight, self.hidden_size = controller_lr, entropy_weight, hidden_size
+
+    def _settings(self) -> dict[str, Any]:  # the controller samples the paths the supernet trains on
+        return {"steps": self.controller_steps, "cbatch": self.controller_batch, "clr": self.controller_lr,
+                "entropy": self.entropy_weight, "hidden": self.hidden_size}
 
     def search(self, resume: bool = False,
                on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None) -> OneShotResult:
