@@ -301,7 +301,7 @@ def render(
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="svg, png, pdf or dot (default: from the "
                                                                    "suffix).")] = None,
     rankdir: Annotated[str | None,
-                       typer.Option("--rankdir", help="LR or TB (default: LR for cells, TB otherwise).")] = None,
+                       typer.Option("--rankdir", help="LR, TB, RL or BT (default: LR for cells, TB otherwise).")] = None,
     expand: Annotated[str | None,
                       typer.Option("--expand", callback=_expand_levels,
                                    help="'all' draws every copy of repeated cells; a number N draws every copy, N "
@@ -904,7 +904,7 @@ def demo(
 
 @app.command()
 def oneshot(
-    space: Annotated[str, typer.Option("--space", help="A space with a supernet: nb201 or darts.")] = "nb201",
+    space: Annotated[str, typer.Option("--space", help="A space with a supernet: nb201, darts or enas.")] = "nb201",
     method: Annotated[str, typer.Option("--method", help="darts (DARTS; --order 2 for second order), enas "
                                                          "(controller + shared weights) or random (random paths, "
                                                          "ranked by inherited accuracy).")] = "darts",
@@ -936,11 +936,9 @@ def oneshot(
         raise UserError(f"--aux-skip is an option of --method darts, not {method}")
     if order != 1 and method != "darts":
         raise UserError(f"--order is an option of --method darts, not {method}")
-    if fresh and (out / "supernet.pt").exists():
-        (out / "supernet.pt").unlink()
     try:
         summary = oneshot_job(out, space=space, method=method, epochs=epochs, final_epochs=final_epochs,
-                              seed=seed, C=C, order=order, max_train=max_train, progress=progress,
+                              seed=seed, C=C, order=order, max_train=max_train, progress=progress, resume=not fresh,
                               options={"aux_skip": aux_skip} if aux_skip else None)
     except (ValueError, NotImplementedError, KeyError) as err:
         raise UserError(_message(err)) from None

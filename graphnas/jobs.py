@@ -99,22 +99,35 @@ def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    cfg_path = out / "config.json"
+    wanted = asdict(config) if isinstance(config, MainJobConfig) else dict(config)
+    old = _read_config(cfg_path)
+    command = wanted.get("command", "demo")  # the main job's settings name no command
+    if old is not None and old.get("command", "demo") != command:  # --fresh starts over a run, not another's
+        raise ValueError(f"{out} holds the output of `graphnas {old.get('command', 'demo')}` ({cfg_path}); "
+                         f"`graphnas {command}` would overwrite its files: use another output folder")
     if fresh:
         for name in ("journal.jsonl", "journal_random.jsonl", "config.json"):
             (out / name).unlink(missing_ok=True)
-    cfg_path = out / "config.json"
-    wanted = asdict(config) if isinstance(config, MainJobConfig) else dict(config)
-    if cfg_path.exists():
-        try:
-            old = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            old = None
-        if old is not None and {k: v for k, v in old.items() if k != "budget"} != \
-                {k: v for k, v in wanted.items() if k != "budget"}:
-            raise ValueError(f"{out} holds a run with other settings ({cfg_path}); use another output folder "
-                             "or --fresh to start over")
+    elif old is not None:
+        changed = [f"{k}: {old.get(k)!r} -> {wanted.get(k)!r}" for k in dict.fromkeys([*old, *wanted])
+                   if k != "budget" and old.get(k) != wanted.get(k)]
+        if changed:
+            raise ValueError(f"{out} holds a run with other settings ({'; '.join(changed)}); use another output "
+                             "folder or --fresh to start over")
     cfg_path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def _read_config(path: Path) -> dict[str, Any] | None:
+    """A folder's ``config.json``; None where there is none or it is not a JSON object (it is rewritten)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return old if isinstance(old, dict) else None
 
 
 def main_job(out: str | Path, config: MainJobConfig | None = None, *, fresh: bool = False,

@@ -291,11 +291,17 @@ def test_search_resumes_its_own_journal_and_refuses_another_search_in_the_same_f
     assert len((out / "journal.jsonl").read_text().splitlines()) == 1 + 3
     other = [a if a != "random" else "rea" for a in base]
     code, _, err = cli(capsys, *other, "--budget", "3")
-    assert code == 1 and "holds a run with other settings" in err and "--fresh" in err
+    assert code == 1 and "holds a run with other settings (optimizer: 'random' -> 'rea')" in err and "--fresh" in err
     assert len(err.strip().splitlines()) == 1
     code, _, err = cli(capsys, *other, "--budget", "2", "--fresh")
     assert code == 0, err
     assert len((out / "journal.jsonl").read_text().splitlines()) == 1 + 2
+    # another command's folder is refused, --fresh or not: before, oneshot replaced the search's summary.json
+    summary = (out / "summary.json").read_bytes()
+    for fresh in ([], ["--fresh"]):
+        code, _, err = cli(capsys, "oneshot", "--epochs", "1", "--max-train", "64", "--out", out, *fresh)
+        assert_one_line_error(code, err, "holds the output of `graphnas search`")
+    assert (out / "summary.json").read_bytes() == summary and (out / "journal.jsonl").exists()
 
 
 def test_compiled_python_module_imports_and_runs(capsys, tmp_path, monkeypatch):

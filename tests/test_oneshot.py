@@ -98,6 +98,9 @@ def test_resume_after_a_stop_gives_the_uninterrupted_search(space, tmp_path):
     assert resumed.dag == full.dag
     with pytest.raises(ValueError, match="another run"):  # a checkpoint of another space or method
         RandomPaths(space, **TINY, checkpoint=ck).search(resume=True)
+    for other in ({"order": 2}, {"aux_skip": 1.0}, {"weight_decay": 0.0}):  # before: resumed as if they held
+        with pytest.raises(ValueError, match="another run"):
+            DARTS(space, **TINY, seed=2, checkpoint=ck, **other).search(resume=True)
 
 
 @pytest.mark.parametrize("method", [ENAS, RandomPaths])

@@ -34,7 +34,11 @@ def test_oneshot_writes_cell_pictures_model_and_report(capsys, tmp_path):
         code, _, err = cli(capsys, "oneshot", "--space", "nb201", "--method", "darts", "--epochs", "2",
                            "--final-epochs", "1", "--max-train", "96", "-C", "4", "--out", out, "--no-progress",
                            *other)
-        assert_one_line_error(code, err, "checkpoint of another run")
+        assert_one_line_error(code, err, "holds a run with other settings")
+    assert json.loads((out / "summary.json").read_text()) == summary
+    code, _, err = cli(capsys, "search", "--space", "nb201", "--objective", "nb201", "--budget", "2", "--out", out,
+                       "--fresh")  # before: replaced the one-shot run's summary.json
+    assert_one_line_error(code, err, "holds the output of `graphnas oneshot`")
     assert json.loads((out / "summary.json").read_text()) == summary
 
 

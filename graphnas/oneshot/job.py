@@ -112,6 +112,7 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
     from graphnas.converters.torch import to_torch
     from graphnas.generators import get_generator
     from graphnas.generators.supernet import supernet_choices
+    from graphnas.jobs import prepare_output
     from graphnas.oneshot.methods import DARTS, METHODS
     from graphnas.train import train
 
@@ -123,15 +124,21 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
 
         raise no_supernet_error(f"the generator {space!r}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if method != "darts" and order != 1:
+        raise ValueError(f"order is a setting of method 'darts' (first or second order), not of {method!r}")
+    # a folder of another command, or (resuming) of other settings, is refused before anything is written
+    prepare_output(out, {"command": "oneshot", "space": space, "method": method, "epochs": epochs,
+                         "final_epochs": final_epochs, "seed": seed, "C": C, "N": N, "batch_size": batch_size,
+                         "max_train": max_train, "order": order,
+                         "options": {k: v if isinstance(v, (bool, int, float, str, type(None))) else repr(v)
+                                     for k, v in (options or {}).items()}},
+                   fresh=not resume)
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"epochs": epochs, "seed": seed, "C": C, "N": N, "batch_size": batch_size,
                               "max_train": max_train, "progress": progress, "checkpoint": out / "supernet.pt",
                               **(options or {})}
     if method == "darts":
         kwargs["order"] = order
-    elif order != 1:
-        raise ValueError(f"order is a setting of method 'darts' (first or second order), not of {method!r}")
     searcher = METHODS[method](sp, **kwargs)
     result = searcher.search(resume=resume)
     dag = result.dag
