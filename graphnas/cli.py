@@ -301,7 +301,8 @@ def render(
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="svg, png, pdf or dot (default: from the "
                                                                    "suffix).")] = None,
     rankdir: Annotated[str | None,
-                       typer.Option("--rankdir", help="LR, TB, RL or BT (default: LR for cells, TB otherwise).")] = None,
+                       typer.Option("--rankdir", help="LR, TB, RL or BT (default: LR for cells, TB "
+                                                      "otherwise).")] = None,
     expand: Annotated[str | None,
                       typer.Option("--expand", callback=_expand_levels,
                                    help="'all' draws every copy of repeated cells; a number N draws every copy, N "

@@ -27,6 +27,7 @@ PyTorch, Graphviz) live in `graphnas.converters`.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -62,10 +63,16 @@ class GraphError(ValueError):
 
 
 def _freeze_value(value: Any, where: str) -> ParamValue:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        if isinstance(value, float) and value != value:
-            raise GraphError(f"{where}: NaN is not allowed as a parameter value")
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers too, kept as Python ints
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):  # JSON has neither NaN nor infinities
+            raise GraphError(f"{where}: {value} is not allowed as a parameter value (JSON has no NaN or infinity)")
+        return float(value)  # plain Python types: equality compares types, and JSON writes these
     if isinstance(value, (list, tuple)):
         return tuple(_freeze_value(v, where) for v in value)
     raise GraphError(
@@ -85,6 +92,14 @@ def _freeze_params(params: Mapping[str, Any] | None, where: str) -> tuple[tuple[
             raise GraphError(f"{where}: parameter names must be strings, got {key!r}")
         items.append((key, _freeze_value(value, f"{where}, param {key!r}")))
     return tuple(sorted(items))
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with each scalar's type beside it: ``2``, ``2.0`` and ``True`` are equal in Python, but they
+    are different params (JSON and the canonical key write them apart), so nodes holding them are not equal."""
+    if isinstance(value, tuple):
+        return tuple(_typed(v) for v in value)
+    return type(value), value
 
 
 def _thaw_value(value: ParamValue) -> Any:
@@ -147,7 +162,8 @@ class Node:
         if not isinstance(other, Node):
             return NotImplemented
         return (self._hash == other._hash and self._combine == other._combine
-                and self._params == other._params and self._op == other._op)
+                and self._params == other._params and _typed(self._params) == _typed(other._params)
+                and self._op == other._op)
 
     def __hash__(self) -> int:
         return self._hash
@@ -491,11 +507,13 @@ class DAG:
         if fmt != JSON_FORMAT:
             raise GraphError(f"not a graphnas DAG document: 'format' is {fmt!r}, expected {JSON_FORMAT!r}")
         version = doc.get("version")
-        if version != JSON_VERSION:
+        if type(version) is not int or version != JSON_VERSION:  # not 1.0, not true
             raise GraphError(f"unsupported graphnas DAG schema version {version!r}; this graphnas reads "
                              f"version {JSON_VERSION}")
+        from graphnas._dag_json import dag_from_body
+
         try:
-            return _dag_from_body(doc, "$")
+            return dag_from_body(doc, "$")
         except RecursionError:
             raise GraphError("the DAG document nests DAGs too deeply to be read") from None
 
@@ -549,51 +567,3 @@ class DAG:
 
 def _dag_from_parts(nodes: tuple, edges: tuple, inputs: tuple, outputs: tuple) -> DAG:
     return DAG(nodes, edges, inputs=inputs, outputs=outputs)
-
-
-def _dag_from_body(doc: Any, where: str) -> DAG:
-    if not isinstance(doc, dict):
-        raise GraphError(f"{where}: expected a JSON object describing a DAG, got {type(doc).__name__}")
-    for field in ("nodes", "edges"):
-        if field not in doc:
-            raise GraphError(f"{where}: missing field {field!r}")
-    raw_nodes = doc["nodes"]
-    if not isinstance(raw_nodes, list):
-        raise GraphError(f"{where}.nodes: expected a list")
-    nodes = []
-    for i, entry in enumerate(raw_nodes):
-        at = f"{where}.nodes[{i}]"
-        if not isinstance(entry, dict):
-            raise GraphError(f"{at}: expected an object with 'op'")
-        unknown = set(entry) - {"op", "params", "combine"}
-        if unknown:
-            raise GraphError(f"{at}: unknown field(s) {sorted(unknown)}")
-        if "op" not in entry:
-            raise GraphError(f"{at}: missing 'op'")
-        op = entry["op"]
-        if isinstance(op, dict):
-            op = _dag_from_body(op, f"{at}.op")
-        elif not isinstance(op, str):
-            raise GraphError(f"{at}.op: expected a string or a nested DAG object, got {type(op).__name__}")
-        params = entry.get("params", {})
-        if not isinstance(params, dict):
-            raise GraphError(f"{at}.params: expected an object")
-        combine = entry.get("combine", "sum")
-        if not isinstance(combine, str):
-            raise GraphError(f"{at}.combine: expected a string")
-        try:
-            nodes.append(Node(op, params, combine))
-        except GraphError as err:
-            raise GraphError(f"{at} (node {i}): {err}") from None
-    edges = doc["edges"]
-    if not isinstance(edges, list):
-        raise GraphError(f"{where}.edges: expected a list of [src, dst] pairs")
-    for j, e in enumerate(edges):
-        if not isinstance(e, list) or len(e) != 2:
-            raise GraphError(f"{where}.edges[{j}]: expected a [src, dst] pair, got {e!r}")
-    try:
-        return DAG(nodes, [tuple(e) for e in edges], inputs=doc.get("inputs"), outputs=doc.get("outputs"))
-    except GraphError as err:
-        if where == "$":  # the top-level graph: its node and edge numbers say enough
-            raise
-        raise GraphError(f"in the nested DAG at {where}: {err}") from None

@@ -108,8 +108,23 @@ def test_bad_nodes():
         Node("")
     with pytest.raises(GraphError, match="parameter values must be"):
         Node("a", {"f": object()})
-    with pytest.raises(GraphError, match="NaN"):
-        Node("a", {"f": float("nan")})
+    for bad in (float("nan"), float("inf"), -float("inf")):  # JSON can write none of them
+        with pytest.raises(GraphError, match="not allowed as a parameter value"):
+            Node("a", {"f": bad})
+
+
+def test_params_equal_in_python_but_written_apart_make_different_nodes():
+    # before: 2 == 2.0 == True made these nodes (and their DAGs) equal, while JSON and the key told them apart
+    import numpy as np
+
+    nodes = [Node("a", {"s": 2}), Node("a", {"s": 2.0}), Node("a", {"s": True}), Node("a", {"s": [2, 1]}),
+             Node("a", {"s": [2.0, 1]})]
+    for i, a in enumerate(nodes):
+        for j, b in enumerate(nodes):
+            g, h = DAG([Node("input"), a], [(0, 1)]), DAG([Node("input"), b], [(0, 1)])
+            assert (a == b) == (i == j) == (g == h) == (g.canonical_key() == h.canonical_key())
+    numpy_node = Node("a", {"s": np.int64(2), "r": np.float32(0.5)})  # kept as Python numbers
+    assert numpy_node == Node("a", {"s": 2, "r": 0.5}) and type(numpy_node.params["s"]) is int
 
 
 def test_nested_dag_with_several_inputs_needs_one_predecessor_each():
@@ -186,6 +201,13 @@ def test_save_and_load(tmp_path):
          r"unknown field\(s\) \['py'\]"),
         ('{"format": "graphnas.dag", "version": 1, "nodes": [{"op": "a"}], "edges": [[0]]}',
          r"edges\[0\]: expected a \[src, dst\] pair"),
+        # before: a misspelt field was dropped and its default read instead
+        ('{"format": "graphnas.dag", "version": 1, "nodes": [{"op": "a"}], "edges": [], "output": [0]}',
+         r"\$: unknown field\(s\) \['output'\]"),
+        ('{"format": "graphnas.dag", "version": 1, "nodes": [{"op": {"format": "graphnas.dag", "nodes": '
+         '[{"op": "input"}], "edges": []}}], "edges": []}', r"\$\.nodes\[0\]\.op: unknown field.*no format"),
+        ('{"format": "graphnas.dag", "version": 1.0, "nodes": [], "edges": []}', "unsupported .* version 1.0"),
+        ('{"format": "graphnas.dag", "version": true, "nodes": [], "edges": []}', "unsupported .* version True"),
     ],
 )
 def test_bad_json_raises_graph_error(text, message):

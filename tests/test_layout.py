@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "graphnas"
 # lower number = lower layer; a module not listed (report, jobs, cli, ...) is in the top layer
 LAYERS = {
     "graphnas._lazy": 0, "graphnas._checks": 0, "graphnas._graph": 0, "graphnas._tables": 0, "graphnas.dag": 0,
+    "graphnas._dag_json": 0,
     "graphnas.registry": 0,
     "graphnas.ops": 1, "graphnas.genotypes": 1, "graphnas.generators": 1, "graphnas.converters": 1,
     "graphnas.models": 2, "graphnas.surrogate": 2, "graphnas.benchmarks": 2,
