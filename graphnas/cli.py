@@ -209,8 +209,14 @@ def _message(err: BaseException) -> str:
 def _culprits(message: str, params: dict[str, Any], context: str = "") -> str:
     """``context + message`` of a builder's error, led by the options the message names (``invalid value
     for --C: model 'nb201': C must be a positive integer, got 0``)."""
-    named = [k for k in params if re.search(rf"(?<![\w-]){re.escape(k)}(?!\w)", message)]
-    return f"invalid value for {_flags(named)}: {context}{message}" if named else context + message
+    def names(key: Any) -> bool:
+        return re.search(rf"(?<![\w-]){re.escape(str(key))}(?!\w)", message) is not None
+
+    # an option holding a mapping (--params '{"k": 3}') is to blame where the message names one of its keys
+    inner = [k for k, v in params.items() if isinstance(v, dict) and any(names(key) for key in v)]
+    named = [k for k in params if names(k) and not isinstance(params[k], dict)]
+    blamed = inner or named
+    return f"invalid value for {_flags(blamed)}: {context}{message}" if blamed else context + message
 
 
 def _check_params(kind: str, name: str, target: Any, params: dict[str, Any], skip: Sequence[str] = ()) -> None:
@@ -798,7 +804,17 @@ def _takes(target: Any, name: str) -> bool:
 def _fidelity_levels(opt_target: Any, opt_params: dict[str, Any], objective_fn: Any, epochs: int) -> dict[str, Any]:
     """A multi-fidelity optimizer (it takes ``levels``) given none gets the objective's: the table's epochs
     (12, 200), or for digits a ladder of epochs up to ``--epochs`` in steps of ``eta``."""
-    if not _takes(opt_target, "levels") or "levels" in opt_params:
+    if not _takes(opt_target, "levels"):
+        return opt_params
+    if "levels" in opt_params:
+        check = getattr(objective_fn, "check_fidelity", None)  # a table knows its epochs: refuse others now,
+        levels = opt_params["levels"]                           # not after the budget is spent on failures
+        if callable(check) and isinstance(levels, (list, tuple)):
+            for level in levels:
+                try:
+                    check({"epochs": level})
+                except ValueError as err:
+                    raise UserError(f"--levels: {_message(err)}") from None
         return opt_params
     table_levels = getattr(objective_fn, "fidelity_metrics", None)
     if table_levels:

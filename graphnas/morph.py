@@ -299,6 +299,11 @@ def add_skip(dag: DAG, state_dict: StateDict, src: NodeRef, dst: int, *, seed: S
     dags, sub, prefix = _descend(dag, gm, path, "src")
     g, s = dags[-1], path[-1]
     label = f"add_skip {s} -> {dst}" + (f" in the DAG at {path[:-1]}" if len(path) > 1 else "")
+    if isinstance(dst, (tuple, list)):  # src's path already says which DAG: dst is a node of that one
+        same = len(dst) == len(path) and tuple(dst[:-1]) == tuple(path[:-1])
+        hint = f"pass dst={dst[-1]}" if same else "a skip joins two nodes of one DAG"
+        raise GraphError(f"{label}: dst is a node index in the DAG that holds src (0..{len(g) - 1}), not a path "
+                         f"({hint})")
     if isinstance(dst, bool) or not isinstance(dst, int) or not 0 <= dst < len(g):
         raise GraphError(f"{label}: dst {dst!r} is not a node (nodes are 0..{len(g) - 1})")
     if s >= dst:

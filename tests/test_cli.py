@@ -357,6 +357,11 @@ def test_compile_seed_leaves_the_global_generator_alone(capsys, tmp_path):
      ["invalid value for --n", "'abc' is not a number"]),
     (["generate", "ws", "--n", "8", "--k", "4", "--p", "NaN"], ["--p", "not a finite number"]),
     (["generate", "randwire", "--n", "0"], ["--n", "n >= 2"]),
+    # the bad value is inside --params (before: blamed on --n, or on --generator and --n)
+    (["generate", "randwire", "--generator", "ws", "--n", "8", "--params", '{"k": 3}'],
+     ["invalid value for --params:", "even k"]),
+    (["generate", "randwire", "--generator", "ws", "--n", "8", "--params", '{"q": 3}'],
+     ["invalid value for --params:", "got 'q'"]),
     (["search", "--objective", "nb201", "--optimizer", "rea", "--population", "0"], ["--population"]),
     (["search", "--objective", "nb201", "--optimizer", "bo", "--top-k", "0"], ["--top-k"]),
     (["search", "--objective", "nb201", "--optimizer", "rea", "--sample-size", "x"],

@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import json
 import multiprocessing as mp
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_cli import assert_one_line_error, cli
 
-from graphnas import DAG
+from graphnas import DAG, GraphError
 from graphnas.benchmarks import NB201Table
 from graphnas.generators import NB201Space
 from graphnas.search import RandomSearch, RegularizedEvolution, read_journal, run
@@ -230,6 +231,19 @@ def test_corrupt_middle_line_is_refused_naming_it(tmp_path):
     lines[2] = lines[2][:20]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=r"line 3: not valid JSON"):
+        run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 5, journal=path)
+
+
+def test_a_hand_edited_graph_the_optimiser_refuses_names_the_journal_and_evaluation(tmp_path):
+    path = tmp_path / "j.jsonl"
+    run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 3, journal=path)
+    lines = path.read_text().splitlines()
+    doc = json.loads(lines[2])
+    doc["dag"]["nodes"][1]["op"] = "nor_conv_9x9"
+    lines[2] = json.dumps(doc)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(GraphError, match=rf"journal {re.escape(str(path))}, the evaluation with index "
+                                         rf"{doc['index']}: RandomSearch.tell: .*nor_conv_9x9"):
         run(RandomSearch(SPACE, seed=0), lambda d: 1.0, 5, journal=path)
 
 

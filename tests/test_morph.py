@@ -190,6 +190,8 @@ def test_morphisms_refuse_what_would_change_the_function():
         deepen(dag, state, 1, op="nor_conv_3x3", in_channels=C_IN)
     with pytest.raises(GraphError, match="averages"):
         add_skip(dag, state, 0, 3, in_channels=C_IN)
+    with pytest.raises(GraphError, match=r"dst is a node index .* not a path \(pass dst=3\)"):
+        add_skip(dag, state, (0,), (3,), in_channels=C_IN)  # before: "dst (3,) is not a node"
     with pytest.raises(GraphError, match="avg_pool_3x3.*cannot absorb"):
         widen(dag, state, 1, width=8, in_channels=C_IN)
     with pytest.raises(GraphError, match="only ops ending in conv"):

@@ -296,3 +296,15 @@ def test_cli_early_stop_needs_a_training_objective(capsys, tmp_path):
               "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert done.value.code == 1 and "--early-stop" in err and "trains nothing" in err
+
+
+def test_cli_refuses_levels_the_table_cannot_evaluate_before_searching(capsys, tmp_path):
+    # before: every promotion to 100 epochs failed, and the error said to raise --budget
+    from graphnas.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["search", "--objective", "nb201", "--optimizer", "asha", "--levels", "[12, 100]", "--budget", "20",
+              "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert done.value.code == 1 and "--levels" in err and "no fidelity epochs=100" in err and "12, 200" in err
+    assert not (tmp_path / "run").exists()

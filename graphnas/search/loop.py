@@ -510,11 +510,14 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 replay = getattr(optimizer, "replay", None)
                 if len(history) >= budget or callable(getattr(optimizer, "tell_trial", None)):
                     replay = None
-                for e in history.evaluations:
-                    if callable(replay) and e.fidelity is None:
-                        replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
-                    else:
-                        _tell(optimizer, e)
+                for (index, _), e in zip(indexed, history.evaluations):
+                    try:
+                        if callable(replay) and e.fidelity is None:
+                            replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
+                        else:
+                            _tell(optimizer, e)
+                    except ValueError as err:  # GraphError too: a hand-edited graph the optimiser refuses
+                        raise type(err)(f"journal {path}, the evaluation with index {index}: {err}") from None
                 log.info("resumed %d evaluations from %s", len(history), path)
                 _repair_tail(path)
                 fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
