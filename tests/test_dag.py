@@ -296,6 +296,13 @@ def test_from_adjacency_nasbench101_style():
     matrix, ops = to_adjacency(g)
     assert np.array_equal(matrix, np.array(m)) and ops == ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
     assert from_adjacency(matrix, ops) == g
+    # ports the format cannot say are refused (before: a matrix that from_adjacency then refused)
+    two_out = DAG([Node("input"), Node("a"), Node("b")], [(0, 1), (0, 2)])
+    with pytest.raises(GraphError, match=r"one input .* one output; this DAG has inputs \[0\] and outputs \[1, 2\]"):
+        to_adjacency(two_out)
+    swapped = DAG([Node("input"), Node("input"), Node("c")], [(0, 2), (1, 2)], inputs=[1, 0])
+    with pytest.raises(GraphError, match=r"inputs \[1, 0\]"):
+        to_adjacency(swapped)
 
 
 def test_from_adjacency_pruning_is_explicit():

@@ -88,7 +88,20 @@ def on_io_paths(n: int, edges: Sequence[tuple[int, int]]) -> tuple[list[int], li
 
 
 def to_adjacency(dag: DAG) -> tuple[np.ndarray, list[Op]]:
-    """The adjacency matrix (a numpy int64 array, ``[n, n]``) and the list of ops."""
+    """The adjacency matrix (a numpy int64 array, ``[n, n]``) and the list of ops.
+
+    NAS-Bench-101's format holds edges and ops only: node params and combine rules are not in it
+    (`from_adjacency` takes the combine rules as an argument), so use ``dag.to_json()`` for a lossless
+    copy.
+
+    Raises:
+        GraphError: for a DAG whose input is not node 0 alone or whose output is not its last node alone,
+            which the format cannot say.
+    """
+    if dag.inputs != (0,) or dag.outputs != (len(dag) - 1,):
+        raise GraphError(f"to_adjacency: a NAS-Bench-101 matrix has node 0 as its one input and the last node as "
+                         f"its one output; this DAG has inputs {list(dag.inputs)} and outputs {list(dag.outputs)} "
+                         "(dag.to_json() keeps any ports)")
     m = np.zeros((len(dag), len(dag)), dtype=np.int64)
     for s, d in dag.edges:
         m[s, d] = 1
