@@ -146,8 +146,10 @@ def _input_shapes(dag: DAG, in_channels: int | Sequence[int]) -> list[Shape]:
     return [Shape(int(c)) for c in chans]
 
 
-def check_input(x: Any, k: int, node: int, channels: int) -> None:
-    """The compiled module's first line for each input: ``x`` must be an ``(N, channels, H, W)`` tensor.
+def check_input(x: Any, k: int, node: int, channels: int, first: Any = None) -> None:
+    """The compiled module's first line for each input: ``x`` must be an ``(N, channels, H, W)`` tensor,
+    and of a module with several inputs, of the batch size and ``H x W`` of the ``first`` (the converter
+    infers every shape from one input resolution).
 
     A mismatch raises ``ValueError`` naming the input, its node and the ``in_channels`` the module was
     compiled for, instead of a convolution's error deep inside (or, for a 3-d tensor, a batch of one
@@ -166,6 +168,9 @@ def check_input(x: Any, k: int, node: int, channels: int) -> None:
             fix = "the compiled module takes feature maps (N, C, H, W)"
         raise ValueError(f"input {k} (node {node}) must have shape (N, {channels}, H, W) (the module was "
                          f"compiled with in_channels={channels}), got {got}: {fix}")
+    if first is not None and (x.shape[0] != first.shape[0] or x.shape[2:] != first.shape[2:]):
+        raise ValueError(f"input {k} (node {node}) has shape {tuple(x.shape)} but input 0 has "
+                         f"{tuple(first.shape)}: every input takes the same batch size and height x width")
 
 
 class _Tracer(fx.Tracer):
@@ -313,7 +318,8 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         values[i] = b.graph.placeholder(name)
         shapes[i] = in_shapes[k]
         if top:  # a wrong input fails here, naming the input and the in_channels it was compiled for
-            b.fn(check_input, (values[i], k, i, in_shapes[k].C), name=f"check_{name}")
+            first = () if k == 0 else (values[dag.inputs[0]],)
+            b.fn(check_input, (values[i], k, i, in_shapes[k].C, *first), name=f"check_{name}")
     for i, node in enumerate(dag.nodes):
         if i in values:
             if node.op not in ("input", "identity"):  # an input node with an op applies it to the input
