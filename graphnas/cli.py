@@ -329,9 +329,22 @@ def render(
     if size > 1000 and fmt != "dot":  # dot's layout grows fast: 2,200 edges took about 100 s on one core
         _console(stderr=True).print(f"laying out {len(obj.nodes):,} nodes and {size:,} edges with Graphviz dot; "
                                     "this can take minutes (-o g.dot writes the source at once)")
-    draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=levels, fit=not full_size,
-         title=title)
-    _console(stderr=True).print(f"wrote {output}")
+    import warnings
+
+    from graphnas.converters.dot import TooSmallToReadWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # the library's warning, said in the command's words
+        warnings.simplefilter("always", TooSmallToReadWarning)
+        draw(obj, output, format=fmt, rankdir=rankdir.upper() if rankdir else None, expand=levels,
+             fit=not full_size, title=title)
+    console = _console(stderr=True)
+    console.print(f"wrote {output}")
+    for w in caught:
+        if isinstance(w.message, TooSmallToReadWarning):
+            console.print(f"[yellow]note[/yellow]: shrunk to {w.message.scale:.0%} of its size to fit 900 x 1,200 "
+                          "px, too small to read; --full-size draws it at full size")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 _PICTURES = ("svg", "png", "pdf", "dot")

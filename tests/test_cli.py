@@ -74,6 +74,15 @@ def test_render_formats(capsys, tmp_path, fmt):
     data = out.read_bytes()
     magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF", "dot": b"digraph"}[fmt]
     assert data.startswith(magic)
+    assert "note:" not in err  # 20 nodes fit
+
+
+def test_render_notes_a_drawing_too_small_to_read(capsys, tmp_path):
+    cli(capsys, "generate", "er", "--n", "300", "--p", "0.01", "-o", tmp_path / "er.json")
+    code, _, err = cli(capsys, "render", tmp_path / "er.json", "-o", tmp_path / "er.png")
+    assert code == 0 and "note: shrunk to 1" in err and "--full-size" in err and "Warning" not in err
+    code, _, err = cli(capsys, "render", tmp_path / "er.json", "-o", tmp_path / "er.svg", "--full-size")
+    assert code == 0 and "note:" not in err
 
 
 def test_render_genotype_and_arch_string(capsys, tmp_path):

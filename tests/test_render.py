@@ -214,6 +214,26 @@ def test_render_png_and_pdf(tmp_path):
     assert render(GENO, tmp_path / "geno.dot").read_text() == to_dot(GENO)
 
 
+def test_a_drawing_shrunk_past_reading_says_so_in_every_format(tmp_path):
+    import warnings
+
+    from graphnas.converters.dot import TooSmallToReadWarning, fitted_scale
+    from graphnas.generators import erdos_renyi
+
+    wide = erdos_renyi(300, 0.01, seed=0)  # shallow and wide: 900 px leave its labels about 1 px tall
+    for suffix in ("svg", "png", "pdf"):
+        with pytest.warns(TooSmallToReadWarning, match=r"shrunk to 1\d% of its size .*fit=False") as caught:
+            out = render(wide, tmp_path / f"wide.{suffix}")
+        assert 0.1 < caught[0].message.scale < 0.2 and out.stat().st_size > 0
+    assert fitted_scale((tmp_path / "wide.svg").read_bytes()) == pytest.approx(caught[0].message.scale, abs=0.02)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TooSmallToReadWarning)  # neither at full size nor for a drawing that fits
+        render(wide, tmp_path / "full.svg", fit=False)
+        render(nb201_cell(), tmp_path / "cell.png")
+        render(GENO, tmp_path / "geno.svg")
+    assert fitted_scale((tmp_path / "full.svg").read_bytes()) == 1.0
+
+
 def test_render_without_path_returns_svg_text():
     svg = render(nb201_cell())
     assert isinstance(svg, str) and svg.lstrip().startswith("<?xml")

@@ -58,6 +58,7 @@ __all__ = [
     "FAMILIES",
     "GraphvizNotFoundError",
     "RenderError",
+    "TooSmallToReadWarning",
     "dot_available",
     "op_family",
     "render",
@@ -549,11 +550,17 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
 # --------------------------------------------------------------------------- running dot
 
 
-def _run_dot(source: str, fmt: str, *, dpi: int = 150, timeout: float = 120.0) -> bytes:
+def _run_dot(source: str, fmt: str, *, dpi: int = 150, timeout: float = 120.0,
+             svg_too: str | os.PathLike[str] | None = None) -> bytes:
+    """``source`` drawn by ``dot`` in ``fmt``; with ``svg_too`` (a file path) the same layout is also written
+    there as SVG, in the same run (what `render` reads the scale from for PNG and PDF)."""
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizNotFoundError(_INSTALL_HINT)
-    args = [exe, f"-T{fmt}"]
+    args = [exe]
+    if svg_too is not None:  # a -o names the file of the -T before it; the -T left without one goes to stdout
+        args += ["-Tsvg", "-o", os.fspath(svg_too)]
+    args.append(f"-T{fmt}")
     if fmt == "png":
         args.append(f"-Gdpi={dpi}")
     try:
@@ -598,14 +605,57 @@ def render(obj: Any, path: str | os.PathLike[str] | None = None, format: str | N
     source = to_dot(obj, **options)
     if fmt in SOURCE_FORMATS:
         data: bytes = source.encode("utf-8")
-    else:
+    elif fmt == "svg":
         data = _run_dot(source, fmt)
+        _warn_if_unreadable(data, options)
+    else:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="graphnas-dot-") as tmp:
+            svg = Path(tmp) / "layout.svg"
+            data = _run_dot(source, fmt, svg_too=svg)
+            # PNG is drawn at 150 dpi, which the SVG's scale includes (a PDF's, like an SVG's, is 72)
+            _warn_if_unreadable(svg.read_bytes() if svg.exists() else b"", options,
+                                per_point=150 / 72 if fmt == "png" else 1.0)
     if path is None:
         return data.decode("utf-8") if fmt in ("svg",) + SOURCE_FORMATS else data
     out = Path(path)
     out.write_bytes(data)
     log.debug("wrote %s (%d bytes)", out, len(data))
     return out
+
+
+#: A drawing fitted to the cell at less than this share of its size has labels too small to read.
+LEGIBLE_SCALE = 0.2
+
+
+def fitted_scale(svg: bytes | str) -> float | None:
+    """The scale Graphviz drew an SVG at (1.0 at full size; below 1 where ``fit`` shrank it)."""
+    text = svg.decode("utf-8", "replace") if isinstance(svg, bytes) else svg
+    found = re.search(r'class="graph" transform="scale\(([0-9.eE+-]+)', text)
+    return float(found.group(1)) if found else None
+
+
+class TooSmallToReadWarning(UserWarning):
+    """A drawing fitted to ``max_width`` x ``max_height`` at less than `LEGIBLE_SCALE` of its size."""
+
+    def __init__(self, message: str, scale: float) -> None:
+        super().__init__(message)
+        self.scale = scale
+
+
+def _warn_if_unreadable(svg: bytes, options: Mapping[str, Any], per_point: float = 1.0) -> None:
+    scale = fitted_scale(svg) if options.get("fit", True) else None
+    if scale is not None:
+        scale /= per_point
+    if scale is not None and scale < LEGIBLE_SCALE:
+        import warnings
+
+        size = f"{options.get('max_width', MAX_WIDTH):g} x {options.get('max_height', MAX_HEIGHT):g} px"
+        warnings.warn(TooSmallToReadWarning(
+            f"the drawing was shrunk to {scale:.0%} of its size to fit {size}, too small to read: "
+            "render(..., fit=False) (graphnas render --full-size) draws it at full size, or draw fewer nodes "
+            "(expand=1 for a network of cells)", scale), stacklevel=3)
 
 
 # --------------------------------------------------------------------------- Jupyter
