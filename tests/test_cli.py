@@ -561,3 +561,11 @@ def test_compile_a_network_with_an_auxiliary_head(capsys, tmp_path):
                        "--auxiliary", "true", "-o", tmp_path / "m.pt")
     assert code == 0, err
     assert "output [(2, 10)]" in err  # the example batch of 2, the main head alone
+
+
+@pytest.mark.parametrize("command", ["search", "render", "demo", "oneshot"])
+def test_help_shows_flags_without_a_value(capsys, command):
+    # before: typer's rich help printed "--fresh <bool>", and "--fresh true" was then refused
+    code, out, _ = cli(capsys, command, "--help")
+    assert code == 0 and "Usage: graphnas " + command in out
+    assert "<bool>" not in out and "-h, --help" in out
