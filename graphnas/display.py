@@ -194,13 +194,15 @@ class Code:
 
 
 def show_code(obj: Any) -> Code:
-    """The generated code of a compiled module (its ``.code``), or any Python source, highlighted.
+    """The generated code of a compiled module (its ``.code`` from ``def forward`` on), or any Python
+    source, highlighted.
 
     Raises:
         TypeError: ``obj`` is neither a ``torch.fx.GraphModule`` nor a string.
     """
-    if _is_graph_module(obj):
-        return Code(str(obj.code).strip("\n") + "\n")
+    if _is_graph_module(obj):  # without fx's directives for re-tracing (wrap lines): the forward is what runs
+        lines = [ln for ln in str(obj.code).splitlines() if not ln.startswith("torch.fx._symbolic_trace.wrap(")]
+        return Code("\n".join(lines).strip("\n") + "\n")
     if isinstance(obj, str):
         return Code(obj)
     raise TypeError(f"expected a compiled module (a torch.fx.GraphModule from graphnas.to_torch) or source "

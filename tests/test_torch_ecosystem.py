@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 import torch
+import torch.nn as nn
 
 from graphnas import DAG, Node, to_torch
 
@@ -47,3 +48,16 @@ def test_onnx_export_dynamo(tmp_path):
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     assert "Conv" in {n.op_type for n in model.graph.node}
+
+
+def test_fx_retracing_keeps_the_input_check_one_call():
+    # the compiled module's input check is fx.wrap-ped: symbolic_trace (and so FX quantization, or a module
+    # wrapping a compiled DAG) records it as a call instead of running it on a Proxy
+    gm = to_torch(DAG([Node("input"), Node("conv_bn", {"C": 8})], [(0, 1)]))
+    traced = torch.fx.symbolic_trace(gm)
+    x = torch.randn(2, 3, 8, 8)
+    torch.testing.assert_close(traced.eval()(x), gm.eval()(x))
+    with pytest.raises(ValueError, match=r"input 0 \(node 0\) must have shape \(N, 3, H, W\)"):
+        traced(torch.randn(2, 1, 8, 8))
+    wrapper = torch.fx.symbolic_trace(nn.Sequential(gm, nn.Flatten()))
+    assert wrapper(x).shape == (2, 8 * 8 * 8)

@@ -32,7 +32,8 @@ Several outputs: a nested DAG concatenates them along channels (as
 `DAG.flatten` does); the top-level module returns them as a tuple.
 
 The top-level module's first line per input is `check_input`: an input that is not an
-``(N, in_channels, H, W)`` tensor raises ``ValueError`` naming it, before any op runs.
+``(N, in_channels, H, W)`` tensor raises ``ValueError`` naming it, before any op runs. The code
+marks it ``torch.fx.wrap``-ped, so re-tracing the module keeps it one call.
 """
 
 from __future__ import annotations
@@ -146,15 +147,16 @@ def _input_shapes(dag: DAG, in_channels: int | Sequence[int]) -> list[Shape]:
     return [Shape(int(c)) for c in chans]
 
 
-def check_input(x: Any, k: int, node: int, channels: int, first: Any = None) -> None:
-    """The compiled module's first line for each input: ``x`` must be an ``(N, channels, H, W)`` tensor,
-    and of a module with several inputs, of the batch size and ``H x W`` of the ``first`` (the converter
-    infers every shape from one input resolution).
+def check_input(x: Any, k: int, node: int, channels: int) -> None:
+    """The compiled module's first lines, one per input: ``x`` must be an ``(N, channels, H, W)`` tensor.
 
     A mismatch raises ``ValueError`` naming the input, its node and the ``in_channels`` the module was
     compiled for, instead of a convolution's error deep inside (or, for a 3-d tensor, a batch of one
-    read as channels). Under ``torch.compile`` and ``torch.export`` the check is traced away.
+    read as channels). ``torch.compile`` and ``torch.export`` trace through it without adding an
+    operation (an exported program checks its inputs with its own shape guards).
     """
+    if torch.jit.is_tracing():  # jit.trace records shapes itself; comparing them here only warns
+        return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"input {k} (node {node}) must be a torch.Tensor of shape (N, {channels}, H, W), "
                         f"got {type(x).__name__}")
@@ -162,23 +164,16 @@ def check_input(x: Any, k: int, node: int, channels: int, first: Any = None) -> 
         got = tuple(x.shape)
         if x.dim() == 3 and x.shape[0] == channels:
             fix = "a single image needs a batch dimension: x.unsqueeze(0)"
+        elif x.dim() == 3 and channels == 1:
+            fix = "a batch of one-channel images needs its channel dimension: x.unsqueeze(1)"
+        elif x.dim() == 4 and x.shape[3] == channels:
+            fix = "channels come second (N, C, H, W), not last: x.permute(0, 3, 1, 2)"
         elif x.dim() == 4:
             fix = f"compile with to_torch(dag, in_channels={x.shape[1]}) for {x.shape[1]}-channel input"
         else:
             fix = "the compiled module takes feature maps (N, C, H, W)"
         raise ValueError(f"input {k} (node {node}) must have shape (N, {channels}, H, W) (the module was "
                          f"compiled with in_channels={channels}), got {got}: {fix}")
-    if first is not None and (x.shape[0] != first.shape[0] or x.shape[2:] != first.shape[2:]):
-        raise ValueError(f"input {k} (node {node}) has shape {tuple(x.shape)} but input 0 has "
-                         f"{tuple(first.shape)}: every input takes the same batch size and height x width")
-
-
-class _Tracer(fx.Tracer):
-    """The tracer a pickled module is rebuilt with: `check_input` stays one call, as compiled."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("autowrap_functions", (check_input,))
-        super().__init__(*args, **kwargs)
 
 
 def _where(where: str, i: int, node: Node) -> str:
@@ -318,8 +313,10 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
         values[i] = b.graph.placeholder(name)
         shapes[i] = in_shapes[k]
         if top:  # a wrong input fails here, naming the input and the in_channels it was compiled for
-            first = () if k == 0 else (values[dag.inputs[0]],)
-            b.fn(check_input, (values[i], k, i, in_shapes[k].C, *first), name=f"check_{name}")
+            check = b.fn(check_input, (values[i], k, i, in_shapes[k].C), name=f"check_{name}")
+            # the code says torch.fx.wrap(...) for it: any re-trace (unpickling, symbolic_trace, FX quantization)
+            # keeps the check one call instead of running it on a Proxy
+            check.meta["is_wrapped"] = True
     for i, node in enumerate(dag.nodes):
         if i in values:
             if node.op not in ("input", "identity"):  # an input node with an op applies it to the input
@@ -364,7 +361,6 @@ def _compile(dag: DAG, in_shapes: list[Shape], align: str, class_name: str, *, t
                                  "concat")
         result, rshape = b.combine(len(dag), label, "concat", ov, os_, "out")
         b.graph.output(result)
-    b.graph._tracer_cls = _Tracer  # unpickling re-traces the code; keep check_input a call there
     gm = fx.GraphModule(b.root, b.graph, class_name=class_name)
     # nn.Module.__setattr__ is typed for Tensor | Module values only; plain attributes are fine at runtime
     gm.graphnas_shapes = dict(shapes)  # type: ignore[assignment]
