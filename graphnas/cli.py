@@ -216,7 +216,7 @@ def _culprits(message: str, params: dict[str, Any], context: str = "") -> str:
     # an option holding a mapping (--params '{"k": 3}') is to blame where the message names one of its keys
     inner = [k for k, v in params.items() if isinstance(v, dict) and any(names(key) for key in v)]
     named = [k for k in params if names(k) and not isinstance(params[k], dict)]
-    blamed = inner or named
+    blamed = inner or named  # a message naming keys of --params is about --params (it names --n's value too)
     return f"invalid value for {_flags(blamed)}: {context}{message}" if blamed else context + message
 
 
@@ -824,9 +824,10 @@ def _fidelity_levels(opt_target: Any, opt_params: dict[str, Any], objective_fn: 
         check = getattr(objective_fn, "check_fidelity", None)  # a table knows its epochs: refuse others now,
         levels = opt_params["levels"]                           # not after the budget is spent on failures
         if callable(check) and isinstance(levels, (list, tuple)):
+            resource = opt_params.get("resource", "epochs")
             for level in levels:
                 try:
-                    check({"epochs": level})
+                    check({resource: level})
                 except ValueError as err:
                     raise UserError(f"--levels: {_message(err)}") from None
         return opt_params

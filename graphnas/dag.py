@@ -65,6 +65,8 @@ class GraphError(ValueError):
 def _freeze_value(value: Any, where: str) -> ParamValue:
     if value is None or isinstance(value, bool):
         return value
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy's bool_
+        return bool(value)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, numbers.Integral):  # numpy's integers too, kept as Python ints
@@ -72,7 +74,7 @@ def _freeze_value(value: Any, where: str) -> ParamValue:
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):  # JSON has neither NaN nor infinities
             raise GraphError(f"{where}: {value} is not allowed as a parameter value (JSON has no NaN or infinity)")
-        return float(value)  # plain Python types: equality compares types, and JSON writes these
+        return float(value) + 0.0  # plain Python types (equality compares types, JSON writes these); -0.0 is 0.0
     if isinstance(value, (list, tuple)):
         return tuple(_freeze_value(v, where) for v in value)
     raise GraphError(

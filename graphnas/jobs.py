@@ -43,7 +43,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -90,12 +90,14 @@ def _summarise(history: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *, fresh: bool = False) -> Path:
+def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *, fresh: bool = False,
+                   may_change: Sequence[str] = ("budget",)) -> Path:
     """Create the output folder; with ``fresh`` remove old journals; refuse a folder holding other settings.
 
     ``config`` is the main job's settings or any JSON-able mapping (``graphnas search`` passes its
-    options). Resuming a journal written with other settings would mix two searches, so that raises
-    ValueError (the ``budget`` may change: a larger one carries on).
+    options, with ``"command"``). Resuming a journal written with other settings would mix two searches,
+    so that raises ValueError naming the settings that differ, except those in ``may_change`` (a larger
+    ``budget`` carries on). A folder holding another command's output is refused even with ``fresh``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,20 +105,32 @@ def prepare_output(out: str | Path, config: MainJobConfig | Mapping[str, Any], *
     wanted = asdict(config) if isinstance(config, MainJobConfig) else dict(config)
     old = _read_config(cfg_path)
     command = wanted.get("command", "demo")  # the main job's settings name no command
-    if old is not None and old.get("command", "demo") != command:  # --fresh starts over a run, not another's
-        raise ValueError(f"{out} holds the output of `graphnas {old.get('command', 'demo')}` ({cfg_path}); "
-                         f"`graphnas {command}` would overwrite its files: use another output folder")
+    held = old.get("command", "demo") if old is not None else _command_of_files(out)
+    if held is not None and held != command:  # --fresh starts over a run, not another command's
+        raise ValueError(f"{out} holds the output of `graphnas {held}`; `graphnas {command}` would overwrite "
+                         "its files: use another output folder")
     if fresh:
         for name in ("journal.jsonl", "journal_random.jsonl", "config.json"):
             (out / name).unlink(missing_ok=True)
     elif old is not None:
         changed = [f"{k}: {old.get(k)!r} -> {wanted.get(k)!r}" for k in dict.fromkeys([*old, *wanted])
-                   if k != "budget" and old.get(k) != wanted.get(k)]
+                   if k not in may_change and old.get(k) != wanted.get(k)]
         if changed:
             raise ValueError(f"{out} holds a run with other settings ({'; '.join(changed)}); use another output "
                              "folder or --fresh to start over")
     cfg_path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def _command_of_files(out: Path) -> str | None:
+    """The command whose files a folder without ``config.json`` holds (written before one was kept)."""
+    if (out / "supernet.pt").exists():
+        return "oneshot"
+    if (out / "journal_random.jsonl").exists():
+        return "demo"
+    if (out / "journal.jsonl").exists():
+        return "search"
+    return None
 
 
 def _read_config(path: Path) -> dict[str, Any] | None:

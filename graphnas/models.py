@@ -296,9 +296,9 @@ def _adjacency(cell: Any) -> tuple[list[list[int]], list[Any]]:
     if isinstance(cell, DAG):
         from graphnas.converters.adjacency import to_adjacency
 
-        m, ops = to_adjacency(cell)
         if cell.inputs != (0,) or cell.outputs != (len(cell) - 1,):
             raise GraphError("a NAS-Bench-101 cell has node 0 as its input and its last node as its output")
+        m, ops = to_adjacency(cell)
         return m.tolist(), ops
     from graphnas.generators.nb101 import NB101Space  # the one reader of (matrix, ops) specs
 

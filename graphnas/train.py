@@ -198,8 +198,8 @@ def _check_shape(model: nn.Module, x: torch.Tensor) -> None:
             model.eval()
             model(x[:2])
     except (RuntimeError, ValueError) as err:  # ValueError: a compiled DAG's own input check
-        raise ValueError(f"the data does not fit the network: a batch of shape {tuple(x.shape)} fails in the "
-                         f"forward pass ({str(err).splitlines()[0]})") from None
+        raise ValueError(f"the data does not fit the network: its first samples, shape {tuple(x[:2].shape)}, "
+                         f"fail in the forward pass ({str(err).splitlines()[0]})") from None
     finally:
         model.train(was)
 

@@ -311,6 +311,12 @@ def test_search_resumes_its_own_journal_and_refuses_another_search_in_the_same_f
         code, _, err = cli(capsys, "oneshot", "--epochs", "1", "--max-train", "64", "--out", out, *fresh)
         assert_one_line_error(code, err, "holds the output of `graphnas search`")
     assert (out / "summary.json").read_bytes() == summary and (out / "journal.jsonl").exists()
+    # a folder written before config.json was kept is told by its files
+    old = tmp_path / "old_oneshot"
+    old.mkdir()
+    (old / "supernet.pt").write_bytes(b"")
+    code, _, err = cli(capsys, "search", "--objective", "nb201", "--budget", "2", "--out", old, "--fresh")
+    assert_one_line_error(code, err, "holds the output of `graphnas oneshot`")
 
 
 def test_compiled_python_module_imports_and_runs(capsys, tmp_path, monkeypatch):

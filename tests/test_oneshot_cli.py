@@ -40,6 +40,20 @@ def test_oneshot_writes_cell_pictures_model_and_report(capsys, tmp_path):
                        "--fresh")  # before: replaced the one-shot run's summary.json
     assert_one_line_error(code, err, "holds the output of `graphnas oneshot`")
     assert json.loads((out / "summary.json").read_text()) == summary
+    # the final training may change: the trained supernet is resumed, only the derived network retrained
+    code, _, err = cli(capsys, "oneshot", "--space", "nb201", "--method", "darts", "--epochs", "2",
+                       "--final-epochs", "2", "--max-train", "96", "-C", "4", "--out", out, "--no-progress")
+    assert code == 0, err
+    again = json.loads((out / "summary.json").read_text())
+    assert again["supernet"]["history"] == summary["supernet"]["history"]
+    assert again["derived"]["arch"] == summary["derived"]["arch"]
+    # a checkpoint of an older graphnas (its tag without the method's settings) is refused, not resumed
+    ck = torch.load(out / "supernet.pt", weights_only=True)
+    ck["tag"] = ck["tag"].split(":wd=")[0] + ":seed=0"
+    torch.save(ck, out / "supernet.pt")
+    code, _, err = cli(capsys, "oneshot", "--space", "nb201", "--method", "darts", "--epochs", "2",
+                       "--final-epochs", "2", "--max-train", "96", "-C", "4", "--out", out, "--no-progress")
+    assert_one_line_error(code, err, "written by an older graphnas", "--fresh")
 
 
 def test_oneshot_refuses_a_space_without_supernet(capsys, tmp_path):

@@ -97,8 +97,10 @@ def test_nan_loss_names_epoch_and_step_and_keeps_checkpoint(small, tmp_path):
 
 def test_bad_input_is_refused(small):
     data, _ = small
-    with pytest.raises(ValueError, match="does not fit the network"):
-        train(tiny(), (torch.randn(8, 3, 8, 8), torch.zeros(8, dtype=torch.long)), epochs=1)
+    model = tiny()
+    with pytest.raises(ValueError, match=r"does not fit the network: its first samples, shape \(2, 3, 8, 8\)"):
+        train(model, (torch.randn(8, 3, 8, 8), torch.zeros(8, dtype=torch.long)), epochs=1)
+    assert model.training  # the shape probe puts the model back in training mode, even when it fails
     with pytest.raises(ValueError, match="CUDA options"):
         train(tiny(), data, epochs=1, bf16=True)
     with pytest.raises(ValueError, match="optimizer"):

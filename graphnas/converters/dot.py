@@ -639,7 +639,7 @@ def fitted_scale(svg: bytes | str) -> float | None:
 class TooSmallToReadWarning(UserWarning):
     """A drawing fitted to ``max_width`` x ``max_height`` at less than `LEGIBLE_SCALE` of its size."""
 
-    def __init__(self, message: str, scale: float) -> None:
+    def __init__(self, message: str, scale: float = float("nan")) -> None:
         super().__init__(message)
         self.scale = scale
 

@@ -4,7 +4,8 @@ Files written to ``out``: ``derived.json`` and ``derived.svg`` (the derived cell
 the architecture weights per epoch as heatmaps, one row per choice and one column per candidate),
 ``curves.png`` (the supernet's and the retrained network's training curves), ``model.pt`` (the retrained
 network's state_dict), ``model.onnx``, ``network.json`` (the network DAG the state_dict belongs to),
-``report.md`` and ``summary.json``; ``supernet.pt``, the supernet's checkpoint (a killed job resumes from it).
+``report.md`` and ``summary.json``; ``supernet.pt``, the supernet's checkpoint (a killed job resumes from it);
+``config.json``, the job's settings (a rerun with other settings is refused).
 """
 
 from __future__ import annotations
@@ -93,6 +94,22 @@ def plot_curves(curves: dict[str, list[float]], path: str | Path, *, title: str 
     return Path(path)
 
 
+def _refuse_an_older_checkpoint(path: Path) -> None:
+    """A checkpoint of a graphnas whose tags did not hold the method's settings cannot be resumed safely."""
+    if not path.exists():
+        return
+    import torch
+
+    try:
+        tag = torch.load(path, weights_only=True, map_location="cpu").get("tag", "")
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint is train's to refuse, with its own message
+        return
+    if isinstance(tag, str) and tag and ":wd=" not in tag:
+        raise ValueError(f"{path} was written by an older graphnas, whose checkpoints did not record the "
+                         "method's settings (order, aux_skip, weight decay, ...), so it cannot be resumed "
+                         "safely: start over with --fresh (oneshot_job(..., resume=False))")
+
+
 def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts", epochs: int = 10,
                 final_epochs: int = 10, seed: int = 0, C: int = 8, N: int = 1, batch_size: int = 64,
                 max_train: int | None = None, order: int = 1, progress: bool = False, resume: bool = True,
@@ -101,7 +118,9 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
 
     ``options`` go to the method's constructor (e.g. ``n_candidates`` for random, ``controller_steps`` for
     ENAS, ``mode="gumbel"`` for DARTS). With ``resume`` a checkpoint left by a killed job of the same settings
-    is continued.
+    is continued. The settings are kept in ``config.json``: resuming a folder of other settings (but for
+    ``final_epochs``) raises ValueError naming them, and a folder holding another command's output is refused
+    even with ``resume=False``.
     """
     import torch
 
@@ -126,20 +145,23 @@ def oneshot_job(out: str | Path, *, space: str = "nb201", method: str = "darts",
     out = Path(out)
     if method != "darts" and order != 1:
         raise ValueError(f"order is a setting of method 'darts' (first or second order), not of {method!r}")
-    # a folder of another command, or (resuming) of other settings, is refused before anything is written
-    prepare_output(out, {"command": "oneshot", "space": space, "method": method, "epochs": epochs,
-                         "final_epochs": final_epochs, "seed": seed, "C": C, "N": N, "batch_size": batch_size,
-                         "max_train": max_train, "order": order,
-                         "options": {k: v if isinstance(v, (bool, int, float, str, type(None))) else repr(v)
-                                     for k, v in (options or {}).items()}},
-                   fresh=not resume)
-    started = time.perf_counter()
     kwargs: dict[str, Any] = {"epochs": epochs, "seed": seed, "C": C, "N": N, "batch_size": batch_size,
                               "max_train": max_train, "progress": progress, "checkpoint": out / "supernet.pt",
                               **(options or {})}
     if method == "darts":
         kwargs["order"] = order
-    searcher = METHODS[method](sp, **kwargs)
+    searcher = METHODS[method](sp, **kwargs)  # bad settings fail here, before the folder is touched
+    if resume:
+        _refuse_an_older_checkpoint(out / "supernet.pt")
+    # a folder of another command, or (resuming) of other settings, is refused before anything is written;
+    # the final training's epochs may change (the supernet's checkpoint does not depend on them)
+    prepare_output(out, {"command": "oneshot", "space": space, "method": method, "epochs": epochs,
+                         "final_epochs": final_epochs, "seed": seed, "C": C, "N": N, "batch_size": batch_size,
+                         "max_train": max_train, "order": order,
+                         "options": {k: v if isinstance(v, (bool, int, float, str, type(None))) else repr(v)
+                                     for k, v in (options or {}).items()}},
+                   fresh=not resume, may_change=("final_epochs",))
+    started = time.perf_counter()
     result = searcher.search(resume=resume)
     dag = result.dag
     dag.save(str(out / "derived.json"))

@@ -517,7 +517,12 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                         else:
                             _tell(optimizer, e)
                     except ValueError as err:  # GraphError too: a hand-edited graph the optimiser refuses
-                        raise type(err)(f"journal {path}, the evaluation with index {index}: {err}") from None
+                        message = f"journal {path}, the evaluation with index {index}: {err}"
+                        try:
+                            named = type(err)(message)
+                        except Exception:  # noqa: BLE001 - an error class with a constructor of its own
+                            named = ValueError(message)
+                        raise named from err
                 log.info("resumed %d evaluations from %s", len(history), path)
                 _repair_tail(path)
                 fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in finally
