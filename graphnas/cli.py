@@ -255,7 +255,8 @@ def _write_text(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+              short_help="Sample one graph from a generator or space.")
 def generate(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A registered generator or space (see 'graphnas info'), e.g. ws, er, "
@@ -300,7 +301,7 @@ def _expand_levels(value: str | None) -> str | None:
     return value
 
 
-@app.command()
+@app.command(short_help="Draw a graph with Graphviz (SVG, PNG, PDF).")
 def render(
     source: Annotated[str, typer.Argument(help="A DAG JSON file, a NAS-Bench-201 arch string, or a genotype name "
                                            "(DARTS_V2, NASNet, ...).")],
@@ -474,7 +475,8 @@ def write_model(module: Any, example: Any, output: Path, *, network: DAG | None 
     raise UserError(f"{output}: unknown output type {suffix or '(none)'!r}; use .pt (state_dict), .onnx or .py")
 
 
-@app.command("compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+              short_help="Compile a graph into a PyTorch module.")
 def compile_(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A DAG JSON file (a cell or a whole network), a NAS-Bench-201 arch "
@@ -609,7 +611,8 @@ def _search_executor(kind: str | None, workers: int, address: str | None, cpus: 
         raise UserError(f"--executor {kind}: {err}") from None
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+              short_help="Search a space for the best graph.")
 def search(
     ctx: typer.Context,
     space: Annotated[str, typer.Option("--space", help="A registered space (see 'graphnas info'): nb201, darts, "
@@ -849,7 +852,7 @@ def _use_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-@app.command()
+@app.command(short_help="The main job: BO with the GNN surrogate on digits.")
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/demo"),
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed: the same seed gives the same result.")] = 0,
@@ -934,7 +937,7 @@ def demo(
         console.print(f"[yellow]note[/yellow]: {summary['onnx_error']}")
 
 
-@app.command()
+@app.command(short_help="One-shot search: DARTS, ENAS or random paths.")
 def oneshot(
     space: Annotated[str, typer.Option("--space", help="A space with a supernet: nb201, darts or enas.")] = "nb201",
     method: Annotated[str, typer.Option("--method", help="darts (DARTS; --order 2 for second order), enas "
@@ -982,7 +985,7 @@ def oneshot(
     console.print(f"wrote {out}/: {', '.join(files)} in {summary['seconds']:.0f} s")
 
 
-@app.command()
+@app.command(short_help="Versions, Graphviz, and the registered names.")
 def info() -> None:
     """Versions, whether Graphviz is found, and the registered generators, spaces, models, optimizers and ops."""
     import platform

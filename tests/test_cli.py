@@ -575,3 +575,9 @@ def test_help_shows_flags_without_a_value(capsys, command):
     code, out, _ = cli(capsys, command, "--help")
     assert code == 0 and "Usage: graphnas " + command in out
     assert "<bool>" not in out and "-h, --help" in out
+
+
+def test_the_command_list_is_not_cut_off(capsys):
+    code, out, _ = cli(capsys, "--help")
+    commands = out.split("Commands:")[1].strip().splitlines()
+    assert code == 0 and len(commands) == 7 and not any(line.rstrip().endswith("...") for line in commands)
