@@ -103,7 +103,7 @@ def module_dag(module: Any) -> DAG:
             continue
         if fx_node.target is check_input:  # the module's check of its input, not a step of the network
             continue
-        if fx_node.op not in ("placeholder", "output") and not args:
+        if fx_node.op != "placeholder" and not args:
             continue  # computed from no input: a parameter (weighted_sum's weights) or a supernet's draws
         if fx_node.op == "placeholder":
             node = Node("input")

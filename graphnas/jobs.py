@@ -137,9 +137,7 @@ def _read_config(path: Path) -> dict[str, Any] | None:
     """A folder's ``config.json``; None where there is none or it is not a JSON object (it is rewritten)."""
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
     return old if isinstance(old, dict) else None
 

@@ -550,7 +550,11 @@ def to_dot(obj: Any, *, rankdir: str | None = None, title: str | None = None, le
 # --------------------------------------------------------------------------- running dot
 
 
-def _run_dot(source: str, fmt: str, *, dpi: int = 150, timeout: float = 120.0,
+#: The resolution PNGs are drawn at (SVG and PDF are drawn at Graphviz's 72 points to the inch).
+PNG_DPI = 150
+
+
+def _run_dot(source: str, fmt: str, *, dpi: int = PNG_DPI, timeout: float = 120.0,
              svg_too: str | os.PathLike[str] | None = None) -> bytes:
     """``source`` drawn by ``dot`` in ``fmt``; with ``svg_too`` (a file path) the same layout is also written
     there as SVG, in the same run (what `render` reads the scale from for PNG and PDF)."""
@@ -605,18 +609,19 @@ def render(obj: Any, path: str | os.PathLike[str] | None = None, format: str | N
     source = to_dot(obj, **options)
     if fmt in SOURCE_FORMATS:
         data: bytes = source.encode("utf-8")
-    elif fmt == "svg":
+    elif fmt == "svg" or not options.get("fit", True):  # an SVG says its own scale; full size has none to read
         data = _run_dot(source, fmt)
-        _warn_if_unreadable(data, options)
+        if fmt == "svg" and options.get("fit", True):
+            _warn_if_unreadable(data, options)
     else:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="graphnas-dot-") as tmp:
             svg = Path(tmp) / "layout.svg"
             data = _run_dot(source, fmt, svg_too=svg)
-            # PNG is drawn at 150 dpi, which the SVG's scale includes (a PDF's, like an SVG's, is 72)
+            # a PNG's SVG is drawn at its dpi, which the scale includes
             _warn_if_unreadable(svg.read_bytes() if svg.exists() else b"", options,
-                                per_point=150 / 72 if fmt == "png" else 1.0)
+                                per_point=PNG_DPI / 72 if fmt == "png" else 1.0)
     if path is None:
         return data.decode("utf-8") if fmt in ("svg",) + SOURCE_FORMATS else data
     out = Path(path)
@@ -645,9 +650,9 @@ class TooSmallToReadWarning(UserWarning):
 
 
 def _warn_if_unreadable(svg: bytes, options: Mapping[str, Any], per_point: float = 1.0) -> None:
-    scale = fitted_scale(svg) if options.get("fit", True) else None
-    if scale is not None:
-        scale /= per_point
+    """Warn where the fitted drawing ``svg`` (drawn at ``per_point`` pixels a point) is below `LEGIBLE_SCALE`."""
+    drawn = fitted_scale(svg)
+    scale = None if drawn is None else drawn / per_point
     if scale is not None and scale < LEGIBLE_SCALE:
         import warnings
 

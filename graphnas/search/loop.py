@@ -510,7 +510,7 @@ def run(optimizer: Any, objective: Callable[[DAG], Any], budget: int, *, executo
                 replay = getattr(optimizer, "replay", None)
                 if len(history) >= budget or callable(getattr(optimizer, "tell_trial", None)):
                     replay = None
-                for (index, _), e in zip(indexed, history.evaluations):
+                for index, e in indexed:
                     try:
                         if callable(replay) and e.fidelity is None:
                             replay(e.dag, e.value)  # re-asked first: the resumed search follows the interrupted one
